@@ -1,0 +1,171 @@
+/**
+ * The envelope every dispatch travels in (DESIGN.md section 2), its zod schema and derived type,
+ * the deterministic id, and the id extraction used for filters and log correlation.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { assertDispatchType, DISPATCH_TYPES, type DispatchType } from './dispatch';
+import { ContractError } from './errors';
+
+export const ENVELOPE_VERSION = 1 as const;
+
+/** Discord snowflake: an unsigned 64-bit integer as a decimal string. */
+export const SnowflakeSchema = z.string().regex(/^\d{1,20}$/, 'expected a snowflake (decimal string)');
+export type Snowflake = z.infer<typeof SnowflakeSchema>;
+
+/** A JSON object (not null, not an array): what Discord sends as a dispatch's `d`. */
+export const DispatchDataSchema = z.record(z.string(), z.unknown());
+
+/** Where a claim-checked payload lives when the entry would exceed the size limit. */
+export const DataRefSchema = z
+  .object({
+    bucket: z.string().min(3),
+    key: z.string().min(1),
+    /** Serialized size of the stored payload, bytes. */
+    bytes: z.number().int().nonnegative(),
+  })
+  .strict();
+export type DataRef = z.infer<typeof DataRefSchema>;
+
+const base = {
+  v: z.literal(ENVELOPE_VERSION),
+  id: z.string().regex(/^[0-9a-f]{32}$/, 'expected 32 lowercase hex characters'),
+  appId: SnowflakeSchema,
+  shardId: z.number().int().nonnegative(),
+  sessionId: z.string().min(1),
+  seq: z.number().int().nonnegative(),
+  type: z.enum(DISPATCH_TYPES as unknown as [DispatchType, ...DispatchType[]]),
+  receivedAt: z.number().int().nonnegative(),
+  guildId: SnowflakeSchema.nullable(),
+  channelId: SnowflakeSchema.nullable(),
+  userId: SnowflakeSchema.nullable(),
+};
+
+/** Exactly one of `data` (inline) or `dataRef` (claim check) is present. */
+export const EnvelopeSchema = z
+  .object({ ...base, data: DispatchDataSchema.optional(), dataRef: DataRefSchema.optional() })
+  .strict()
+  .superRefine((e, ctx) => {
+    if ((e.data === undefined) === (e.dataRef === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['data'], message: 'exactly one of data or dataRef must be present' });
+    }
+  });
+type ParsedEnvelope = z.infer<typeof EnvelopeSchema>;
+type Common = Omit<ParsedEnvelope, 'data' | 'dataRef'>;
+export type InlineEnvelope = Common & { data: Record<string, unknown>; dataRef?: undefined };
+export type ClaimCheckedEnvelope = Common & { dataRef: DataRef; data?: undefined };
+export type Envelope = InlineEnvelope | ClaimCheckedEnvelope;
+
+export const isClaimChecked = (e: Envelope): e is ClaimCheckedEnvelope => e.dataRef !== undefined;
+
+const formatIssues = (error: z.ZodError): string[] =>
+  error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
+
+/** Validates an envelope at a trust boundary (worker input). Throws INVALID_ENVELOPE with each issue. */
+export function parseEnvelope(input: unknown): Envelope {
+  const r = EnvelopeSchema.safeParse(input);
+  if (!r.success) throw new ContractError('INVALID_ENVELOPE', 'invalid envelope', formatIssues(r.error));
+  return r.data as Envelope;
+}
+
+/**
+ * Deterministic envelope id: the same Discord event replayed after a RESUME carries the same
+ * session id and seq, so it gets the same id; workers dedupe on it.
+ */
+export function envelopeId(appId: string, shardId: number, sessionId: string, seq: number): string {
+  return createHash('sha256').update(`v1|${appId}|${shardId}|${sessionId}|${seq}`).digest('hex').slice(0, 32);
+}
+
+export interface ExtractedIds {
+  guildId: Snowflake | null;
+  channelId: Snowflake | null;
+  userId: Snowflake | null;
+}
+
+const asObject = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+function snowflakeAt(value: unknown, field: string): Snowflake | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return value;
+  throw new ContractError('INVALID_ID', `field ${field} is not a snowflake`, [`got ${JSON.stringify(value)?.slice(0, 64)}`]);
+}
+
+/** Types whose payload's own `id` is the guild's id. */
+const GUILD_SELF = new Set<string>(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE']);
+/** Types whose payload's own `id` is a channel's (or thread's) id. */
+const CHANNEL_SELF = new Set<string>(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE', 'THREAD_CREATE', 'THREAD_UPDATE', 'THREAD_DELETE']);
+
+/**
+ * Guild, channel and user ids of any dispatch, or null where the payload has none.
+ * A field that is present but not a snowflake is an INVALID_ID error, never silently null.
+ */
+export function extractIds(type: string, data: unknown): ExtractedIds {
+  const d = asObject(data);
+  if (!d) throw new ContractError('INVALID_DATA', `dispatch ${type} data must be a JSON object`, [`got ${describe(data)}`]);
+  const member = asObject(d.member);
+  const guildId = snowflakeAt(d.guild_id, 'guild_id') ?? (GUILD_SELF.has(type) ? snowflakeAt(d.id, 'id') : null);
+  const channelId =
+    snowflakeAt(d.channel_id, 'channel_id') ??
+    (CHANNEL_SELF.has(type) ? snowflakeAt(d.id, 'id') : null) ??
+    snowflakeAt(asObject(d.channel)?.id, 'channel.id');
+  const userId =
+    snowflakeAt(asObject(d.user)?.id, 'user.id') ??
+    snowflakeAt(asObject(member?.user)?.id, 'member.user.id') ??
+    snowflakeAt(asObject(d.author)?.id, 'author.id') ??
+    snowflakeAt(d.user_id, 'user_id');
+  return { guildId, channelId, userId };
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}
+
+/** What the ingestor knows about one dispatch when it wraps it. */
+export interface DispatchInput {
+  appId: string;
+  shardId: number;
+  sessionId: string;
+  seq: number;
+  type: string;
+  data: unknown;
+  receivedAt: number;
+}
+
+const DispatchInputSchema = z.object({
+  appId: SnowflakeSchema,
+  shardId: z.number().int().nonnegative(),
+  sessionId: z.string().min(1),
+  seq: z.number().int().nonnegative(),
+  type: z.string(),
+  data: z.unknown(),
+  receivedAt: z.number().int().nonnegative(),
+});
+
+/**
+ * Wraps one gateway dispatch in the envelope. Unknown types, missing fields and non-object data
+ * give a typed ContractError (INVALID_DISPATCH, UNKNOWN_DISPATCH_TYPE, INVALID_DATA, INVALID_ID).
+ */
+export function wrapDispatch(input: DispatchInput): InlineEnvelope {
+  const r = DispatchInputSchema.safeParse(input);
+  if (!r.success) throw new ContractError('INVALID_DISPATCH', 'invalid dispatch', formatIssues(r.error));
+  const { appId, shardId, sessionId, seq, data, receivedAt } = r.data;
+  const type = assertDispatchType(r.data.type);
+  if (!asObject(data)) {
+    throw new ContractError('INVALID_DATA', `dispatch ${type} data must be a JSON object`, [`got ${describe(data)}`]);
+  }
+  return {
+    v: ENVELOPE_VERSION,
+    id: envelopeId(appId, shardId, sessionId, seq),
+    appId,
+    shardId,
+    sessionId,
+    seq,
+    type,
+    receivedAt,
+    ...extractIds(type, data),
+    data: data as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,6 @@
+/** The event contract: imported by CDK, ingestor, workers and tests (DESIGN.md section 2). */
+export * from './errors';
+export * from './dispatch';
+export * from './routing';
+export * from './envelope';
+export * from './eventbridge';

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): installs what it needs, starts the local services,
+# type-checks, runs every vitest project, and ends with one plain line `N passed, N failed`
+# computed from vitest's own JSON results (CI reads that line).
+# Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund || { echo "npm ci failed: see the output above" >&2; exit 1; }
+fi
+
+step "local services (local/env.sh up)"
+bash local/env.sh up || { echo "the local environment did not start: see the message above" >&2; exit 1; }
+
+step "type check (tsc --noEmit)"
+npx tsc --noEmit -p . || { echo "type check failed" >&2; exit 1; }
+
+results=.vitest-results.json
+rm -f "$results"
+step "tests (vitest)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+rc=$?
+node scripts/test-summary.mjs "$results" || rc=1
+exit "$rc"
