@@ -1,0 +1,26 @@
+/** What a bot developer writes to add a slash command: one file in this folder, listed in index.ts. */
+import type { APIInteractionResponseCallbackData, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
+import type { Pool } from 'pg';
+import type Redis from 'ioredis';
+
+export interface CommandContext {
+  interactionId: string;
+  guildId: string | null;
+  channelId: string | null;
+  userId: string;
+  /** option values by name, as Discord sent them */
+  options: Record<string, string | number | boolean>;
+  redis: Redis;
+  pool: Pool;
+  score: (userId: string) => Promise<number>;
+}
+
+export interface Command {
+  /** the slash command as registered with Discord (bulk overwrite by `npm run commands:register`) */
+  definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  /** fast: answered in the callback at once; slow: deferred (type 5) first, then the original is edited */
+  mode: 'fast' | 'slow';
+  /** per-user cooldown in seconds (Redis), none when absent */
+  cooldownSeconds?: number;
+  run(ctx: CommandContext): Promise<APIInteractionResponseCallbackData>;
+}

@@ -1,0 +1,79 @@
+/**
+ * Member worker core: GUILD_MEMBER_ADD / UPDATE / REMOVE upserted under row-level security.
+ *
+ * - Idempotent on the envelope id (processed_events): a redelivered or replayed event changes nothing twice.
+ * - Ordering: standard SQS is unordered, so an event applies only when its version
+ *   (receivedAt, seq) is newer than the stored one. receivedAt is the ingestor's receive time in ms and
+ *   seq breaks ties within a gateway session. REMOVE leaves a tombstone (present = false) so a late ADD
+ *   cannot resurrect a member who left.
+ * https://discord.com/developers/docs/events/gateway-events#guild-member-add
+ */
+import type { Pool } from 'pg';
+import { ContractError, type Envelope } from '../../lib/contract';
+import { withGuild } from '../shared/db';
+
+export interface MemberDeps {
+  pool: Pool;
+  /** optional hook for metrics: what happened to each event */
+  onOutcome?: (outcome: MemberOutcome, envelope: Envelope) => void;
+}
+
+export type MemberOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored';
+
+interface MemberData {
+  guild_id?: unknown;
+  user?: { id?: unknown; username?: unknown };
+  nick?: unknown;
+  roles?: unknown;
+  joined_at?: unknown;
+}
+
+const MEMBER_TYPES = new Set(['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE']);
+
+function memberFields(env: Envelope) {
+  if (!env.data) throw new ContractError('INVALID_DATA', `${env.type} ${env.id} arrived claim-checked; member events are small and must be inline`);
+  const d = env.data as MemberData;
+  const userId = d.user?.id;
+  if (typeof d.guild_id !== 'string' || typeof userId !== 'string') {
+    throw new ContractError('INVALID_DATA', `${env.type} ${env.id} lacks guild_id or user.id`);
+  }
+  return {
+    guildId: d.guild_id,
+    userId,
+    username: typeof d.user?.username === 'string' ? d.user.username : null,
+    nick: typeof d.nick === 'string' ? d.nick : null,
+    roles: Array.isArray(d.roles) ? d.roles.filter((r): r is string => typeof r === 'string') : null,
+    joinedAt: typeof d.joined_at === 'string' ? d.joined_at : null,
+  };
+}
+
+export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promise<MemberOutcome> {
+  if (!MEMBER_TYPES.has(env.type)) {
+    deps.onOutcome?.('ignored', env);
+    return 'ignored';
+  }
+  const m = memberFields(env);
+  const outcome = await withGuild(deps.pool, m.guildId, async (c) => {
+    const fresh = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [m.guildId, env.id, env.type]);
+    if (fresh.rowCount === 0) return 'duplicate' as const;
+    const present = env.type !== 'GUILD_MEMBER_REMOVE';
+    const r = await c.query(
+      `INSERT INTO members (guild_id, user_id, username, nick, roles, joined_at, present, event_at, event_seq)
+       VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6, $7, $8, $9)
+       ON CONFLICT (guild_id, user_id) DO UPDATE SET
+         username = coalesce(excluded.username, members.username),
+         nick = CASE WHEN $7 THEN excluded.nick ELSE members.nick END,
+         roles = CASE WHEN $5::text[] IS NULL THEN members.roles ELSE excluded.roles END,
+         joined_at = coalesce(excluded.joined_at, members.joined_at),
+         present = excluded.present,
+         event_at = excluded.event_at,
+         event_seq = excluded.event_seq,
+         updated_at = now()
+       WHERE (members.event_at, members.event_seq) < (excluded.event_at, excluded.event_seq)`,
+      [m.guildId, m.userId, m.username, m.nick, m.roles, m.joinedAt, present, env.receivedAt, env.seq],
+    );
+    return r.rowCount === 1 ? ('applied' as const) : ('stale' as const);
+  });
+  deps.onOutcome?.(outcome, env);
+  return outcome;
+}

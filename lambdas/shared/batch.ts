@@ -1,0 +1,74 @@
+/**
+ * SQS batch handling shared by the workers: each record's body is the EventBridge event whose
+ * `detail` is our envelope. Records are processed with Powertools' BatchProcessor so one bad record
+ * never fails its batch (partial batch responses, ReportBatchItemFailures):
+ * https://docs.powertools.aws.dev/lambda/typescript/latest/features/batch/
+ *
+ * A record whose envelope fails validation is reported as failed with its reason logged; after the
+ * queue's maxReceiveCount it lands in the DLQ (poison input is never silently dropped).
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { isContractError, parseDeliveredEvent, type Envelope } from '../../lib/contract';
+
+export interface BatchLogger {
+  info(msg: string, extra?: Record<string, unknown>): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export class PoisonRecordError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly messageId: string,
+  ) {
+    super(`poison record ${messageId}: ${reason}`);
+    this.name = 'PoisonRecordError';
+  }
+}
+
+/** Parses one SQS record into our envelope, or throws PoisonRecordError with the reason. */
+export function envelopeOf(record: SQSRecord): Envelope {
+  try {
+    return parseDeliveredEvent(record.body).envelope;
+  } catch (err) {
+    const reason = isContractError(err) ? `${err.code}: ${err.message}` : `unparseable body: ${(err as Error).message}`;
+    throw new PoisonRecordError(reason, record.messageId);
+  }
+}
+
+/**
+ * Runs `handleOne` for every record (concurrently, like Powertools' async processor) and returns the
+ * partial batch response. Failures are logged with the envelope id (or the message id when the
+ * envelope could not be read) and the reason.
+ */
+export async function processEnvelopeBatch(
+  event: SQSEvent,
+  context: Context,
+  handleOne: (envelope: Envelope, record: SQSRecord) => Promise<void>,
+  logger: BatchLogger,
+): Promise<SQSBatchResponse> {
+  const processor = new BatchProcessor(EventType.SQS);
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      let envelope: Envelope | undefined;
+      try {
+        envelope = envelopeOf(record);
+        await handleOne(envelope, record);
+      } catch (err) {
+        logger.error('record failed', {
+          envelopeId: envelope?.id,
+          type: envelope?.type,
+          messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+          reason: err instanceof PoisonRecordError ? err.reason : String((err as Error).message ?? err),
+          poison: err instanceof PoisonRecordError,
+        });
+        throw err;
+      }
+    },
+    processor,
+    { context, throwOnFullBatchFailure: false },
+  );
+}

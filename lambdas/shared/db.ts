@@ -1,0 +1,46 @@
+/**
+ * PostgreSQL for workers behind RDS Proxy: one small pool per container (Lambda runs one invocation
+ * at a time, so 2 connections are plenty), an IAM auth token in AWS (DB_IAM_AUTH=true, TLS), a
+ * password locally (DATABASE_URL).
+ *
+ * Row-level security per guild: every query runs in `withGuild`, a short transaction that sets
+ * `app.guild_id` transaction-locally (set_config(..., true)). RDS Proxy may pin the connection for
+ * the transaction (DESIGN.md section 7); transactions are kept short for that reason.
+ */
+import { Signer } from '@aws-sdk/rds-signer';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import type { WorkerConfig } from './config';
+
+export function createPool(cfg: WorkerConfig): Pool {
+  const base: PoolConfig = { max: 2, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 5_000 };
+  if (cfg.DATABASE_URL) return new Pool({ ...base, connectionString: cfg.DATABASE_URL });
+  const signer = cfg.DB_IAM_AUTH ? new Signer({ hostname: cfg.DB_HOST!, port: cfg.DB_PORT, username: cfg.DB_USER, region: cfg.AWS_REGION }) : undefined;
+  return new Pool({
+    ...base,
+    host: cfg.DB_HOST,
+    port: cfg.DB_PORT,
+    database: cfg.DB_NAME,
+    user: cfg.DB_USER,
+    // a fresh token per new connection (tokens live 15 minutes)
+    password: signer ? () => signer.getAuthToken() : undefined,
+    ssl: cfg.DB_IAM_AUTH ? { rejectUnauthorized: true } : undefined,
+  });
+}
+
+/** Runs fn in a transaction scoped to one guild; rows of other guilds are invisible to it. */
+export async function withGuild<T>(pool: Pool, guildId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  if (!/^\d{1,20}$/.test(guildId)) throw new Error(`withGuild: guild id must be a snowflake, got ${JSON.stringify(guildId)}`);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT set_config('app.guild_id', $1, true)", [guildId]);
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
