@@ -1,0 +1,148 @@
+/**
+ * The CDK app's configuration: read once in bin/ from CDK context (-c key=value) or the environment,
+ * validated here, passed down as typed props. Bad values stop synth with a message that names the
+ * setting, the value received and what to set.
+ */
+import { z } from 'zod';
+import { DEFAULT_ROUTING_TABLE, validateRoutingTable, withOverrides, type RoutingOverrides, type RoutingTable } from '../contract';
+
+export interface AppConfig {
+  envName: string;
+  account?: string;
+  region?: string;
+  totalShards: number;
+  /** shard ids per ingestor service, e.g. [[0,1,2,3],[4,5,6,7]] */
+  shardGroups: number[][];
+  alarmEmail?: string;
+  routing: RoutingTable;
+  /** alarm when the oldest message of a non-interaction tier is older than this */
+  tierMaxAgeSeconds: number;
+  /** alarm when the oldest interaction message is older than this (Discord's window is 3 s) */
+  interactionMaxAgeSeconds: number;
+  ingestorCpu: number;
+  ingestorMemoryMiB: number;
+  redisNodeType: string;
+  dbInstanceClass: string;
+  discordApplicationId: string;
+  gatewayIntents: number;
+  claimCheckThresholdBytes: number;
+}
+
+export class AppConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`bad configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'AppConfigError';
+  }
+}
+
+/** "0-3,4-7" or "0,1;2,3" -> [[0,1,2,3],[4,5,6,7]]; groups are separated by ";" or ",", ranges with "-". */
+export function parseShardGroups(spec: string): number[][] {
+  const groups = spec.includes(';') ? spec.split(';') : spec.split(',').map((g) => g);
+  return groups
+    .map((g) => g.trim())
+    .filter(Boolean)
+    .map((g) =>
+      g.split(/[ ,]+/).flatMap((part) => {
+        const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+        if (!m) throw new Error(`"${part}" is not a shard id or range (like 0-3)`);
+        const a = Number(m[1]);
+        const b = m[2] === undefined ? a : Number(m[2]);
+        if (b < a) throw new Error(`range "${part}" ends before it starts`);
+        return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+      }),
+    );
+}
+
+const raw = z.object({
+  envName: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lowercase letters, digits and -, at most 20 characters, starting with a letter').default('dev'),
+  totalShards: z.coerce.number().int().min(1).max(10_000).default(1),
+  shardGroups: z.string().optional(),
+  shardsPerTask: z.coerce.number().int().min(1).max(64).default(4),
+  alarmEmail: z.string().email().optional(),
+  tierOverrides: z.string().optional(),
+  tierMaxAgeSeconds: z.coerce.number().int().min(10).max(1_209_600).default(300),
+  interactionMaxAgeSeconds: z.coerce.number().int().min(1).max(900).default(2),
+  ingestorCpu: z.coerce.number().refine((v) => [256, 512, 1024, 2048, 4096].includes(v), 'one of 256, 512, 1024, 2048, 4096').default(256),
+  ingestorMemoryMiB: z.coerce.number().int().min(512).max(30_720).default(512),
+  redisNodeType: z.string().regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.small').default('cache.t4g.small'),
+  dbInstanceClass: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance class without the db. prefix, like t4g.small').default('t4g.small'),
+  discordApplicationId: z.string().regex(/^\d{17,20}$/, 'the application id from the Discord developer portal (a snowflake)').default('100000000000000001'),
+  gatewayIntents: z.coerce.number().int().min(0).default(3), // GUILDS | GUILD_MEMBERS
+  claimCheckThresholdBytes: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
+  account: z.string().regex(/^\d{12}$/).optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+});
+
+/** Context keys and the environment variables that may set them. */
+export const CONFIG_SOURCES: Record<keyof z.input<typeof raw>, { context: string; env: string }> = {
+  envName: { context: 'envName', env: 'ENV_NAME' },
+  totalShards: { context: 'totalShards', env: 'TOTAL_SHARDS' },
+  shardGroups: { context: 'shardGroups', env: 'SHARD_GROUPS' },
+  shardsPerTask: { context: 'shardsPerTask', env: 'SHARDS_PER_TASK' },
+  alarmEmail: { context: 'alarmEmail', env: 'ALARM_EMAIL' },
+  tierOverrides: { context: 'tierOverrides', env: 'TIER_OVERRIDES' },
+  tierMaxAgeSeconds: { context: 'tierMaxAgeSeconds', env: 'TIER_MAX_AGE_SECONDS' },
+  interactionMaxAgeSeconds: { context: 'interactionMaxAgeSeconds', env: 'INTERACTION_MAX_AGE_SECONDS' },
+  ingestorCpu: { context: 'ingestorCpu', env: 'INGESTOR_CPU' },
+  ingestorMemoryMiB: { context: 'ingestorMemoryMiB', env: 'INGESTOR_MEMORY_MIB' },
+  redisNodeType: { context: 'redisNodeType', env: 'REDIS_NODE_TYPE' },
+  dbInstanceClass: { context: 'dbInstanceClass', env: 'DB_INSTANCE_CLASS' },
+  discordApplicationId: { context: 'discordApplicationId', env: 'DISCORD_APPLICATION_ID' },
+  gatewayIntents: { context: 'gatewayIntents', env: 'GATEWAY_INTENTS' },
+  claimCheckThresholdBytes: { context: 'claimCheckThresholdBytes', env: 'CLAIM_CHECK_THRESHOLD_BYTES' },
+  account: { context: 'account', env: 'CDK_DEFAULT_ACCOUNT' },
+  region: { context: 'region', env: 'CDK_DEFAULT_REGION' },
+};
+
+/**
+ * Builds the configuration from CDK context (wins) and the environment.
+ * `getContext(key)` is `app.node.tryGetContext`.
+ */
+export function loadAppConfig(getContext: (key: string) => unknown, env: Record<string, string | undefined> = process.env): AppConfig {
+  const input: Record<string, unknown> = {};
+  for (const [key, src] of Object.entries(CONFIG_SOURCES)) {
+    const v = getContext(src.context) ?? env[src.env];
+    if (v !== undefined && v !== '') input[key] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  const r = raw.safeParse(input);
+  const name = (k: string) => {
+    const s = CONFIG_SOURCES[k as keyof typeof CONFIG_SOURCES];
+    return s ? `${s.context} (context) / ${s.env} (env)` : k;
+  };
+  if (!r.success) {
+    throw new AppConfigError(r.error.issues.map((i) => `${name(String(i.path[0]))}: ${i.message}; got ${JSON.stringify(input[String(i.path[0])])}`));
+  }
+  const c = r.data;
+  const problems: string[] = [];
+
+  let shardGroups: number[][];
+  try {
+    shardGroups = c.shardGroups
+      ? parseShardGroups(c.shardGroups)
+      : Array.from({ length: Math.ceil(c.totalShards / c.shardsPerTask) }, (_, g) =>
+          Array.from({ length: Math.min(c.shardsPerTask, c.totalShards - g * c.shardsPerTask) }, (_, i) => g * c.shardsPerTask + i),
+        );
+  } catch (err) {
+    throw new AppConfigError([`${name('shardGroups')}: ${(err as Error).message}; got ${JSON.stringify(c.shardGroups)}`]);
+  }
+  const all = shardGroups.flat();
+  const outOfRange = all.filter((s) => s >= c.totalShards);
+  if (outOfRange.length) problems.push(`${name('shardGroups')}: shard ids ${outOfRange.join(',')} exceed totalShards=${c.totalShards}: set TOTAL_SHARDS or narrow SHARD_GROUPS`);
+  const dup = all.filter((s, i) => all.indexOf(s) !== i);
+  if (dup.length) problems.push(`${name('shardGroups')}: shard ids ${[...new Set(dup)].join(',')} are in more than one group: each shard must have exactly one owner`);
+  const missing = Array.from({ length: c.totalShards }, (_, i) => i).filter((s) => !all.includes(s));
+  if (missing.length) problems.push(`${name('shardGroups')}: shards ${missing.join(',')} have no group: every shard of totalShards=${c.totalShards} needs an ingestor`);
+
+  let routing: RoutingTable = DEFAULT_ROUTING_TABLE;
+  if (c.tierOverrides) {
+    try {
+      routing = withOverrides(JSON.parse(c.tierOverrides) as RoutingOverrides);
+      validateRoutingTable(routing);
+    } catch (err) {
+      problems.push(`${name('tierOverrides')}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new AppConfigError(problems);
+  const { shardsPerTask: _unused, tierOverrides: _t, shardGroups: _s, ...rest } = c;
+  return { ...rest, shardGroups, routing };
+}
