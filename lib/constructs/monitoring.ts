@@ -1,0 +1,164 @@
+/**
+ * One dashboard and the alarms, with cdk-monitoring-constructs where it covers the resource (SQS with
+ * DLQ, Lambda, Fargate, ElastiCache) and by hand where it does not (the ingestor's own metrics, RDS
+ * Proxy). Alarms go to an SNS topic, with an email subscription when configured.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import {
+  AlarmFactoryDefaults,
+  ElastiCacheClusterType,
+  MonitoringFacade,
+  SnsAlarmActionStrategy,
+} from 'cdk-monitoring-constructs';
+import { Construct } from 'constructs';
+import type { TierName } from '../contract';
+import { INGESTOR_METRICS_NAMESPACE, type IngestorService } from './ingestor-service';
+import type { TierResources } from './tiered-event-bus';
+
+export interface GatewayMonitoringProps {
+  readonly envName: string;
+  readonly tiers: Readonly<Partial<Record<TierName, TierResources>>>;
+  readonly functions: Readonly<Partial<Record<string, lambda.IFunction>>>;
+  readonly ingestors: readonly IngestorService[];
+  readonly redisReplicationGroupId?: string;
+  /** nodes in the replication group @default 2 */
+  readonly redisNodeCount?: number;
+  readonly proxyName?: string;
+  readonly alarmEmail?: string;
+  /** oldest interaction message age that alarms @default 2 */
+  readonly interactionMaxAgeSeconds?: number;
+  /** oldest message age of the other tiers that alarms @default 300 */
+  readonly tierMaxAgeSeconds?: number;
+}
+
+export class GatewayMonitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly facade: MonitoringFacade;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Alarms', { displayName: `Discord gateway proxy alarms (${props.envName})`, enforceSSL: true });
+    if (props.alarmEmail) this.topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
+    const alarmFactoryDefaults: AlarmFactoryDefaults = {
+      alarmNamePrefix: `gateway-${props.envName}`,
+      actionsEnabled: true,
+      action: new SnsAlarmActionStrategy({ onAlarmTopic: this.topic }),
+      datapointsToAlarm: 1,
+    };
+    this.facade = new MonitoringFacade(this, 'Facade', { alarmFactoryDefaults, metricFactoryDefaults: {}, dashboardFactory: undefined });
+    this.facade.addLargeHeader(`Discord gateway proxy (${props.envName})`);
+
+    // the ingestor's own metrics (EMF, dimension ShardGroup)
+    const ing = (metricName: string, group: string, statistic = 'Sum') =>
+      new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: group }, statistic, period: Duration.minutes(1) });
+    for (const i of props.ingestors) {
+      const g = i.shardGroup;
+      this.facade.monitorSimpleFargateService({ fargateService: i.service, humanReadableName: `Ingestor ${g}`, alarmFriendlyName: `ingestor-${g}` });
+      this.facade.monitorCustom({
+        alarmFriendlyName: `ingestor-${g}-events`,
+        humanReadableName: `Ingestor ${g}: events and publishing`,
+        metricGroups: [
+          { title: 'Events in / out / dropped', metrics: [ing('EventsReceived', g), ing('EventsPublished', g), ing('EventsDropped', g)] },
+          { title: 'Publish latency (ms)', metrics: [ing('PublishLatencyMs', g, 'p50'), ing('PublishLatencyMs', g, 'p99')] },
+          { title: 'Failed entries', metrics: [ing('PublishFailedEntries', g)] },
+          { title: 'Buffer and spool depth', metrics: [ing('BufferDepth', g, 'Maximum'), ing('SpoolDepth', g, 'Maximum')] },
+          { title: 'Shards ready / total', metrics: [ing('ShardsReady', g, 'Minimum'), ing('ShardsTotal', g, 'Maximum')] },
+          { title: 'Heartbeat latency (ms)', metrics: [ing('HeartbeatLatencyMs', g, 'p99')] },
+        ],
+      });
+      const notReady = new cloudwatch.MathExpression({
+        expression: 'FILL(total, 1) - FILL(ready, 0)',
+        usingMetrics: { ready: ing('ShardsReady', g, 'Minimum'), total: ing('ShardsTotal', g, 'Maximum') },
+        period: Duration.minutes(1),
+        label: 'shards not ready',
+      });
+      this.alarm(`Ingestor${g}ShardsNotReady`, notReady, 0, 3, `ingestor ${g}: a shard is not READY (fatal close code, or reconnecting for 3 minutes)`);
+      const spoolGrowth = new cloudwatch.MathExpression({
+        expression: 'RATE(spool)',
+        usingMetrics: { spool: ing('SpoolDepth', g, 'Maximum') },
+        period: Duration.minutes(1),
+        label: 'spool growth per second',
+      });
+      this.alarm(`Ingestor${g}SpoolGrowing`, spoolGrowth, 0, 5, `ingestor ${g}: the disk spool grows: EventBridge is rejecting or unreachable`);
+    }
+
+    for (const tier of Object.values(props.tiers)) {
+      if (!tier) continue;
+      const n = tier.route.name;
+      const maxAge = n === 'interactions' ? (props.interactionMaxAgeSeconds ?? 2) : (props.tierMaxAgeSeconds ?? 300);
+      this.facade.monitorSqsQueueWithDlq({
+        queue: tier.queue,
+        deadLetterQueue: tier.deadLetterQueue,
+        humanReadableName: `${n} queue`,
+        alarmFriendlyName: `${n}-queue`,
+        addQueueMaxMessageAgeAlarm: { Critical: { maxAgeInSeconds: maxAge } },
+        addDeadLetterQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
+      });
+      this.facade.monitorSqsQueue({
+        queue: tier.targetDeadLetterQueue,
+        humanReadableName: `${n} rule target DLQ`,
+        alarmFriendlyName: `${n}-target-dlq`,
+        addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
+      });
+    }
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      if (!fn) continue;
+      this.facade.monitorLambdaFunction({
+        lambdaFunction: fn,
+        humanReadableName: `${name} worker`,
+        alarmFriendlyName: `${name}-worker`,
+        addFaultRateAlarm: { Critical: { maxErrorRate: 1 } },
+        addThrottlesCountAlarm: { Critical: { maxErrorCount: 0 } },
+      });
+    }
+
+    if (props.redisReplicationGroupId) {
+      // ElastiCache publishes per node (CacheClusterId = <replication group>-00N), not per replication group
+      for (let n = 1; n <= (props.redisNodeCount ?? 2); n++) {
+        const node = `${props.redisReplicationGroupId}-${String(n).padStart(3, '0')}`;
+        this.facade.monitorElastiCacheCluster({
+          clusterType: ElastiCacheClusterType.REDIS,
+          clusterId: node,
+          humanReadableName: `Redis node ${n}`,
+          alarmFriendlyName: `redis-node-${n}`,
+          addRedisEngineCpuUsageAlarm: { Warning: { maxUsagePercent: 80 } },
+          addMinFreeableMemoryAlarm: { Warning: { minFreeableMemoryInBytes: 100 * 1024 * 1024 } },
+        });
+      }
+    }
+    if (props.proxyName) {
+      const px = (metricName: string, statistic = 'Maximum') =>
+        new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { ProxyName: props.proxyName! }, statistic, period: Duration.minutes(1) });
+      this.facade.monitorCustom({
+        alarmFriendlyName: 'rds-proxy',
+        humanReadableName: 'RDS Proxy',
+        metricGroups: [
+          { title: 'Connections', metrics: [px('ClientConnections'), px('DatabaseConnections')] },
+          { title: 'Pinned sessions', metrics: [px('DatabaseConnectionsCurrentlySessionPinned')] },
+        ],
+      });
+      // transaction-local set_config may pin for the transaction (DESIGN.md section 7): alarm when it lasts
+      this.alarm('ProxyPinnedSessions', px('DatabaseConnectionsCurrentlySessionPinned', 'Average'), 5, 5, 'RDS Proxy: connections stay pinned (long tenant transactions?)');
+    }
+  }
+
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, periods: number, description: string): void {
+    const a = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold,
+      evaluationPeriods: periods,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    a.addAlarmAction(new cwActions.SnsAction(this.topic));
+    this.alarms.push(a);
+  }
+}

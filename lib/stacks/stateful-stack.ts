@@ -1,0 +1,191 @@
+/**
+ * Stateful resources, in their own stack so the gateway stack can be replaced freely: the VPC and
+ * security groups, ElastiCache (Valkey) with TLS, at-rest encryption and AUTH, RDS PostgreSQL behind
+ * RDS Proxy with IAM authentication and TLS required, the claim-check bucket, and the secrets (bot
+ * token, Redis AUTH token, database admin credentials). Every stateful resource states its removal
+ * policy.
+ *
+ * https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
+ */
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { acknowledge } from '../constructs/nag';
+
+export const REDIS_PORT = 6379;
+export const POSTGRES_PORT = 5432;
+export const DATABASE_NAME = 'gateway_proxy';
+export const WORKER_DB_USER = 'gateway_worker';
+
+export interface StatefulStackProps extends StackProps {
+  /** @default 'cache.t4g.small' */
+  readonly redisNodeType?: string;
+  /** Instance class without the `db.` prefix. @default 't4g.small' */
+  readonly dbInstanceClass?: string;
+  /** @default true */
+  readonly dbMultiAz?: boolean;
+  /** @default 1 */
+  readonly natGateways?: number;
+  /**
+   * Removal policy of the database, cache, bucket and secrets.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class StatefulStack extends Stack {
+  readonly vpc: ec2.Vpc;
+  /** Attached to the worker Lambdas: may reach Redis and the proxy. */
+  readonly workerSecurityGroup: ec2.SecurityGroup;
+  /** Attached to the ingestor tasks: may reach Redis. */
+  readonly ingestorSecurityGroup: ec2.SecurityGroup;
+  readonly redisSecurityGroup: ec2.SecurityGroup;
+  readonly redis: elasticache.CfnReplicationGroup;
+  /** rediss://primary-endpoint:6379 */
+  readonly redisUrl: string;
+  readonly redisAuthSecret: secretsmanager.Secret;
+  readonly database: rds.DatabaseInstance;
+  readonly proxy: rds.DatabaseProxy;
+  readonly botTokenSecret: secretsmanager.Secret;
+  readonly claimCheckBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
+    super(scope, id, props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: props.natGateways ?? 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+        { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      flowLogs: {
+        rejected: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(
+            new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+          ),
+          trafficType: ec2.FlowLogTrafficType.REJECT,
+        },
+      },
+    });
+
+    const sg = (name: string, description: string) =>
+      new ec2.SecurityGroup(this, name, { vpc: this.vpc, description, allowAllOutbound: name !== 'RedisSecurityGroup' && name !== 'DatabaseSecurityGroup' });
+    this.workerSecurityGroup = sg('WorkerSecurityGroup', 'Worker Lambdas');
+    this.ingestorSecurityGroup = sg('IngestorSecurityGroup', 'Ingestor Fargate tasks');
+    this.redisSecurityGroup = sg('RedisSecurityGroup', 'ElastiCache (Valkey)');
+    const proxySecurityGroup = sg('ProxySecurityGroup', 'RDS Proxy');
+    const dbSecurityGroup = sg('DatabaseSecurityGroup', 'RDS PostgreSQL');
+    for (const client of [this.workerSecurityGroup, this.ingestorSecurityGroup]) {
+      this.redisSecurityGroup.addIngressRule(client, ec2.Port.tcp(REDIS_PORT), `Redis from ${client.node.id}`);
+    }
+    proxySecurityGroup.addIngressRule(this.workerSecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'PostgreSQL from the workers');
+    dbSecurityGroup.addIngressRule(proxySecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'PostgreSQL from RDS Proxy');
+
+    // ---- secrets
+    this.botTokenSecret = new secretsmanager.Secret(this, 'DiscordBotToken', {
+      description: 'Discord bot token: set with `aws secretsmanager put-secret-value` after the first deploy',
+      removalPolicy,
+    });
+    acknowledge(this.botTokenSecret, 'A Discord bot token cannot be rotated by Secrets Manager; it is reset in the Discord developer portal.', 'AwsSolutions-SMG4');
+    this.redisAuthSecret = new secretsmanager.Secret(this, 'RedisAuthToken', {
+      description: 'ElastiCache AUTH token',
+      // ElastiCache AUTH tokens: 16-128 printable characters without @, " or /
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy,
+    });
+    acknowledge(this.redisAuthSecret, 'Rotating an ElastiCache AUTH token needs a coordinated ROTATE/SET on the replication group; done as an operational runbook, not automatically.', 'AwsSolutions-SMG4');
+
+    // ---- claim-check bucket: oversized dispatch payloads, short-lived
+    this.claimCheckBucket = new s3.Bucket(this, 'ClaimCheckBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      lifecycleRules: [{ expiration: Duration.days(14) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+    acknowledge(this.claimCheckBucket, 'Transient claim-check objects written by the ingestor and read by workers; expire in 14 days. CloudTrail data events can be enabled for audits.', 'AwsSolutions-S1');
+
+    // ---- ElastiCache (Valkey): TLS in transit, encrypted at rest, AUTH token
+    const subnetGroup = new elasticache.CfnSubnetGroup(this, 'RedisSubnets', {
+      description: 'Isolated data subnets',
+      subnetIds: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
+    });
+    this.redis = new elasticache.CfnReplicationGroup(this, 'Redis', {
+      replicationGroupDescription: 'Discord gateway proxy: resume watermarks, dedupe, cooldowns, REST rate limits',
+      engine: 'valkey',
+      engineVersion: '8.0',
+      cacheNodeType: props.redisNodeType ?? 'cache.t4g.small',
+      numCacheClusters: 2,
+      automaticFailoverEnabled: true,
+      multiAzEnabled: true,
+      transitEncryptionEnabled: true,
+      transitEncryptionMode: 'required',
+      atRestEncryptionEnabled: true,
+      authToken: this.redisAuthSecret.secretValue.unsafeUnwrap(), // a {{resolve:secretsmanager}} reference, not the value
+      port: REDIS_PORT,
+      cacheSubnetGroupName: subnetGroup.ref,
+      securityGroupIds: [this.redisSecurityGroup.securityGroupId],
+      snapshotRetentionLimit: 1,
+    });
+    this.redis.applyRemovalPolicy(removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT);
+    this.redisUrl = `rediss://${this.redis.attrPrimaryEndPointAddress}:${this.redis.attrPrimaryEndPointPort}`;
+
+    // ---- PostgreSQL: IAM authentication, TLS forced, encrypted
+    const parameterGroup = new rds.ParameterGroup(this, 'DatabaseParameters', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 }),
+      parameters: { 'rds.force_ssl': '1' },
+    });
+    this.database = new rds.DatabaseInstance(this, 'Database', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 }),
+      instanceType: new ec2.InstanceType(props.dbInstanceClass ?? 't4g.small'),
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [dbSecurityGroup],
+      databaseName: DATABASE_NAME,
+      credentials: rds.Credentials.fromGeneratedSecret('gateway_admin'),
+      iamAuthentication: true,
+      storageEncrypted: true,
+      multiAz: props.dbMultiAz ?? true,
+      parameterGroup,
+      allocatedStorage: 20,
+      maxAllocatedStorage: 200,
+      backupRetention: Duration.days(7),
+      deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+      cloudwatchLogsExports: ['postgresql'],
+      cloudwatchLogsRetention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT,
+    });
+    const adminSecret = this.database.secret;
+    if (adminSecret) {
+      acknowledge(adminSecret, 'Admin credentials are used only by the deploy-time migration step; rotation is an operational follow-up (documented in docs/deploy.md).', 'AwsSolutions-SMG4');
+    }
+    acknowledge(this.database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
+acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
+
+    // End-to-end IAM authentication: workers log in to the proxy with an IAM token and the proxy logs
+    // in to PostgreSQL with IAM as well, so no per-user password secret exists (the user needs GRANT rds_iam).
+    this.proxy = new rds.DatabaseProxy(this, 'DatabaseProxy', {
+      proxyTarget: rds.ProxyTarget.fromInstance(this.database),
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [proxySecurityGroup],
+      iamAuth: true,
+      requireTLS: true,
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
+      // short tenant transactions pin at most for their length (DESIGN.md 7); fail fast when saturated
+      borrowTimeout: Duration.seconds(10),
+      maxConnectionsPercent: 90,
+    });
+  }
+}
