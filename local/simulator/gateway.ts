@@ -1,0 +1,385 @@
+/**
+ * The gateway half of the simulator: Discord Gateway v10 over WebSocket, JSON encoding, optional
+ * zlib-stream transport compression (one deflate context per connection, Z_SYNC_FLUSH per message).
+ * https://discord.com/developers/docs/events/gateway
+ *
+ * Sessions outlive connections: events dispatched while a shard is disconnected are kept in its
+ * session and replayed on RESUME, like Discord does. A session is invalidated by a 1000/1001 close,
+ * by op 9 d:false, or by a fatal close code.
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
+
+export const PRIVILEGED_INTENTS = GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
+export const ALL_INTENTS = Object.values(GatewayIntentBits)
+  .filter((v): v is number => typeof v === 'number')
+  .reduce((a, b) => a | b, 0);
+
+export interface GatewayOptions {
+  token: string;
+  appId: string;
+  shards: number;
+  heartbeatIntervalMs: number;
+  maxConcurrency: number;
+  identifyWindowMs: number;
+  /** privileged intents enabled in the "developer portal" */
+  allowedIntents: number;
+  sessionStartTotal: number;
+  sessionResetAfterMs: number;
+  /** max guilds a shard may hold before 4011 */
+  maxGuildsPerShard: number;
+  /** events kept per session for RESUME */
+  replayBufferSize: number;
+  /** how long a disconnected session stays resumable */
+  sessionTtlMs: number;
+  /** client send limit (120 per 60 s) */
+  sendLimit: { limit: number; windowMs: number };
+  maxPayloadBytes: number;
+}
+
+export interface LedgerEntry {
+  shardId: number;
+  sessionId: string;
+  seq: number;
+  type: string;
+  guildId: string | null;
+  /** when the event was produced */
+  at: number;
+  /** when it first went out over an open socket (undefined: never sent, e.g. the session died first) */
+  sentAt?: number;
+}
+
+interface Frame {
+  op: 0;
+  s: number;
+  t: string;
+  d: unknown;
+}
+
+export interface Session {
+  id: string;
+  shardId: number;
+  numShards: number;
+  intents: number;
+  seq: number;
+  buffer: Frame[];
+  conn?: Connection;
+  valid: boolean;
+  disconnectedAt?: number;
+  /** guilds this session was told about in READY */
+  guildIds: string[];
+}
+
+interface Connection {
+  ws: WebSocket;
+  id: number;
+  deflate?: zlib.Deflate;
+  deflated: Buffer[];
+  session?: Session;
+  sends: number[];
+  lastHeartbeatAt: number;
+  heartbeatTimer?: NodeJS.Timeout;
+  closed: boolean;
+}
+
+export interface GatewayHooks {
+  /** guilds owned by shard `shardId` of `numShards` */
+  guildsFor(shardId: number, numShards: number): Array<{ id: string; payload: () => Record<string, unknown> }>;
+  gatewayUrl(): string;
+  botUser(): Record<string, unknown>;
+}
+
+export interface IdentifyRecord {
+  at: number;
+  shardId: number;
+  bucket: number;
+  outcome: 'ready' | 'rate-limited' | string;
+}
+
+export class GatewaySimulator {
+  readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  readonly sessions = new Map<string, Session>();
+  /** the current session of each shard id */
+  readonly shardSessions = new Map<number, Session>();
+  readonly ledger: LedgerEntry[] = [];
+  readonly identifies: IdentifyRecord[] = [];
+  readonly closes: Array<{ at: number; shardId?: number; code: number; by: 'server' | 'client' }> = [];
+  sessionStartRemaining: number;
+  sessionResetAt: number;
+  private readonly lastIdentifyPerBucket = new Map<number, number>();
+  private readonly conns = new Set<Connection>();
+  private nextConnId = 1;
+
+  constructor(
+    readonly opts: GatewayOptions,
+    private readonly hooks: GatewayHooks,
+  ) {
+    this.sessionStartRemaining = opts.sessionStartTotal;
+    this.sessionResetAt = Date.now() + opts.sessionResetAfterMs;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const conn: Connection = { ws, id: this.nextConnId++, deflated: [], sends: [], lastHeartbeatAt: Date.now(), closed: false };
+    this.conns.add(conn);
+    const v = url.searchParams.get('v');
+    if (v !== null && v !== '10') return this.close(conn, GatewayCloseCodes.InvalidAPIVersion, 'Invalid API version');
+    const encoding = url.searchParams.get('encoding') ?? 'json';
+    if (encoding !== 'json') return this.close(conn, GatewayCloseCodes.DecodeError, 'only json encoding is simulated');
+    if (url.searchParams.get('compress') === 'zlib-stream') {
+      conn.deflate = zlib.createDeflate({ chunkSize: 64 * 1024 });
+      conn.deflate.on('data', (chunk: Buffer) => conn.deflated.push(chunk));
+    }
+    ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
+    ws.on('close', (code) => this.onClientClose(conn, code));
+    ws.on('error', () => undefined);
+    this.send(conn, { op: GatewayOpcodes.Hello, d: { heartbeat_interval: this.opts.heartbeatIntervalMs, _trace: ['["gateway-sim",{}]'] } });
+    // a connection that misses heartbeats is closed (zombie); the session stays resumable
+    conn.heartbeatTimer = setInterval(() => {
+      if (Date.now() - conn.lastHeartbeatAt > this.opts.heartbeatIntervalMs * 1.5 + 1000) {
+        this.close(conn, GatewayCloseCodes.SessionTimedOut, 'heartbeat missed');
+      }
+    }, Math.max(50, Math.floor(this.opts.heartbeatIntervalMs / 2)));
+  }
+
+  /** Serializes and sends one payload, deflated with Z_SYNC_FLUSH when the connection asked for zlib-stream. */
+  private send(conn: Connection, payload: unknown): boolean {
+    if (conn.closed || conn.ws.readyState !== WebSocket.OPEN) return false;
+    const json = JSON.stringify(payload);
+    if (conn.deflate) {
+      // write + flush(Z_SYNC_FLUSH) on the connection's one deflate context; the stream processes
+      // writes in order, so the chunks that arrive before a flush's callback are that message
+      const d = conn.deflate;
+      d.write(json);
+      d.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        const out = Buffer.concat(conn.deflated);
+        conn.deflated = [];
+        if (!conn.closed && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(out, { binary: true });
+      });
+    } else {
+      conn.ws.send(json);
+    }
+    return true;
+  }
+
+  private close(conn: Connection, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    clearInterval(conn.heartbeatTimer);
+    conn.deflate?.close();
+    this.closes.push({ at: Date.now(), shardId: conn.session?.shardId, code, by: 'server' });
+    this.detach(conn, code);
+    try {
+      conn.ws.close(code, reason);
+    } catch {
+      conn.ws.terminate();
+    }
+    this.conns.delete(conn);
+  }
+
+  private onClientClose(conn: Connection, code: number): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    clearInterval(conn.heartbeatTimer);
+    conn.deflate?.close();
+    this.closes.push({ at: Date.now(), shardId: conn.session?.shardId, code, by: 'client' });
+    this.detach(conn, code);
+    this.conns.delete(conn);
+  }
+
+  /** Detaches a connection from its session; 1000/1001 and fatal codes end the session. */
+  private detach(conn: Connection, code: number): void {
+    const s = conn.session;
+    if (!s || s.conn !== conn) return;
+    s.conn = undefined;
+    s.disconnectedAt = Date.now();
+    const fatal = [1000, 1001, 4004, 4010, 4011, 4012, 4013, 4014].includes(code);
+    if (fatal) s.valid = false;
+  }
+
+  private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    const now = Date.now();
+    conn.sends = conn.sends.filter((t) => now - t < this.opts.sendLimit.windowMs);
+    conn.sends.push(now);
+    if (conn.sends.length > this.opts.sendLimit.limit) return this.close(conn, GatewayCloseCodes.RateLimited, 'You are being rate limited.');
+    if (data.byteLength > this.opts.maxPayloadBytes) return this.close(conn, GatewayCloseCodes.DecodeError, 'payload too large');
+    let p: { op?: unknown; d?: any };
+    try {
+      if (isBinary) throw new Error('binary frames are not simulated');
+      p = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.close(conn, GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
+    }
+    switch (p.op) {
+      case GatewayOpcodes.Heartbeat:
+        conn.lastHeartbeatAt = now;
+        this.send(conn, { op: GatewayOpcodes.HeartbeatAck });
+        return;
+      case GatewayOpcodes.Identify:
+        return this.identify(conn, p.d);
+      case GatewayOpcodes.Resume:
+        return this.resume(conn, p.d);
+      case GatewayOpcodes.PresenceUpdate:
+      case GatewayOpcodes.VoiceStateUpdate:
+      case GatewayOpcodes.RequestGuildMembers:
+      case GatewayOpcodes.RequestSoundboardSounds:
+        if (!conn.session) return this.close(conn, GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
+        return;
+      default:
+        return this.close(conn, GatewayCloseCodes.UnknownOpcode, 'Unknown opcode.');
+    }
+  }
+
+  private identify(conn: Connection, d: any): void {
+    if (conn.session) return this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
+    if (!d || d.token !== this.opts.token) return this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
+    const [shardId, numShards] = Array.isArray(d.shard) ? d.shard.map(Number) : [0, 1];
+    if (!Number.isInteger(shardId) || !Number.isInteger(numShards) || numShards < 1 || shardId < 0 || shardId >= numShards) {
+      return this.close(conn, GatewayCloseCodes.InvalidShard, 'Invalid shard.');
+    }
+    const intents = Number(d.intents);
+    if (!Number.isInteger(intents) || intents < 0 || (intents & ~ALL_INTENTS) !== 0) return this.close(conn, GatewayCloseCodes.InvalidIntents, 'Invalid intent(s).');
+    if ((intents & PRIVILEGED_INTENTS & ~this.opts.allowedIntents) !== 0) return this.close(conn, GatewayCloseCodes.DisallowedIntents, 'Disallowed intent(s).');
+    const guilds = this.hooks.guildsFor(shardId, numShards);
+    if (guilds.length > this.opts.maxGuildsPerShard) return this.close(conn, GatewayCloseCodes.ShardingRequired, 'Sharding is required.');
+    const now = Date.now();
+    const bucket = shardId % this.opts.maxConcurrency;
+    const last = this.lastIdentifyPerBucket.get(bucket);
+    if (now >= this.sessionResetAt) {
+      this.sessionStartRemaining = this.opts.sessionStartTotal;
+      this.sessionResetAt = now + this.opts.sessionResetAfterMs;
+    }
+    if ((last !== undefined && now - last < this.opts.identifyWindowMs) || this.sessionStartRemaining <= 0) {
+      this.identifies.push({ at: now, shardId, bucket, outcome: 'rate-limited' });
+      this.send(conn, { op: GatewayOpcodes.InvalidSession, d: false });
+      return;
+    }
+    this.lastIdentifyPerBucket.set(bucket, now);
+    this.sessionStartRemaining--;
+    this.identifies.push({ at: now, shardId, bucket, outcome: 'ready' });
+
+    // a new session replaces the shard's previous one
+    const prev = this.shardSessions.get(shardId);
+    if (prev) prev.valid = false;
+    const session: Session = {
+      id: randomBytes(16).toString('hex'),
+      shardId,
+      numShards,
+      intents,
+      seq: 0,
+      buffer: [],
+      conn,
+      valid: true,
+      guildIds: guilds.map((g) => g.id),
+    };
+    this.sessions.set(session.id, session);
+    this.shardSessions.set(shardId, session);
+    conn.session = session;
+    this.emit(session, 'READY', {
+      v: 10,
+      user: this.hooks.botUser(),
+      guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
+      session_id: session.id,
+      resume_gateway_url: this.hooks.gatewayUrl(),
+      shard: [shardId, numShards],
+      application: { id: this.opts.appId, flags: 0 },
+    });
+    for (const g of guilds) this.emit(session, 'GUILD_CREATE', g.payload(), g.id);
+  }
+
+  private resume(conn: Connection, d: any): void {
+    if (conn.session) return this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
+    if (!d || d.token !== this.opts.token) return this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
+    const s = this.sessions.get(String(d.session_id));
+    const seq = Number(d.seq);
+    const expired = s?.disconnectedAt !== undefined && Date.now() - s.disconnectedAt > this.opts.sessionTtlMs;
+    const oldest = s?.buffer[0]?.s ?? (s ? s.seq + 1 : 0);
+    if (!s || !s.valid || expired || !Number.isInteger(seq) || seq > s.seq || seq < oldest - 1) {
+      this.send(conn, { op: GatewayOpcodes.InvalidSession, d: false });
+      return;
+    }
+    if (s.conn && s.conn !== conn) this.close(s.conn, GatewayCloseCodes.SessionTimedOut, 'resumed elsewhere');
+    s.conn = conn;
+    s.disconnectedAt = undefined;
+    conn.session = s;
+    for (const f of s.buffer) if (f.s > seq) this.deliver(s, f);
+    this.emit(s, 'RESUMED', null);
+  }
+
+  /** Sends a frame over the session's socket when it has one; records the first send in the ledger. */
+  private deliver(s: Session, f: Frame): void {
+    if (!s.conn) return;
+    if (this.send(s.conn, f)) {
+      const e = this.ledgerIndex.get(`${s.id}:${f.s}`);
+      if (e && e.sentAt === undefined) e.sentAt = Date.now();
+    }
+  }
+
+  private readonly ledgerIndex = new Map<string, LedgerEntry>();
+
+  /** Produces one dispatch in a session: numbered, kept for replay, sent when connected, recorded. */
+  emit(s: Session, type: string, data: unknown, guildId: string | null = null): number {
+    const f: Frame = { op: 0, s: ++s.seq, t: type, d: data };
+    s.buffer.push(f);
+    if (s.buffer.length > this.opts.replayBufferSize) s.buffer.splice(0, s.buffer.length - this.opts.replayBufferSize);
+    const entry: LedgerEntry = { shardId: s.shardId, sessionId: s.id, seq: f.s, type, guildId, at: Date.now() };
+    if (type !== 'RESUMED') {
+      this.ledger.push(entry);
+      this.ledgerIndex.set(`${s.id}:${f.s}`, entry);
+    }
+    this.deliver(s, f);
+    return f.s;
+  }
+
+  /** The live session of a shard, if any (connected or resumable). */
+  sessionOf(shardId: number): Session | undefined {
+    const s = this.shardSessions.get(shardId);
+    return s?.valid ? s : undefined;
+  }
+
+  connectedShards(): number[] {
+    return [...this.shardSessions.values()].filter((s) => s.valid && s.conn && !s.conn.closed).map((s) => s.shardId).sort((a, b) => a - b);
+  }
+
+  closeShard(shardId: number, code: number, reason = 'closed by the simulator'): boolean {
+    const s = this.shardSessions.get(shardId);
+    if (!s?.conn) return false;
+    this.close(s.conn, code, reason);
+    return true;
+  }
+
+  requestReconnect(shardId: number): boolean {
+    const s = this.shardSessions.get(shardId);
+    return !!s?.conn && this.send(s.conn, { op: GatewayOpcodes.Reconnect, d: null });
+  }
+
+  invalidateSession(shardId: number, resumable: boolean): boolean {
+    const s = this.shardSessions.get(shardId);
+    if (!s?.conn) return false;
+    if (!resumable) s.valid = false;
+    return this.send(s.conn, { op: GatewayOpcodes.InvalidSession, d: resumable });
+  }
+
+  requestHeartbeat(shardId: number): boolean {
+    const s = this.shardSessions.get(shardId);
+    return !!s?.conn && this.send(s.conn, { op: GatewayOpcodes.Heartbeat, d: s.seq });
+  }
+
+  shutdown(): void {
+    for (const c of this.conns) {
+      clearInterval(c.heartbeatTimer);
+      c.closed = true;
+      c.ws.terminate();
+    }
+    this.conns.clear();
+    this.wss.close();
+  }
+}

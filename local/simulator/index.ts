@@ -1,0 +1,504 @@
+/**
+ * A Discord simulator on loopback: the gateway (v10, JSON, zlib-stream) and the REST routes the
+ * workers use, with Discord's rate-limit headers and 429s. The real `@discordjs/ws` and
+ * `@discordjs/rest` run against it unmodified, pointed at it through `@discordjs/rest`'s `api` option
+ * (`sim.restUrl`). Every REST request and every dispatch is recorded for assertions.
+ * See docs/simulator.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GatewayIntentBits } from 'discord-api-types/v10';
+import { envelopeId } from '../../lib/contract';
+import { GatewaySimulator, type LedgerEntry } from './gateway';
+import { RateLimiter, type WindowLimit } from './ratelimit';
+import { shardOf, SnowflakeGenerator, snowflakeTime } from './snowflake';
+
+export { shardOf, snowflakeTime } from './snowflake';
+export type { LedgerEntry } from './gateway';
+
+export interface SimulatorOptions {
+  /** @default 0 (any free port) */
+  port?: number;
+  /** the bot token the simulator accepts @default a random fake token */
+  token?: string;
+  /** @default '100000000000000001' */
+  appId?: string;
+  /** shards Discord recommends in /gateway/bot @default 1 */
+  shards?: number;
+  /** guilds, spread over shards by (id >> 22) % shards @default 10 */
+  guilds?: number;
+  /** members listed in each GUILD_CREATE's member_count @default 50 */
+  membersPerGuild?: number;
+  /** @default 41250 (Discord's); use ~500 in tests */
+  heartbeatIntervalMs?: number;
+  /** session_start_limit.max_concurrency @default 1 */
+  maxConcurrency?: number;
+  /** session_start_limit.total @default 1000 */
+  sessionStartTotal?: number;
+  /** one IDENTIFY per bucket per window @default 5000 */
+  identifyWindowMs?: number;
+  /** how long an interaction may wait for its first callback @default 3000 */
+  interactionWindowMs?: number;
+  /** how long an interaction token works for follow-ups @default 15 minutes */
+  interactionTokenTtlMs?: number;
+  /** privileged intents enabled in the "developer portal" @default GuildMembers */
+  allowedIntents?: number;
+  /** @default 2500 */
+  maxGuildsPerShard?: number;
+  /** @default 100000 */
+  replayBufferSize?: number;
+  rateLimits?: {
+    /** per bot token, all bot routes @default 50 per second */
+    global?: WindowLimit;
+    /** per route bucket @default 5 per second; per route name overrides in `routes` */
+    route?: WindowLimit;
+    routes?: Partial<Record<RouteName, WindowLimit>>;
+  };
+}
+
+export type RouteName =
+  | 'gateway_bot'
+  | 'interaction_callback'
+  | 'webhook_original_edit'
+  | 'webhook_followup'
+  | 'member_role_add'
+  | 'member_role_remove'
+  | 'commands_overwrite'
+  | 'channel_message';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  route: RouteName | 'unknown';
+  body: unknown;
+  status: number;
+  /** arrival time, Unix ms */
+  at: number;
+  /** Discord error code when the response was an error */
+  code?: number;
+  rateLimited?: boolean;
+  global?: boolean;
+}
+
+export interface SimInteraction {
+  id: string;
+  token: string;
+  createdAt: number;
+  guildId: string;
+  channelId: string;
+  userId: string;
+  commandName: string;
+  /** the first callback (type and data), when it arrived */
+  callback?: { type: number; data?: unknown; at: number };
+  /** edits of @original and follow-ups */
+  messages: Array<{ kind: 'edit' | 'followup'; body: unknown; at: number }>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class DiscordSimulator {
+  readonly token: string;
+  readonly appId: string;
+  readonly guildIds: string[] = [];
+  readonly requests: RecordedRequest[] = [];
+  readonly interactions = new Map<string, SimInteraction>();
+  readonly commands: unknown[] = [];
+  readonly gateway: GatewaySimulator;
+  private readonly snowflakes = new SnowflakeGenerator();
+  private readonly limiter: RateLimiter;
+  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port'>> & { rateLimits: NonNullable<SimulatorOptions['rateLimits']> };
+  private server!: Server;
+  private port = 0;
+  private readonly guildMeta = new Map<string, { name: string; ownerId: string; memberCount: number; channelId: string }>();
+
+  private constructor(options: SimulatorOptions) {
+    this.token = options.token ?? `sim.${randomBytes(12).toString('base64url')}.${randomBytes(20).toString('base64url')}`;
+    this.appId = options.appId ?? '100000000000000001';
+    this.opts = {
+      token: this.token,
+      appId: this.appId,
+      shards: options.shards ?? 1,
+      guilds: options.guilds ?? 10,
+      membersPerGuild: options.membersPerGuild ?? 50,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
+      maxConcurrency: options.maxConcurrency ?? 1,
+      sessionStartTotal: options.sessionStartTotal ?? 1000,
+      identifyWindowMs: options.identifyWindowMs ?? 5000,
+      interactionWindowMs: options.interactionWindowMs ?? 3000,
+      interactionTokenTtlMs: options.interactionTokenTtlMs ?? 15 * 60_000,
+      allowedIntents: options.allowedIntents ?? GatewayIntentBits.GuildMembers,
+      maxGuildsPerShard: options.maxGuildsPerShard ?? 2500,
+      replayBufferSize: options.replayBufferSize ?? 100_000,
+      rateLimits: options.rateLimits ?? {},
+    };
+    this.limiter = new RateLimiter(this.opts.rateLimits.global ?? { limit: 50, windowMs: 1000 });
+    // guild ids created 1 ms apart, so (id >> 22) % shards spreads them evenly
+    const base = Date.now() - 86_400_000;
+    for (let i = 0; i < this.opts.guilds; i++) {
+      const id = this.snowflakes.next(base + i);
+      this.guildIds.push(id);
+      this.guildMeta.set(id, { name: `Guild ${i + 1}`, ownerId: this.snowflakes.next(base + i), memberCount: this.opts.membersPerGuild, channelId: this.snowflakes.next(base + i) });
+    }
+    this.gateway = new GatewaySimulator(
+      {
+        token: this.token,
+        appId: this.appId,
+        shards: this.opts.shards,
+        heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+        maxConcurrency: this.opts.maxConcurrency,
+        identifyWindowMs: this.opts.identifyWindowMs,
+        allowedIntents: this.opts.allowedIntents,
+        sessionStartTotal: this.opts.sessionStartTotal,
+        sessionResetAfterMs: 86_400_000,
+        maxGuildsPerShard: this.opts.maxGuildsPerShard,
+        replayBufferSize: this.opts.replayBufferSize,
+        sessionTtlMs: 120_000,
+        sendLimit: { limit: 120, windowMs: 60_000 },
+        maxPayloadBytes: 4096,
+      },
+      {
+        guildsFor: (shardId, numShards) =>
+          this.guildIds.filter((g) => shardOf(g, numShards) === shardId).map((id) => ({ id, payload: () => this.guildPayload(id) })),
+        gatewayUrl: () => this.gatewayUrl,
+        botUser: () => ({ id: this.appId, username: 'simulated-bot', discriminator: '0', global_name: null, avatar: null, bot: true, flags: 0 }),
+      },
+    );
+  }
+
+  static async start(options: SimulatorOptions = {}): Promise<DiscordSimulator> {
+    const sim = new DiscordSimulator(options);
+    sim.server = createServer((req, res) => void sim.onRequest(req, res));
+    sim.server.on('upgrade', (req, socket, head) => sim.gateway.handleUpgrade(req, socket, head));
+    sim.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      sim.server.once('error', reject);
+      sim.server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    sim.port = (sim.server.address() as AddressInfo).port;
+    return sim;
+  }
+
+  /** For `@discordjs/rest`'s `api` option. */
+  get restUrl(): string {
+    return `http://127.0.0.1:${this.port}/api`;
+  }
+
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  get ledger(): readonly LedgerEntry[] {
+    return this.gateway.ledger;
+  }
+
+  /** The envelope ids our ingestor must produce for every event that went out over a socket and that `wanted` keeps. */
+  expectedEnvelopeIds(wanted: (type: string) => boolean): Set<string> {
+    const ids = new Set<string>();
+    for (const e of this.gateway.ledger) {
+      if (e.sentAt !== undefined && wanted(e.type)) ids.add(envelopeId(this.appId, e.shardId, e.sessionId, e.seq));
+    }
+    return ids;
+  }
+
+  private guildPayload(id: string): Record<string, unknown> {
+    const m = this.guildMeta.get(id)!;
+    return {
+      id,
+      name: m.name,
+      owner_id: m.ownerId,
+      member_count: m.memberCount,
+      unavailable: false,
+      large: m.memberCount > 250,
+      joined_at: new Date(snowflakeTime(id)).toISOString(),
+      channels: [{ id: m.channelId, type: 0, name: 'general', position: 0, guild_id: id }],
+      roles: [{ id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
+      members: [],
+      presences: [],
+      voice_states: [],
+      threads: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      emojis: [],
+      stickers: [],
+      features: [],
+    };
+  }
+
+  /** Sends a dispatch to the shard that owns data.guild_id (or `opts.shardId`). Returns its seq, or undefined if that shard has no session. */
+  dispatch(type: string, data: Record<string, unknown>, opts: { shardId?: number } = {}): number | undefined {
+    const guildId = typeof data.guild_id === 'string' ? data.guild_id : null;
+    const shardId = opts.shardId ?? (guildId ? shardOf(guildId, this.opts.shards) : 0);
+    const s = this.gateway.sessionOf(shardId);
+    if (!s) return undefined;
+    return this.gateway.emit(s, type, data, guildId);
+  }
+
+  /** Creates a slash command interaction now and dispatches INTERACTION_CREATE; the 3 s window starts. */
+  createInteraction(opts: { guildId?: string; channelId?: string; userId?: string; commandName: string; options?: Array<{ name: string; type: number; value: unknown }> }): SimInteraction {
+    const now = Date.now();
+    const guildId = opts.guildId ?? this.guildIds[0]!;
+    const ix: SimInteraction = {
+      id: this.snowflakes.next(now),
+      token: `aW50ZXJhY3Rpb24${randomBytes(24).toString('base64url')}`,
+      createdAt: now,
+      guildId,
+      channelId: opts.channelId ?? this.guildMeta.get(guildId)?.channelId ?? this.snowflakes.next(now),
+      userId: opts.userId ?? this.snowflakes.next(now - 1_000_000),
+      commandName: opts.commandName,
+      messages: [],
+    };
+    this.interactions.set(ix.id, ix);
+    this.dispatch('INTERACTION_CREATE', {
+      id: ix.id,
+      application_id: this.appId,
+      type: 2,
+      token: ix.token,
+      version: 1,
+      guild_id: guildId,
+      channel_id: ix.channelId,
+      channel: { id: ix.channelId, type: 0 },
+      member: { user: { id: ix.userId, username: `user${ix.userId.slice(-4)}`, discriminator: '0', global_name: null, avatar: null }, roles: [], permissions: '0', joined_at: new Date(now).toISOString(), deaf: false, mute: false, flags: 0 },
+      data: { id: this.snowflakes.next(now), name: opts.commandName, type: 1, options: opts.options ?? [] },
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      app_permissions: '0',
+      entitlements: [],
+      authorizing_integration_owners: { '0': guildId },
+      context: 0,
+      attachment_size_limit: 8_388_608,
+    });
+    return ix;
+  }
+
+  /** `count` GUILD_MEMBER_ADD with distinct users, at `ratePerSec` (default: as fast as possible, yielding every 500). */
+  async memberJoinStorm(guildId: string, count: number, opts: { ratePerSec?: number } = {}): Promise<string[]> {
+    const users: string[] = [];
+    const start = Date.now();
+    for (let i = 0; i < count; i++) {
+      const userId = this.snowflakes.next(Date.now() - 10_000_000);
+      users.push(userId);
+      this.dispatch('GUILD_MEMBER_ADD', this.memberPayload(guildId, userId));
+      if (opts.ratePerSec) {
+        const due = start + ((i + 1) * 1000) / opts.ratePerSec;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      } else if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    return users;
+  }
+
+  memberPayload(guildId: string, userId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      guild_id: guildId,
+      user: { id: userId, username: `user${userId.slice(-6)}`, discriminator: '0', global_name: null, avatar: null },
+      nick: null,
+      roles: [],
+      joined_at: new Date().toISOString(),
+      deaf: false,
+      mute: false,
+      flags: 0,
+      ...extra,
+    };
+  }
+
+  /** Traffic that no tier wants (messages, typing, presences): the ingestor must drop it. */
+  noise(guildId: string, count: number): void {
+    const ch = this.guildMeta.get(guildId)?.channelId ?? this.snowflakes.next();
+    for (let i = 0; i < count; i++) {
+      const user = this.snowflakes.next(Date.now() - 5_000_000);
+      const kind = i % 3;
+      if (kind === 0) this.dispatch('TYPING_START', { guild_id: guildId, channel_id: ch, user_id: user, timestamp: Math.floor(Date.now() / 1000) });
+      else if (kind === 1) this.dispatch('MESSAGE_CREATE', { id: this.snowflakes.next(), guild_id: guildId, channel_id: ch, author: { id: user, username: 'x' }, content: '', type: 0 });
+      else this.dispatch('PRESENCE_UPDATE', { guild_id: guildId, user: { id: user }, status: 'online', activities: [] });
+    }
+  }
+
+  connectedShards(): number[] {
+    return this.gateway.connectedShards();
+  }
+
+  async waitForShardsReady(n: number, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.connectedShards().length < n) {
+      if (Date.now() > end) throw new Error(`waitForShardsReady: ${this.connectedShards().length} of ${n} shards connected after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  closeShard(shardId: number, code: number): boolean {
+    return this.gateway.closeShard(shardId, code);
+  }
+  requestReconnect(shardId: number): boolean {
+    return this.gateway.requestReconnect(shardId);
+  }
+  invalidateSession(shardId: number, resumable: boolean): boolean {
+    return this.gateway.invalidateSession(shardId, resumable);
+  }
+  requestHeartbeat(shardId: number): boolean {
+    return this.gateway.requestHeartbeat(shardId);
+  }
+
+  async stop(): Promise<void> {
+    this.gateway.shutdown();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  // ---------------- REST ----------------
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = undefined;
+    if (raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api(\/v\d+)?/, '');
+    const rec: RecordedRequest = { method: req.method ?? 'GET', path, route: 'unknown', body, status: 0, at };
+    this.requests.push(rec);
+    const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
+      rec.status = status;
+      // 204 carries no body and no content type, like Discord
+      res.writeHead(status, payload === undefined ? headers : { 'Content-Type': 'application/json', ...headers });
+      res.end(payload === undefined ? undefined : JSON.stringify(payload));
+    };
+    try {
+      const match = this.route(rec.method, path);
+      if (!match) throw new HttpError(404, 0, '404: Not Found');
+      rec.route = match.name;
+      const auth = req.headers.authorization;
+      if (match.bot) {
+        if (auth !== `Bot ${this.token}`) throw new HttpError(401, 0, '401: Unauthorized');
+      }
+      const limit = this.opts.rateLimits.routes?.[match.name] ?? this.opts.rateLimits.route ?? { limit: 5, windowMs: 1000 };
+      // interaction and webhook-token routes are exempt from the global limit
+      const decision = this.limiter.check(match.name, `${match.name}:${match.major}`, limit, match.bot ? this.token : undefined);
+      if (!decision.ok) {
+        rec.rateLimited = true;
+        rec.global = decision.global;
+        return reply(429, { message: 'You are being rate limited.', retry_after: Number(decision.retryAfter!.toFixed(3)), global: !!decision.global }, decision.headers);
+      }
+      const out = match.handle(body, at);
+      reply(out.status, out.body, decision.headers);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        rec.code = err.code;
+        return reply(err.status, { message: err.message, code: err.code });
+      }
+      reply(500, { message: String((err as Error).message), code: 0 });
+    }
+  }
+
+  private route(method: string, path: string): { name: RouteName; major: string; bot: boolean; handle: (body: unknown, at: number) => { status: number; body?: unknown } } | undefined {
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/gateway/bot') {
+      return {
+        name: 'gateway_bot',
+        major: '',
+        bot: true,
+        handle: () => ({
+          status: 200,
+          body: {
+            url: this.gatewayUrl,
+            shards: this.opts.shards,
+            session_start_limit: {
+              total: this.opts.sessionStartTotal,
+              remaining: this.gateway.sessionStartRemaining,
+              reset_after: Math.max(0, this.gateway.sessionResetAt - Date.now()),
+              max_concurrency: this.opts.maxConcurrency,
+            },
+          },
+        }),
+      };
+    }
+    if (method === 'POST' && (m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path))) {
+      const [, id, token] = m;
+      return { name: 'interaction_callback', major: id!, bot: false, handle: (body, at) => this.interactionCallback(id!, token!, body, at) };
+    }
+    if (method === 'PATCH' && (m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
+      const [, app, token] = m;
+      return { name: 'webhook_original_edit', major: `${app}/${token}`, bot: false, handle: (body, at) => this.webhookMessage('edit', app!, token!, body, at) };
+    }
+    if (method === 'POST' && (m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
+      const [, app, token] = m;
+      return { name: 'webhook_followup', major: `${app}/${token}`, bot: false, handle: (body, at) => this.webhookMessage('followup', app!, token!, body, at) };
+    }
+    if ((method === 'PUT' || method === 'DELETE') && (m = /^\/guilds\/(\d+)\/members\/(\d+)\/roles\/(\d+)$/.exec(path))) {
+      const [, guild] = m;
+      return {
+        name: method === 'PUT' ? 'member_role_add' : 'member_role_remove',
+        major: guild!,
+        bot: true,
+        handle: () => {
+          if (!this.guildMeta.has(guild!)) throw new HttpError(404, 10004, 'Unknown Guild');
+          return { status: 204 };
+        },
+      };
+    }
+    if (method === 'PUT' && (m = /^\/applications\/(\d+)\/commands$/.exec(path))) {
+      const [, app] = m;
+      return {
+        name: 'commands_overwrite',
+        major: app!,
+        bot: true,
+        handle: (body) => {
+          if (app !== this.appId) throw new HttpError(403, 50001, 'Missing Access');
+          if (!Array.isArray(body)) throw new HttpError(400, 50035, 'Invalid Form Body');
+          this.commands.splice(0, this.commands.length, ...body);
+          return { status: 200, body: body.map((c) => ({ ...(c as object), id: this.snowflakes.next(), application_id: this.appId, version: this.snowflakes.next() })) };
+        },
+      };
+    }
+    if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages$/.exec(path))) {
+      const [, channel] = m;
+      return {
+        name: 'channel_message',
+        major: channel!,
+        bot: true,
+        handle: (body) => ({ status: 200, body: { id: this.snowflakes.next(), channel_id: channel, ...(body as object), author: { id: this.appId, bot: true } } }),
+      };
+    }
+    return undefined;
+  }
+
+  private interactionCallback(id: string, token: string, body: unknown, at: number): { status: number } {
+    const ix = this.interactions.get(id);
+    if (!ix || ix.token !== token) throw new HttpError(404, 10062, 'Unknown interaction');
+    if (ix.callback) throw new HttpError(400, 40060, 'Interaction has already been acknowledged.');
+    if (at - ix.createdAt > this.opts.interactionWindowMs) throw new HttpError(404, 10062, 'Unknown interaction');
+    const b = (body ?? {}) as { type?: number; data?: unknown };
+    if (typeof b.type !== 'number') throw new HttpError(400, 50035, 'Invalid Form Body');
+    ix.callback = { type: b.type, data: b.data, at };
+    return { status: 204 };
+  }
+
+  private webhookMessage(kind: 'edit' | 'followup', app: string, token: string, body: unknown, at: number): { status: number; body: unknown } {
+    const ix = [...this.interactions.values()].find((i) => i.token === token);
+    if (app !== this.appId || !ix) throw new HttpError(404, 10015, 'Unknown Webhook');
+    if (at - ix.createdAt > this.opts.interactionTokenTtlMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
+    if (!ix.callback) throw new HttpError(404, 10008, 'Unknown Message');
+    ix.messages.push({ kind, body, at });
+    return { status: 200, body: { id: this.snowflakes.next(), channel_id: ix.channelId, ...(body as object), author: { id: this.appId, bot: true } } };
+  }
+
+  /** The interaction's recorded answer: first callback, edits and follow-ups. */
+  interactionResponses(id: string): SimInteraction | undefined {
+    return this.interactions.get(id);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The Discord simulator against the real @discordjs/ws and @discordjs/rest, unmodified.
+ */
+import { REST, DiscordAPIError } from '@discordjs/rest';
+import { CompressionMethod, WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
+import { GatewayIntentBits, GatewayOpcodes, Routes, type GatewayDispatchPayload } from 'discord-api-types/v10';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { DiscordSimulator, shardOf, snowflakeTime } from '../../local/simulator';
+
+const INTENTS = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers;
+const stops: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+async function sim(opts: Parameters<typeof DiscordSimulator.start>[0] = {}) {
+  const s = await DiscordSimulator.start({ heartbeatIntervalMs: 500, identifyWindowMs: 50, ...opts });
+  stops.push(() => s.stop());
+  return s;
+}
+
+function manager(s: DiscordSimulator, opts: Partial<ConstructorParameters<typeof WebSocketManager>[0]> = {}) {
+  const rest = new REST({ api: s.restUrl }).setToken(s.token);
+  const sessions = new Map<number, SessionInfo | null>();
+  const m = new WebSocketManager({
+    token: s.token,
+    intents: INTENTS,
+    rest,
+    compression: CompressionMethod.ZlibNative,
+    retrieveSessionInfo: (id) => sessions.get(id) ?? null,
+    updateSessionInfo: (id, info) => void sessions.set(id, info),
+    ...opts,
+  });
+  const dispatches: Array<GatewayDispatchPayload & { shardId: number }> = [];
+  m.on(WebSocketShardEvents.Dispatch, (payload, shardId) => dispatches.push({ ...payload, shardId }));
+  stops.push(() => m.destroy({ code: 4900 }).catch(() => undefined));
+  return { m, dispatches, sessions, rest };
+}
+
+const until = async (cond: () => boolean, what: string, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('Discord simulator: gateway', () => {
+  it('gives each shard READY with its guilds unavailable, then one GUILD_CREATE per owned guild (zlib-stream)', async () => {
+    const s = await sim({ shards: 2, guilds: 20, maxConcurrency: 2 });
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 20, '20 GUILD_CREATE');
+    for (const shardId of [0, 1]) {
+      const ready = dispatches.find((d) => d.t === 'READY' && d.shardId === shardId);
+      expect(ready?.d.shard).toEqual([shardId, 2]);
+      const owned = s.guildIds.filter((g) => shardOf(g, 2) === shardId);
+      expect(owned.length).toBeGreaterThan(0);
+      expect((ready!.d as { guilds: Array<{ id: string; unavailable: boolean }> }).guilds).toEqual(owned.map((id) => ({ id, unavailable: true })));
+      const creates = dispatches.filter((d) => d.t === 'GUILD_CREATE' && d.shardId === shardId).map((d) => (d.d as { id: string }).id);
+      expect(creates.sort()).toEqual([...owned].sort());
+    }
+    // real snowflakes: the creation time decodes to within the last two days
+    expect(Date.now() - snowflakeTime(s.guildIds[0]!)).toBeLessThan(2 * 86_400_000);
+  });
+
+  it('answers heartbeats with ACK, asks for one with op 1, and closes a connection that stops heartbeating', async () => {
+    const s = await sim({ heartbeatIntervalMs: 300 });
+    const { m } = manager(s, { shardCount: 1 });
+    const acks: number[] = [];
+    m.on(WebSocketShardEvents.HeartbeatComplete, (h) => acks.push(h.latency));
+    await m.connect();
+    await until(() => acks.length >= 2, 'two heartbeat ACKs');
+    const before = acks.length;
+    expect(s.requestHeartbeat(0)).toBe(true);
+    await until(() => acks.length > before, 'an ACK after op 1');
+
+    // a raw client that never heartbeats is closed as a zombie
+    const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+    expect(code).toBe(4009);
+  });
+
+  it('replays every missed event on RESUME, then RESUMED', async () => {
+    const s = await sim({ guilds: 3 });
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 3, 'GUILD_CREATE');
+    const g = s.guildIds[0]!;
+    // close with a resumable code, then produce events while the shard is away
+    s.closeShard(0, 4000);
+    const seqs: number[] = [];
+    for (let i = 0; i < 5; i++) seqs.push(s.dispatch('GUILD_MEMBER_ADD', s.memberPayload(g, String(500000000000000000n + BigInt(i))))!);
+    await until(() => dispatches.some((d) => d.t === 'RESUMED'), 'RESUMED');
+    const replayed = dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD').map((d) => d.s);
+    expect(replayed).toEqual(seqs);
+    // same session, nothing sent twice
+    expect(dispatches.filter((d) => d.t === 'READY')).toHaveLength(1);
+    expect(s.expectedEnvelopeIds((t) => t === 'GUILD_MEMBER_ADD').size).toBe(5);
+  });
+
+  it('answers a RESUME of an unknown session with op 9 d:false', async () => {
+    const s = await sim();
+    const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    const msgs: Array<{ op: number; d: unknown }> = [];
+    ws.on('message', (data) => msgs.push(JSON.parse(String(data))));
+    await new Promise((r) => ws.on('open', r));
+    ws.send(JSON.stringify({ op: GatewayOpcodes.Resume, d: { token: s.token, session_id: 'nope', seq: 3 } }));
+    await until(() => msgs.some((x) => x.op === GatewayOpcodes.InvalidSession), 'op 9');
+    expect(msgs.find((x) => x.op === GatewayOpcodes.InvalidSession)?.d).toBe(false);
+    ws.close(1000);
+  });
+
+  it('invalidates the session after a 1000 close: the client identifies anew', async () => {
+    const s = await sim();
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.some((d) => d.t === 'READY'), 'READY');
+    s.closeShard(0, 1000);
+    await until(() => dispatches.filter((d) => d.t === 'READY').length === 2, 'a second READY');
+    const ids = dispatches.filter((d) => d.t === 'READY').map((d) => (d.d as { session_id: string }).session_id);
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+
+  it.each([
+    ['a bad token', { token: 'not-the-token' }, 4004],
+    ['a shard id out of range', { shardCount: 2, shardIds: [3] }, 4010],
+    ['a disallowed privileged intent', { intents: INTENTS | GatewayIntentBits.MessageContent }, 4014],
+    ['an invalid intent bit', { intents: 1 << 30 }, 4013],
+  ])('closes with the right code for %s', async (_what, opts, code) => {
+    const s = await sim({ shards: 1 });
+    const closes: number[] = [];
+    const { m } = manager(s, opts as never);
+    m.on(WebSocketShardEvents.Closed, (c) => closes.push(c));
+    m.on(WebSocketShardEvents.Error, () => undefined);
+    await m.connect().catch(() => undefined);
+    await until(() => closes.length > 0, `close ${code}`);
+    expect(closes[0]).toBe(code);
+  });
+
+  it('closes with 4011 when a shard would hold more than 2,500 guilds', async () => {
+    const s = await sim({ guilds: 30, maxGuildsPerShard: 20 });
+    const closes: number[] = [];
+    const { m } = manager(s, { shardCount: 1 });
+    m.on(WebSocketShardEvents.Closed, (c) => closes.push(c));
+    m.on(WebSocketShardEvents.Error, () => undefined);
+    await m.connect().catch(() => undefined);
+    await until(() => closes.length > 0, 'close 4011');
+    expect(closes[0]).toBe(4011);
+  });
+
+  it('closes with 4002 for a payload over 4,096 bytes and 4008 past 120 sends a minute', async () => {
+    const s = await sim();
+    const big = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    await new Promise((r) => big.on('open', r));
+    big.send(JSON.stringify({ op: 1, d: 'x'.repeat(5000) }));
+    expect(await new Promise((r) => big.on('close', r))).toBe(4002);
+
+    const chatty = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    await new Promise((r) => chatty.on('open', r));
+    for (let i = 0; i < 121; i++) chatty.send(JSON.stringify({ op: 1, d: null }));
+    expect(await new Promise((r) => chatty.on('close', r))).toBe(4008);
+  });
+
+  it('rate-limits IDENTIFY per max_concurrency bucket with op 9 and counts the session budget down', async () => {
+    const s = await sim({ shards: 2, maxConcurrency: 1, identifyWindowMs: 400, sessionStartTotal: 10 });
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.filter((d) => d.t === 'READY').length === 2, 'two READY');
+    const ready = s.gateway.identifies.filter((i) => i.outcome === 'ready');
+    expect(ready).toHaveLength(2);
+    // @discordjs/ws spaces its identifies by the bucket window itself: they are at least 400 ms apart
+    expect(ready[1]!.at - ready[0]!.at).toBeGreaterThanOrEqual(400);
+    expect(s.gateway.sessionStartRemaining).toBe(8);
+    // a raw client identifying right away in the same bucket gets op 9
+    const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    const msgs: Array<{ op: number; d: unknown }> = [];
+    ws.on('message', (data) => msgs.push(JSON.parse(String(data))));
+    await new Promise((r) => ws.on('open', r));
+    ws.send(JSON.stringify({ op: 2, d: { token: s.token, intents: INTENTS, shard: [0, 2], properties: {} } }));
+    await until(() => msgs.some((x) => x.op === 9), 'op 9');
+    expect(s.gateway.identifies.at(-1)?.outcome).toBe('rate-limited');
+    ws.close(1000);
+  });
+});
+
+describe('Discord simulator: REST', () => {
+  it('serves /gateway/bot with its url, shards and session_start_limit', async () => {
+    const s = await sim({ shards: 4, maxConcurrency: 2 });
+    const rest = new REST({ api: s.restUrl }).setToken(s.token);
+    const info = (await rest.get(Routes.gatewayBot())) as { url: string; shards: number; session_start_limit: { max_concurrency: number; total: number } };
+    expect(info.url).toBe(s.gatewayUrl);
+    expect(info.shards).toBe(4);
+    expect(info.session_start_limit).toMatchObject({ max_concurrency: 2, total: 1000 });
+    await expect(new REST({ api: s.restUrl }).setToken('wrong').get(Routes.gatewayBot())).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('accepts one interaction callback within 3 s, refuses a second (40060) and a late one (10062)', async () => {
+    const s = await sim({ interactionWindowMs: 300 });
+    const rest = new REST({ api: s.restUrl });
+    const ix = s.createInteraction({ commandName: 'ping' });
+    await rest.post(Routes.interactionCallback(ix.id, ix.token), { body: { type: 4, data: { content: 'Pong!' } }, auth: false });
+    expect(s.interactionResponses(ix.id)?.callback?.type).toBe(4);
+    const second = await rest.post(Routes.interactionCallback(ix.id, ix.token), { body: { type: 4 }, auth: false }).catch((e) => e);
+    expect(second).toBeInstanceOf(DiscordAPIError);
+    expect((second as DiscordAPIError).code).toBe(40060);
+
+    const late = s.createInteraction({ commandName: 'ping' });
+    await new Promise((r) => setTimeout(r, 350));
+    const err = await rest.post(Routes.interactionCallback(late.id, late.token), { body: { type: 4 }, auth: false }).catch((e) => e);
+    expect((err as DiscordAPIError).code).toBe(10062);
+  });
+
+  it('edits @original and accepts follow-ups after the defer', async () => {
+    const s = await sim();
+    const rest = new REST({ api: s.restUrl });
+    const ix = s.createInteraction({ commandName: 'slow' });
+    await rest.post(Routes.interactionCallback(ix.id, ix.token), { body: { type: 5 }, auth: false });
+    await rest.patch(Routes.webhookMessage(s.appId, ix.token, '@original'), { body: { content: 'done' }, auth: false });
+    await rest.post(Routes.webhook(s.appId, ix.token), { body: { content: 'and more' }, auth: false });
+    expect(s.interactionResponses(ix.id)?.messages.map((m) => [m.kind, (m.body as { content: string }).content])).toEqual([
+      ['edit', 'done'],
+      ['followup', 'and more'],
+    ]);
+  });
+
+  it('enforces route buckets with 429 and retry_after; @discordjs/rest waits and every request succeeds', async () => {
+    const s = await sim({ rateLimits: { route: { limit: 2, windowMs: 300 } } });
+    const rest = new REST({ api: s.restUrl, retries: 5 }).setToken(s.token);
+    const channel = '300000000000000001';
+    await Promise.all(Array.from({ length: 6 }, (_, i) => rest.post(Routes.channelMessages(channel), { body: { content: `m${i}` } })));
+    const sent = s.requests.filter((r) => r.route === 'channel_message');
+    expect(sent.filter((r) => r.status === 200)).toHaveLength(6);
+    // the client read the headers: never more than 2 successes in any one window
+    const ok = sent.filter((r) => r.status === 200).map((r) => r.at);
+    for (const t of ok) expect(ok.filter((u) => u >= t && u < t + 280).length).toBeLessThanOrEqual(2);
+  });
+
+  it('returns a global 429 with the global flag past 50 requests per second per token', async () => {
+    const s = await sim({ rateLimits: { global: { limit: 3, windowMs: 1000 }, route: { limit: 100, windowMs: 1000 } } });
+    const statuses: Array<{ status: number; body: { global?: boolean; retry_after?: number } }> = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${s.restUrl}/v10/guilds/${s.guildIds[0]}/members/400000000000000001/roles/${s.guildIds[0]}`, { method: 'PUT', headers: { Authorization: `Bot ${s.token}` } });
+      statuses.push({ status: r.status, body: r.status === 429 ? await r.json() : {} });
+    }
+    expect(statuses.map((x) => x.status)).toEqual([204, 204, 204, 429]);
+    expect(statuses[3]!.body.global).toBe(true);
+    expect(statuses[3]!.body.retry_after).toBeGreaterThan(0);
+  });
+});
