@@ -26,6 +26,11 @@ export interface AppConfig {
   discordApplicationId: string;
   gatewayIntents: number;
   claimCheckThresholdBytes: number;
+  /** what deleting a stack does to the database, cache, bucket, secrets and queues */
+  removalPolicy: 'retain' | 'destroy';
+  dbMultiAz: boolean;
+  natGateways: number;
+  scoreServiceUrl?: string;
 }
 
 export class AppConfigError extends Error {
@@ -69,6 +74,10 @@ const raw = z.object({
   discordApplicationId: z.string().regex(/^\d{17,20}$/, 'the application id from the Discord developer portal (a snowflake)').default('100000000000000001'),
   gatewayIntents: z.coerce.number().int().min(0).default(3), // GUILDS | GUILD_MEMBERS
   claimCheckThresholdBytes: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
+  removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  dbMultiAz: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  natGateways: z.coerce.number().int().min(1).max(3).default(1),
+  scoreServiceUrl: z.string().url().optional(),
   account: z.string().regex(/^\d{12}$/).optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
 });
@@ -90,6 +99,10 @@ export const CONFIG_SOURCES: Record<keyof z.input<typeof raw>, { context: string
   discordApplicationId: { context: 'discordApplicationId', env: 'DISCORD_APPLICATION_ID' },
   gatewayIntents: { context: 'gatewayIntents', env: 'GATEWAY_INTENTS' },
   claimCheckThresholdBytes: { context: 'claimCheckThresholdBytes', env: 'CLAIM_CHECK_THRESHOLD_BYTES' },
+  removalPolicy: { context: 'removalPolicy', env: 'REMOVAL_POLICY' },
+  dbMultiAz: { context: 'dbMultiAz', env: 'DB_MULTI_AZ' },
+  natGateways: { context: 'natGateways', env: 'NAT_GATEWAYS' },
+  scoreServiceUrl: { context: 'scoreServiceUrl', env: 'SCORE_SERVICE_URL' },
   account: { context: 'account', env: 'CDK_DEFAULT_ACCOUNT' },
   region: { context: 'region', env: 'CDK_DEFAULT_REGION' },
 };

@@ -11,6 +11,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -41,6 +42,8 @@ export interface IngestorServiceProps {
   readonly totalShards: number;
   readonly eventBus: events.IEventBus;
   readonly claimCheckBucket: s3.IBucket;
+  /** Managed policy granting s3:PutObject on the claim-check objects. @default - an inline statement with the same grant */
+  readonly claimCheckWriterPolicy?: iam.IManagedPolicy;
   readonly claimCheckThresholdBytes: number;
   readonly botTokenSecret: secretsmanager.ISecret;
   readonly discordApplicationId: string;
@@ -131,7 +134,8 @@ export class IngestorService extends Construct {
 
     // least privilege: this bus, this bucket's objects, these secrets
     props.eventBus.grantPutEventsTo(this.taskDefinition.taskRole);
-    props.claimCheckBucket.grantPut(this.taskDefinition.taskRole);
+    if (props.claimCheckWriterPolicy) this.taskDefinition.taskRole.addManagedPolicy(props.claimCheckWriterPolicy);
+    else this.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.claimCheckBucket.arnForObjects('*')] }));
     props.botTokenSecret.grantRead(this.taskDefinition.taskRole);
     props.redisAuthSecret?.grantRead(this.taskDefinition.taskRole);
 

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -19,6 +20,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { tiersByPriority, type ConsumerName, type RoutingTable, type TierRoute } from '../contract';
+import { acknowledge } from './nag';
 import { pascal, type TieredEventBus } from './tiered-event-bus';
 
 /**
@@ -57,6 +59,8 @@ export interface TierWorkersProps {
   readonly redisAuthSecret?: secretsmanager.ISecret;
   /** The claim-check bucket the workers read oversized payloads from. @default - none */
   readonly claimCheckBucket?: s3.IBucket;
+  /** Managed policy granting s3:GetObject on the claim-check objects. @default - an inline statement with the same grant */
+  readonly claimCheckReaderPolicy?: iam.IManagedPolicy;
   /** PostgreSQL through RDS Proxy. @default - no database wiring (local stage sets DATABASE_URL) */
   readonly database?: WorkerDatabaseProps;
   /** @default - not in a VPC (local stage only) */
@@ -187,10 +191,16 @@ export class TierWorkers extends Construct {
     fn.addEventSource(eventSource);
 
     props.redisAuthSecret?.grantRead(fn);
-    props.claimCheckBucket?.grantRead(fn);
+    if (props.claimCheckBucket) {
+      if (props.claimCheckReaderPolicy) fn.role?.addManagedPolicy(props.claimCheckReaderPolicy);
+      else fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.claimCheckBucket.arnForObjects('*')] }));
+    }
     if (props.botTokenSecret && BOT_TOKEN_CONSUMERS.includes(consumer)) props.botTokenSecret.grantRead(fn);
     props.database?.proxy.grantConnect(fn, props.database.user ?? 'gateway_worker');
 
+    acknowledge(fn, 'Pinned to nodejs22.x, the runtime the workers are built and tested for; moving runtimes is a deliberate change.', 'AwsSolutions-L1');
+    acknowledge(fn, 'X-Ray PutTraceSegments/PutTelemetryRecords take no resource; every data action of this role names its resource (asserted in test/cdk).', 'AwsSolutions-IAM5[Resource::*]');
+    acknowledge(fn, 'AWS managed minimum for logs and VPC ENIs.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]');
     return { route, consumer, function: fn, eventSource };
   }
 }

@@ -13,6 +13,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag';
 import { EVENT_SOURCE, tierEventPattern, tiersByPriority, type RoutingTable, type TierName, type TierRoute } from '../contract';
 
 /** Everything built for one tier. */
@@ -31,7 +32,7 @@ export interface TieredEventBusProps {
   /** The routing table; validate it before (the contract's `validateRoutingTable`). */
   readonly routing: RoutingTable;
   /**
-   * Customer managed key for the bus and its archive.
+   * Customer managed key for the bus (the archive gets its own).
    * @default - a new key with rotation enabled
    */
   readonly busKey?: kms.IKey;
@@ -97,7 +98,15 @@ export class TieredEventBus extends Construct {
         sourceEventBus: this.bus,
         eventPattern: { source: [EVENT_SOURCE] },
         retention: props.archiveRetention ?? Duration.days(7),
-        kmsKey: this.busKey,
+        // its own key: the archive's key policy names the bus ARN, and the bus already depends on the
+        // bus key, so sharing one key would make a dependency cycle
+        kmsKey: encrypt
+          ? new kms.Key(this, 'ArchiveKey', {
+              description: 'Encrypts the Discord gateway event archive',
+              enableKeyRotation: true,
+              removalPolicy,
+            })
+          : undefined,
         description: 'Replay of every Discord gateway dispatch',
       });
       this.archive.applyRemovalPolicy(removalPolicy);
@@ -162,6 +171,8 @@ export class TieredEventBus extends Construct {
         maxEventAge: props.targetMaxEventAge ?? Duration.hours(24),
       }),
     );
+    acknowledge(targetDeadLetterQueue, 'This is a dead-letter queue: the DLQ of the rule target (EventBridge puts undeliverable events here).', 'AwsSolutions-SQS3');
+    acknowledge(deadLetterQueue, 'This is a dead-letter queue: the redrive target of the tier queue.', 'AwsSolutions-SQS3');
     return { route, queue, deadLetterQueue, targetDeadLetterQueue, rule };
   }
 }

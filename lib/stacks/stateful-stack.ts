@@ -11,6 +11,7 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -54,6 +55,10 @@ export class StatefulStack extends Stack {
   readonly proxy: rds.DatabaseProxy;
   readonly botTokenSecret: secretsmanager.Secret;
   readonly claimCheckBucket: s3.Bucket;
+  /** s3:PutObject on the claim-check objects only (the ingestor). */
+  readonly claimCheckWriterPolicy: iam.ManagedPolicy;
+  /** s3:GetObject on the claim-check objects only (the workers). */
+  readonly claimCheckReaderPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -116,6 +121,23 @@ export class StatefulStack extends Stack {
     });
     acknowledge(this.claimCheckBucket, 'Transient claim-check objects written by the ingestor and read by workers; expire in 14 days. CloudTrail data events can be enabled for audits.', 'AwsSolutions-S1');
 
+    // Object access as managed policies here, next to the bucket: the object wildcard is acknowledged
+    // once, at the statement that needs it, and the roles in the gateway stack attach them.
+    const objects = this.claimCheckBucket.arnForObjects('*');
+    const bucketId = this.resolve((this.claimCheckBucket.node.defaultChild as s3.CfnBucket).logicalId) as string;
+    const objectWildcard = `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`;
+    this.claimCheckWriterPolicy = new iam.ManagedPolicy(this, 'ClaimCheckWriter', {
+      description: 'Put claim-check objects (oversized dispatch payloads)',
+      statements: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] })],
+    });
+    this.claimCheckReaderPolicy = new iam.ManagedPolicy(this, 'ClaimCheckReader', {
+      description: 'Read claim-check objects (oversized dispatch payloads)',
+      statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects] })],
+    });
+    for (const p of [this.claimCheckWriterPolicy, this.claimCheckReaderPolicy]) {
+      acknowledge(p, 'Objects of the claim-check bucket only: keys are content ids chosen at run time.', objectWildcard);
+    }
+
     // ---- ElastiCache (Valkey): TLS in transit, encrypted at rest, AUTH token
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'RedisSubnets', {
       description: 'Isolated data subnets',
@@ -163,12 +185,11 @@ export class StatefulStack extends Stack {
       backupRetention: Duration.days(7),
       deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
       cloudwatchLogsExports: ['postgresql'],
-      cloudwatchLogsRetention: logs.RetentionDays.ONE_MONTH,
+      cloudwatchLogsRetention: logs.RetentionDays.ONE_MONTH, // adds CDK's LogRetention function, acknowledged below
       removalPolicy: removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT,
     });
-    const adminSecret = this.database.secret;
-    if (adminSecret) {
-      acknowledge(adminSecret, 'Admin credentials are used only by the deploy-time migration step; rotation is an operational follow-up (documented in docs/deploy.md).', 'AwsSolutions-SMG4');
+    {
+      acknowledge(this.database, 'Admin credentials are used only by the deploy-time migration step; rotation is an operational follow-up (documented in docs/deploy.md).', 'AwsSolutions-SMG4');
     }
     acknowledge(this.database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
 acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
@@ -187,5 +208,8 @@ acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environmen
       borrowTimeout: Duration.seconds(10),
       maxConnectionsPercent: 90,
     });
+
+    // CDK's LogRetention singleton (set retention on the RDS log group)
+    acknowledge(this, 'CDK-owned LogRetention function: AWS managed basic execution role and logs:* on * to set retention of log groups it does not create.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'AwsSolutions-IAM5[Resource::*]');
   }
 }
