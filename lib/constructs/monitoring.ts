@@ -78,7 +78,8 @@ export class GatewayMonitoring extends Construct {
         period: Duration.minutes(1),
         label: 'shards not ready',
       });
-      this.alarm(`Ingestor${g}ShardsNotReady`, notReady, 0, 3, `ingestor ${g}: a shard is not READY (fatal close code, or reconnecting for 3 minutes)`);
+      // missing data breaches: an ingestor that stopped reporting is not serving its shards
+      this.alarm(`Ingestor${g}ShardsNotReady`, notReady, 0, 3, `ingestor ${g}: a shard is not READY for 3 minutes (fatal close code, reconnect loop, or the task is down)`, cloudwatch.TreatMissingData.BREACHING);
       const spoolGrowth = new cloudwatch.MathExpression({
         expression: 'RATE(spool)',
         usingMetrics: { spool: ing('SpoolDepth', g, 'Maximum') },
@@ -114,7 +115,8 @@ export class GatewayMonitoring extends Construct {
         lambdaFunction: fn,
         humanReadableName: `${name} worker`,
         alarmFriendlyName: `${name}-worker`,
-        addFaultRateAlarm: { Critical: { maxErrorRate: 1 } },
+        // the rate is the Average of Errors, a fraction of invocations: 0.01 = 1 %
+        addFaultRateAlarm: { Critical: { maxErrorRate: 0.01 } },
         addThrottlesCountAlarm: { Critical: { maxErrorCount: 0 } },
       });
     }
@@ -149,13 +151,20 @@ export class GatewayMonitoring extends Construct {
     }
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, periods: number, description: string): void {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    periods: number,
+    description: string,
+    treatMissingData: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+  ): void {
     const a = new cloudwatch.Alarm(this, id, {
       metric,
       threshold,
       evaluationPeriods: periods,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData,
       alarmDescription: description,
     });
     a.addAlarmAction(new cwActions.SnsAction(this.topic));

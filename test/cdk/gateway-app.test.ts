@@ -1,0 +1,265 @@
+/**
+ * The whole app as bin/ builds it (two shard groups, worker code bundled with esbuild once), checked
+ * on the properties that matter: least privilege, encryption and TLS, event sources from the routing
+ * table, ingestor services, alarms, pinned logical ids of stateful resources, and cdk-nag.
+ */
+import { type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tiersByPriority } from '../../lib/contract';
+import { buildTestApp, iamStatements, type Resources, type TestApp } from './helpers';
+
+const DATA_ACTION = /^(events|s3|secretsmanager|sqs|rds-db|kms|ssm|dynamodb):/i;
+
+describe('the deployed app (StatefulStack + GatewayStack)', () => {
+  let t: TestApp;
+  let gateway: Template;
+  let stateful: Template;
+  let gwRes: Resources;
+  const gid = (c: IConstruct) => t.gateway.getLogicalId(c.node.defaultChild as CfnElement);
+  const sid = (c: IConstruct) => t.stateful.getLogicalId(c.node.defaultChild as CfnElement);
+
+  beforeAll(() => {
+    t = buildTestApp({ envName: 'test', totalShards: 8, shardsPerTask: 4, alarmEmail: 'ops@example.com' }, { bundle: true });
+    t.app.synth(); // runs cdk-nag as a validation plugin: throws on an unacknowledged error
+    gateway = Template.fromStack(t.gateway);
+    stateful = Template.fromStack(t.stateful);
+    gwRes = gateway.toJSON().Resources as Resources;
+  });
+
+  describe('least privilege', () => {
+    it('grants no data action on a "*" resource in either stack', () => {
+      for (const res of [gwRes, stateful.toJSON().Resources as Resources]) {
+        for (const s of iamStatements(res)) {
+          if (s.Effect !== 'Allow' || !s.Action.some((a) => DATA_ACTION.test(a))) continue;
+          expect(s.Resource, `${s.owner}: ${s.Action.join(',')}`).not.toContain('*');
+        }
+      }
+    });
+
+    it('lets the ingestor task role put events on this bus, put claim-check objects and read its two secrets, nothing else', () => {
+      const ing = t.gateway.ingestors[0]!;
+      const roleId = gid(ing.taskDefinition.taskRole);
+      const statements = iamStatements(gwRes).filter((s) => {
+        const roles = (gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? [];
+        return roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId }));
+      });
+      expect(statements.flatMap((s) => s.Action).sort()).toEqual(
+        ['events:PutEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue'].sort(),
+      );
+      const put = statements.find((s) => s.Action.includes('events:PutEvents'))!;
+      expect(put.Resource).toEqual([{ 'Fn::GetAtt': [gid(t.gateway.eventBus.bus), 'Arn'] }]);
+      const role = gwRes[roleId]!.Properties!;
+      expect(role.ManagedPolicyArns).toEqual([{ 'Fn::ImportValue': expect.stringContaining('ClaimCheckWriter') }]);
+      stateful.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+        Description: Match.stringLikeRegexp('Put claim-check'),
+        PolicyDocument: { Statement: [Match.objectLike({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [sid(t.stateful.claimCheckBucket), 'Arn'] }, '/*']] } })] },
+      });
+    });
+
+    it('gives the bot token to the member and guild workers only, never to the interaction worker', () => {
+      const tokenExport = expect.stringContaining('DiscordBotToken');
+      for (const w of t.gateway.workers.workers) {
+        const fn = gwRes[gid(w.function)]!.Properties!;
+        const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+        const roleId = gid(w.function.role!);
+        const readsToken = iamStatements(gwRes).some(
+          (s) =>
+            ((gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? []).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })) &&
+            s.Action.includes('secretsmanager:GetSecretValue') &&
+            JSON.stringify(s.Resource).includes('DiscordBotToken'),
+        );
+        if (w.consumer === 'interaction') {
+          expect(env.DISCORD_TOKEN_SECRET_ARN).toBeUndefined();
+          expect(readsToken).toBe(false);
+        } else {
+          expect(env.DISCORD_TOKEN_SECRET_ARN).toEqual({ 'Fn::ImportValue': tokenExport });
+          expect(readsToken).toBe(true);
+        }
+      }
+    });
+
+    it('grants rds-db:connect for the gateway_worker user of the proxy only', () => {
+      const connects = iamStatements(gwRes).filter((s) => s.Action.includes('rds-db:connect'));
+      expect(connects).toHaveLength(3);
+      for (const s of connects) expect(JSON.stringify(s.Resource)).toContain('/gateway_worker');
+    });
+  });
+
+  describe('workers', () => {
+    it('run in the VPC on nodejs22.x ARM64 with the agreed environment', () => {
+      for (const w of t.gateway.workers.workers) {
+        gateway.hasResourceProperties('AWS::Lambda::Function', {
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Timeout: w.route.queue.functionTimeoutSeconds,
+          VpcConfig: Match.objectLike({ SecurityGroupIds: Match.anyValue(), SubnetIds: Match.anyValue() }),
+          Environment: {
+            Variables: Match.objectLike({
+              WORKER: w.consumer,
+              REDIS_URL: Match.anyValue(),
+              REDIS_AUTH_SECRET_ARN: Match.anyValue(),
+              DB_HOST: Match.anyValue(),
+              DB_PORT: '5432',
+              DB_NAME: 'gateway_proxy',
+              DB_USER: 'gateway_worker',
+              DB_IAM_AUTH: 'true',
+              DISCORD_APPLICATION_ID: t.config.discordApplicationId,
+              CLAIM_CHECK_BUCKET: Match.anyValue(),
+              POWERTOOLS_SERVICE_NAME: `${w.consumer}-worker`,
+              POWERTOOLS_METRICS_NAMESPACE: 'DiscordGatewayProxy/Workers',
+            }),
+          },
+        });
+      }
+    });
+
+    it('bundle their handler with esbuild (a code asset, not inline code)', () => {
+      for (const w of t.gateway.workers.workers) {
+        const code = gwRes[gid(w.function)]!.Properties!.Code as Record<string, unknown>;
+        expect(code.S3Key).toMatch(/\.zip$/);
+      }
+    });
+
+    it('take batch size, window and maximum concurrency from the routing table', () => {
+      for (const tier of tiersByPriority(t.config.routing).filter((x) => x.consumer)) {
+        gateway.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          EventSourceArn: { 'Fn::GetAtt': [gid(t.gateway.eventBus.tier(tier.name).queue), 'Arn'] },
+          BatchSize: tier.queue.batchSize,
+          ScalingConfig: { MaximumConcurrency: tier.queue.maxConcurrency },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        });
+      }
+    });
+  });
+
+  describe('ingestor services', () => {
+    it('run one ARM64 service per shard group with the agreed environment, health check and a 120 s stop timeout', () => {
+      gateway.resourceCountIs('AWS::ECS::Service', 2);
+      for (const [i, ids] of [[0, '0-3'], [1, '4-7']] as const) {
+        expect(t.gateway.ingestors[i]!.shardGroup).toBe(ids);
+        gateway.hasResourceProperties('AWS::ECS::TaskDefinition', {
+          RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+          ContainerDefinitions: [
+            Match.objectLike({
+              StopTimeout: 120,
+              HealthCheck: Match.objectLike({ Command: Match.arrayWith([Match.stringLikeRegexp('127.0.0.1:8080/health')]) }),
+              Environment: Match.arrayWith([
+                // arrayWith keeps order: the order the container definition lists them
+                { Name: 'SHARD_IDS', Value: ids },
+                { Name: 'TOTAL_SHARDS', Value: '8' },
+                { Name: 'EVENT_BUS_NAME', Value: { Ref: gid(t.gateway.eventBus.bus) } },
+                { Name: 'HTTP_PORT', Value: '8080' },
+                { Name: 'METRICS_NAMESPACE', Value: 'DiscordGatewayProxy/Ingestor' },
+              ]),
+            }),
+          ],
+        });
+      }
+      gateway.allResourcesProperties('AWS::ECS::Service', {
+        DesiredCount: 1,
+        DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 0, MaximumPercent: 100 }),
+      });
+    });
+
+    it('names every environment variable the ingestor reads', () => {
+      const td = Object.values(gwRes).find((r) => r.Type === 'AWS::ECS::TaskDefinition')!;
+      const names = ((td.Properties!.ContainerDefinitions as { Environment: { Name: string }[] }[])[0]!.Environment).map((e) => e.Name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'DISCORD_TOKEN_SECRET_ARN', 'DISCORD_APPLICATION_ID', 'SHARD_IDS', 'TOTAL_SHARDS', 'GATEWAY_INTENTS', 'EVENT_BUS_NAME',
+          'CLAIM_CHECK_BUCKET', 'CLAIM_CHECK_THRESHOLD_BYTES', 'REDIS_URL', 'REDIS_AUTH_SECRET_ARN', 'HTTP_PORT', 'SPOOL_DIR', 'METRICS_NAMESPACE',
+        ]),
+      );
+    });
+  });
+
+  describe('encryption and TLS', () => {
+    it('encrypts the bus and its archive with customer managed keys', () => {
+      gateway.hasResourceProperties('AWS::Events::EventBus', { KmsKeyIdentifier: Match.anyValue() });
+      gateway.hasResourceProperties('AWS::Events::Archive', { KmsKeyIdentifier: Match.anyValue(), EventPattern: { source: ['discord.gateway'] } });
+      gateway.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    });
+
+    it('requires TLS and AUTH on Redis and encrypts it at rest', () => {
+      stateful.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        TransitEncryptionEnabled: true,
+        TransitEncryptionMode: 'required',
+        AtRestEncryptionEnabled: true,
+        AuthToken: Match.anyValue(),
+      });
+    });
+
+    it('requires TLS and IAM authentication on RDS Proxy, and TLS and IAM auth on PostgreSQL', () => {
+      stateful.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, DefaultAuthScheme: 'IAM_AUTH' });
+      stateful.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true, EnableIAMDatabaseAuthentication: true });
+      stateful.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
+    });
+  });
+
+  describe('stateful resources', () => {
+    // Renaming any of these replaces a database, a cache or a bucket: change only on purpose.
+    const pinned: [string, string, string][] = [
+      ['AWS::RDS::DBInstance', 'DatabaseB269D8BB', 'Snapshot'],
+      ['AWS::ElastiCache::ReplicationGroup', 'Redis', 'Snapshot'],
+      ['AWS::RDS::DBProxy', 'DatabaseProxy3E84A7D6', ''],
+      ['AWS::S3::Bucket', 'ClaimCheckBucket19CAC7EA', 'Retain'],
+      ['AWS::SecretsManager::Secret', 'DiscordBotTokenDA71045B', 'Retain'],
+      ['AWS::SecretsManager::Secret', 'RedisAuthToken241E45D5', 'Retain'],
+    ];
+    it.each(pinned)('keeps the logical id of %s %s and its removal policy', (type, id, policy) => {
+      const r = (stateful.toJSON().Resources as Resources)[id];
+      expect(r?.Type, `${id} missing: a logical id changed`).toBe(type);
+      if (policy) expect(r!.DeletionPolicy).toBe(policy);
+    });
+
+    it('retains the queues and DLQs (they hold undelivered events)', () => {
+      for (const q of Object.values(gwRes).filter((r) => r.Type === 'AWS::SQS::Queue')) expect(q.DeletionPolicy).toBe('Retain');
+    });
+  });
+
+  describe('monitoring', () => {
+    const alarms = () => Object.values(gwRes).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    const alarmOnQueue = (queueId: string, metricName: string) =>
+      alarms().filter((a) => JSON.stringify(a.Properties).includes(metricName) && JSON.stringify(a.Properties).includes(`"${queueId}","QueueName"`));
+
+    it('has one dashboard and an SNS topic with the alarm email', () => {
+      gateway.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      gateway.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    });
+
+    it('alarms on every DLQ above 0 and on each tier\'s oldest message age', () => {
+      for (const tier of tiersByPriority(t.config.routing)) {
+        const r = t.gateway.eventBus.tier(tier.name);
+        for (const dlq of [r.deadLetterQueue, r.targetDeadLetterQueue]) {
+          const a = alarmOnQueue(gid(dlq), 'ApproximateNumberOfMessagesVisible');
+          expect(a, `${tier.name} DLQ alarm`).toHaveLength(1);
+          expect(a[0]!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: expect.any(Array) });
+        }
+        const age = alarmOnQueue(gid(r.queue), 'ApproximateAgeOfOldestMessage');
+        expect(age, `${tier.name} age alarm`).toHaveLength(1);
+        expect(age[0]!.Properties!.Threshold).toBe(tier.name === 'interactions' ? t.config.interactionMaxAgeSeconds : t.config.tierMaxAgeSeconds);
+      }
+    });
+
+    it('alarms on shards not ready and a growing spool per shard group, on Lambda error rate above 1 % and on throttles, and on RDS Proxy pinning', () => {
+      const text = alarms().map((a) => JSON.stringify(a.Properties));
+      for (const g of ['0-3', '4-7']) {
+        expect(text.filter((s) => s.includes('ShardsReady') && s.includes(`"${g}"`))).toHaveLength(1);
+        expect(text.filter((s) => s.includes('SpoolDepth') && s.includes(`"${g}"`))).toHaveLength(1);
+      }
+      const faultRates = alarms().filter((a) => JSON.stringify(a.Properties).includes('"Errors"') && a.Properties!.Threshold === 0.01);
+      expect(faultRates).toHaveLength(3);
+      expect(text.filter((s) => s.includes('"Throttles"'))).toHaveLength(3);
+      expect(text.filter((s) => s.includes('DatabaseConnectionsCurrentlySessionPinned'))).toHaveLength(1);
+    });
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged error in either stack', () => {
+    const report = new AwsSolutionsChecks().validateScope(t.app);
+    const errors = report.violations.filter((v) => v.severity === 'error');
+    expect(errors.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+});
