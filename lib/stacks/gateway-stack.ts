@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -119,6 +119,17 @@ export class GatewayStack extends Stack {
       interactionMaxAgeSeconds: props.interactionMaxAgeSeconds,
       tierMaxAgeSeconds: props.tierMaxAgeSeconds,
     });
+
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.bus.eventBusName });
+    if (this.eventBus.archive) new CfnOutput(this, 'ArchiveName', { value: this.eventBus.archive.archiveName, description: 'Replay with aws events start-replay' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
+    for (const [name, tier] of Object.entries(this.eventBus.tiers)) {
+      if (!tier) continue;
+      new CfnOutput(this, `${name}QueueUrl`, { value: tier.queue.queueUrl });
+      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: tier.deadLetterQueue.queueUrl, description: `redrive: aws sqs start-message-move-task --source-arn ${name} DLQ arn` });
+      new CfnOutput(this, `${name}TargetDeadLetterQueueUrl`, { value: tier.targetDeadLetterQueue.queueUrl });
+    }
   }
 }
 

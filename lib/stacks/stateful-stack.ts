@@ -8,7 +8,7 @@
  * https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
  * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
  */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -208,6 +208,13 @@ acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environmen
       borrowTimeout: Duration.seconds(10),
       maxConnectionsPercent: 90,
     });
+
+    new CfnOutput(this, 'BotTokenSecretArn', { value: this.botTokenSecret.secretArn, description: 'Put the Discord bot token here after the first deploy' });
+    if (this.database.secret) new CfnOutput(this, 'DatabaseAdminSecretArn', { value: this.database.secret.secretArn, description: 'Admin credentials, for migrations only' });
+    new CfnOutput(this, 'DatabaseEndpoint', { value: this.database.dbInstanceEndpointAddress });
+    new CfnOutput(this, 'ProxyEndpoint', { value: this.proxy.endpoint });
+    new CfnOutput(this, 'RedisUrl', { value: this.redisUrl });
+    new CfnOutput(this, 'ClaimCheckBucketName', { value: this.claimCheckBucket.bucketName });
 
     // CDK's LogRetention singleton (set retention on the RDS log group)
     acknowledge(this, 'CDK-owned LogRetention function: AWS managed basic execution role and logs:* on * to set retention of log groups it does not create.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'AwsSolutions-IAM5[Resource::*]');
