@@ -34,7 +34,7 @@ function manager(s: DiscordSimulator, opts: Partial<ConstructorParameters<typeof
   });
   const dispatches: Array<GatewayDispatchPayload & { shardId: number }> = [];
   m.on(WebSocketShardEvents.Dispatch, (payload, shardId) => dispatches.push({ ...payload, shardId }));
-  stops.push(() => m.destroy({ code: 4900 }).catch(() => undefined));
+  stops.push(() => Promise.resolve(m.destroy({ code: 4900 })).catch(() => undefined));
   return { m, dispatches, sessions, rest };
 }
 
@@ -54,7 +54,7 @@ describe('Discord simulator: gateway', () => {
     await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 20, '20 GUILD_CREATE');
     for (const shardId of [0, 1]) {
       const ready = dispatches.find((d) => d.t === 'READY' && d.shardId === shardId);
-      expect(ready?.d.shard).toEqual([shardId, 2]);
+      expect((ready?.d as { shard?: number[] } | undefined)?.shard).toEqual([shardId, 2]);
       const owned = s.guildIds.filter((g) => shardOf(g, 2) === shardId);
       expect(owned.length).toBeGreaterThan(0);
       expect((ready!.d as { guilds: Array<{ id: string; unavailable: boolean }> }).guilds).toEqual(owned.map((id) => ({ id, unavailable: true })));
@@ -242,7 +242,7 @@ describe('Discord simulator: REST', () => {
     const statuses: Array<{ status: number; body: { global?: boolean; retry_after?: number } }> = [];
     for (let i = 0; i < 4; i++) {
       const r = await fetch(`${s.restUrl}/v10/guilds/${s.guildIds[0]}/members/400000000000000001/roles/${s.guildIds[0]}`, { method: 'PUT', headers: { Authorization: `Bot ${s.token}` } });
-      statuses.push({ status: r.status, body: r.status === 429 ? await r.json() : {} });
+      statuses.push({ status: r.status, body: r.status === 429 ? ((await r.json()) as { global?: boolean; retry_after?: number }) : {} });
     }
     expect(statuses.map((x) => x.status)).toEqual([204, 204, 204, 429]);
     expect(statuses[3]!.body.global).toBe(true);

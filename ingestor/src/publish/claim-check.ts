@@ -1,0 +1,33 @@
+/**
+ * Claim check for oversize events: when an entry would exceed the threshold, the dispatch payload is
+ * stored in S3 and the envelope carries `dataRef` instead of `data`. Nothing is dropped for size.
+ * https://docs.aws.amazon.com/prescriptive-guidance/latest/cloud-design-patterns/claim-check.html
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { envelopeEntrySize, type Envelope, type InlineEnvelope } from '../../../lib/contract';
+
+export class ClaimChecker {
+  stored = 0;
+  constructor(
+    private readonly s3: S3Client | undefined,
+    private readonly bucket: string | undefined,
+    readonly thresholdBytes: number,
+  ) {}
+
+  needs(env: InlineEnvelope): boolean {
+    return envelopeEntrySize(env) > this.thresholdBytes;
+  }
+
+  async check(env: InlineEnvelope): Promise<Envelope> {
+    if (!this.needs(env)) return env;
+    if (!this.s3 || !this.bucket) {
+      throw new Error(`${env.type} ${env.id} is ${envelopeEntrySize(env)} bytes, over CLAIM_CHECK_THRESHOLD_BYTES=${this.thresholdBytes}, and CLAIM_CHECK_BUCKET is not set`);
+    }
+    const body = JSON.stringify(env.data);
+    const key = `claim-check/${env.type}/${env.id}.json`;
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    this.stored++;
+    const { data: _data, ...rest } = env;
+    return { ...rest, dataRef: { bucket: this.bucket, key, bytes: Buffer.byteLength(body) } };
+  }
+}

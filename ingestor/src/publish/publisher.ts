@@ -1,0 +1,240 @@
+/**
+ * The adaptive PutEvents publisher.
+ *
+ * - Low latency at low load, full batches at high load, no fixed sleeps: when nothing is in flight a
+ *   request goes out at once with whatever is queued; while requests are in flight, entries accumulate
+ *   and only full batches (10 entries or the size limit) go out, up to `maxInFlight` at a time.
+ * - Only the failed entries of a partial failure are retried, with exponential backoff and full
+ *   jitter. ThrottlingException and InternalFailure (and whole-request errors) are retryable;
+ *   InvalidArgument, MalformedDetail, AccessDeniedException and other entry errors are not: they go to
+ *   the dead-letter file with the reason (DESIGN.md section 7).
+ * - Memory is bounded: past `bufferMaxEvents` queued entries, new ones go to the disk spool (in order),
+ *   drained back when the queue has room. Past the spool's bound, events are refused: they stay
+ *   pending in the watermark so a restart resumes before them and Discord replays them.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
+ */
+import { entrySize, MAX_ENTRIES_PER_PUT, type PutEventsEntry } from '../../../lib/contract';
+import type { Spool } from './spool';
+
+export interface EntryMeta {
+  shardId: number;
+  sessionId: string;
+  seq: number;
+  type: string;
+  id: string;
+  receivedAt: number;
+}
+
+export interface QueuedEntry {
+  entry: PutEventsEntry;
+  size: number;
+  meta: EntryMeta;
+  attempts: number;
+  notBefore: number;
+}
+
+export interface PutResult {
+  /** one per entry, in order: undefined when accepted, else the error code and message */
+  errors: Array<{ code: string; message?: string } | undefined>;
+}
+
+export interface EventSender {
+  put(entries: PutEventsEntry[]): Promise<PutResult>;
+}
+
+export interface PublisherHooks {
+  accepted(meta: EntryMeta, latencyMs: number): void;
+  deadLettered(meta: EntryMeta, entry: PutEventsEntry, reason: string): void;
+  failedEntries(count: number, code: string): void;
+  refused(meta: EntryMeta): void;
+  requestError?(err: unknown): void;
+}
+
+export interface PublisherOptions {
+  maxInFlight: number;
+  bufferMaxEvents: number;
+  /** the request limit: sum of entry sizes per PutEvents @default 262144 */
+  maxRequestBytes?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+export const RETRYABLE_ENTRY_CODES = new Set(['ThrottlingException', 'InternalFailure', 'InternalException', 'ServiceUnavailable']);
+
+export class Publisher {
+  private readonly queue: QueuedEntry[] = [];
+  private qHead = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly waiters: Array<() => void> = [];
+  private readonly maxRequestBytes: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  /** consecutive whole-request failures: the bus looks unavailable */
+  consecutiveRequestFailures = 0;
+  requests = 0;
+
+  constructor(
+    private readonly sender: EventSender,
+    private readonly spool: Spool,
+    private readonly hooks: PublisherHooks,
+    private readonly opts: PublisherOptions,
+  ) {
+    this.maxRequestBytes = opts.maxRequestBytes ?? 256 * 1024;
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+  }
+
+  get depth(): number {
+    return this.queue.length - this.qHead;
+  }
+
+  get inFlightRequests(): number {
+    return this.inFlight;
+  }
+
+  get busReachable(): boolean {
+    return this.consecutiveRequestFailures < 3;
+  }
+
+  enqueue(entry: PutEventsEntry, meta: EntryMeta): void {
+    const item: QueuedEntry = { entry, size: entrySize(entry), meta, attempts: 0, notBefore: 0 };
+    if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents) {
+      // keep order: once anything is spooled, new entries queue behind it on disk
+      if (!this.spool.append(item)) this.hooks.refused(meta);
+    } else {
+      this.queue.push(item);
+    }
+    this.pump();
+  }
+
+  /** Resolves when nothing is queued, spooled or in flight (for shutdown and tests). */
+  async drain(timeoutMs = 110_000): Promise<boolean> {
+    const end = this.now() + timeoutMs;
+    while (this.depth > 0 || this.inFlight > 0 || this.spool.depth > 0) {
+      if (this.now() > end) return false;
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+      this.pump();
+    }
+    return true;
+  }
+
+  private compact(): void {
+    if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.qHead);
+      this.qHead = 0;
+    }
+  }
+
+  private refill(): void {
+    // bring spooled entries back when the memory queue has room, oldest first
+    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2) {
+      const items = this.spool.takeSegment();
+      if (items.length === 0) break;
+      for (const i of items) this.queue.push(i);
+    }
+  }
+
+  /** Takes the next batch from the queue head: ready entries only, ≤10, ≤ maxRequestBytes. */
+  private takeBatch(onlyFull: boolean): QueuedEntry[] | undefined {
+    const t = this.now();
+    const batch: QueuedEntry[] = [];
+    let bytes = 0;
+    let i = this.qHead;
+    for (; i < this.queue.length && batch.length < MAX_ENTRIES_PER_PUT; i++) {
+      const q = this.queue[i]!;
+      if (q.notBefore > t) break; // keep order: wait for the head's backoff
+      if (bytes + q.size > this.maxRequestBytes && batch.length > 0) break;
+      batch.push(q);
+      bytes += q.size;
+    }
+    if (batch.length === 0) return undefined;
+    const full = batch.length === MAX_ENTRIES_PER_PUT || i < this.queue.length;
+    if (onlyFull && !full) return undefined;
+    this.qHead += batch.length;
+    this.compact();
+    return batch;
+  }
+
+  pump(): void {
+    this.refill();
+    while (this.inFlight < this.opts.maxInFlight) {
+      const batch = this.takeBatch(this.inFlight > 0);
+      if (!batch) break;
+      this.send(batch);
+    }
+    // a backoff at the head: come back when it is due
+    const head = this.queue[this.qHead];
+    if (head && head.notBefore > this.now() && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, head.notBefore - this.now());
+    }
+    if (this.depth === 0 && this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
+  }
+
+  private backoff(attempts: number): number {
+    const cap = Math.min(this.opts.maxBackoffMs ?? 5_000, (this.opts.baseBackoffMs ?? 50) * 2 ** Math.min(attempts, 16));
+    return Math.floor(this.random() * cap);
+  }
+
+  private retry(items: QueuedEntry[]): void {
+    const t = this.now();
+    for (const it of items) {
+      it.attempts++;
+      it.notBefore = t + this.backoff(it.attempts);
+    }
+    // back at the head, in their original order
+    if (this.qHead >= items.length) {
+      this.qHead -= items.length;
+      for (let k = 0; k < items.length; k++) this.queue[this.qHead + k] = items[k]!;
+    } else {
+      this.queue.splice(this.qHead, 0, ...items);
+    }
+  }
+
+  private send(batch: QueuedEntry[]): void {
+    this.inFlight++;
+    this.requests++;
+    this.sender
+      .put(batch.map((b) => b.entry))
+      .then((res) => {
+        this.consecutiveRequestFailures = 0;
+        const again: QueuedEntry[] = [];
+        const failedByCode = new Map<string, number>();
+        batch.forEach((b, k) => {
+          const err = res.errors[k];
+          if (!err) {
+            this.hooks.accepted(b.meta, this.now() - b.meta.receivedAt);
+            return;
+          }
+          failedByCode.set(err.code, (failedByCode.get(err.code) ?? 0) + 1);
+          if (RETRYABLE_ENTRY_CODES.has(err.code)) again.push(b);
+          else this.hooks.deadLettered(b.meta, b.entry, `${err.code}: ${err.message ?? ''}`.trim());
+        });
+        for (const [code, n] of failedByCode) this.hooks.failedEntries(n, code);
+        if (again.length) this.retry(again);
+      })
+      .catch((err) => {
+        this.consecutiveRequestFailures++;
+        this.hooks.requestError?.(err);
+        this.hooks.failedEntries(batch.length, (err as Error).name ?? 'RequestError');
+        this.retry(batch);
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

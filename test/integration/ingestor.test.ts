@@ -1,0 +1,229 @@
+/**
+ * The ingestor end to end on the local environment: the Discord simulator (real @discordjs/ws),
+ * the AWS emulator's EventBridge and SQS, and Redis for the resume point.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import Redis from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { classify, EVENT_SOURCE, parseDeliveredEvent, type Envelope } from '../../lib/contract';
+import { localAwsConfig, localSqsConfig } from '../../local/aws';
+import { DiscordSimulator } from '../../local/simulator';
+import { parseIngestorConfig } from '../../ingestor/src/config';
+import { startIngestor, type IngestorHandle } from '../../ingestor/src/ingestor';
+import { EventBridgeSender } from '../../ingestor/src/publish/eventbridge-sender';
+
+const eb = new EventBridgeClient(localAwsConfig());
+const sqs = new SQSClient(localSqsConfig());
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A bus whose one rule sends every gateway event to one queue. */
+async function busToQueue() {
+  const tag = randomUUID().slice(0, 8);
+  const bus = `ingestor-${tag}`;
+  await eb.send(new CreateEventBusCommand({ Name: bus }));
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `ingestor-${tag}` }));
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  await eb.send(new PutRuleCommand({ Name: `all-${tag}`, EventBusName: bus, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }) }));
+  await eb.send(new PutTargetsCommand({ Rule: `all-${tag}`, EventBusName: bus, Targets: [{ Id: 'q', Arn: arn }] }));
+  return { bus, queueUrl: QueueUrl!, tag };
+}
+
+/** Receives until `want` distinct envelope ids arrived or nothing new came for a while. */
+async function drain(queueUrl: string, want: number, idleMs = 3000): Promise<{ envelopes: Map<string, Envelope>; messages: number }> {
+  const envelopes = new Map<string, Envelope>();
+  let messages = 0;
+  let lastNew = Date.now();
+  while (envelopes.size < want && Date.now() - lastNew < idleMs) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const ms = r.Messages ?? [];
+    if (ms.length === 0) {
+      await new Promise((s) => setTimeout(s, 100));
+      continue;
+    }
+    for (const m of ms) {
+      messages++;
+      const { envelope } = parseDeliveredEvent(m.Body!);
+      if (!envelopes.has(envelope.id)) lastNew = Date.now();
+      envelopes.set(envelope.id, envelope);
+    }
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return { envelopes, messages };
+}
+
+async function ingestor(sim: DiscordSimulator, bus: string, extra: Record<string, string> = {}, keyPrefix?: string): Promise<IngestorHandle> {
+  const cfg = parseIngestorConfig({
+    DISCORD_TOKEN: sim.token,
+    DISCORD_APPLICATION_ID: sim.appId,
+    DISCORD_API_URL: sim.restUrl,
+    TOTAL_SHARDS: '2',
+    EVENT_BUS_NAME: bus,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    HTTP_PORT: '0',
+    SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')),
+    METRICS_INTERVAL_MS: '3600000',
+    ...extra,
+  });
+  const h = await startIngestor(cfg, { aws: localAwsConfig(), emf: () => undefined, log: () => undefined, persistIntervalMs: 100, keyPrefix });
+  cleanups.push(() => h.kill());
+  return h;
+}
+
+const wanted = (t: string) => classify(t) !== undefined;
+
+describe('ingestor', () => {
+  it('publishes every wanted dispatch once as our envelope and drops what no tier wants before any AWS call', async () => {
+    const sim = await DiscordSimulator.start({ shards: 2, guilds: 20, maxConcurrency: 2, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus, queueUrl } = await busToQueue();
+    const h = await ingestor(sim, bus);
+    await sim.waitForShardsReady(2);
+    await sim.memberJoinStorm(sim.guildIds[0]!, 300);
+    await sim.memberJoinStorm(sim.guildIds[1]!, 300);
+    sim.noise(sim.guildIds[2]!, 90);
+    const ix = sim.createInteraction({ commandName: 'ping', guildId: sim.guildIds[3] });
+
+    const expected = sim.expectedEnvelopeIds(wanted);
+    expect(expected.size).toBe(20 + 600 + 1); // GUILD_CREATE + members + interaction
+    const { envelopes } = await drain(queueUrl, expected.size);
+    expect([...expected].filter((id) => !envelopes.has(id))).toEqual([]);
+    expect([...envelopes.keys()].filter((id) => !expected.has(id))).toEqual([]);
+    const interaction = [...envelopes.values()].find((e) => e.type === 'INTERACTION_CREATE')!;
+    expect(interaction.data).toMatchObject({ id: ix.id, token: ix.token });
+    expect(interaction.guildId).toBe(sim.guildIds[3]);
+    // the noise may still be on its way on the other shard
+    for (let i = 0; i < 100 && h.metrics.dropped < 92; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(h.metrics.dropped).toBe(90 + 2); // the noise and the two READY
+    const s = h.status();
+    expect(s).toMatchObject({ ready: true, shards: { total: 2, ready: 2 }, guilds: 20, spoolDepth: 0 });
+
+    const ready = await fetch(`http://127.0.0.1:${h.httpPort}/ready`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${h.httpPort}/metrics`)).text();
+    expect(metrics).toContain('gateway_events_received_total{type="GUILD_MEMBER_ADD"} 600');
+    expect(metrics).toMatch(/gateway_events_dropped_total 92/);
+  });
+
+  it('loses nothing when killed mid-stream: a new process resumes from the Redis watermark and Discord replays the rest', async () => {
+    const sim = await DiscordSimulator.start({ shards: 2, guilds: 4, maxConcurrency: 2, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus, queueUrl } = await busToQueue();
+    const prefix = `test-${randomUUID().slice(0, 8)}`;
+    const first = await ingestor(sim, bus, {}, prefix);
+    await sim.waitForShardsReady(2);
+    const storm = sim.memberJoinStorm(sim.guildIds[0]!, 2000, { ratePerSec: 4000 });
+    await new Promise((r) => setTimeout(r, 150));
+    await first.kill(); // a crash: no flush, whatever was buffered is gone
+    await storm;
+    sim.noise(sim.guildIds[1]!, 30);
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const saved = JSON.parse((await redis.get(`${prefix}:shard:0`)) ?? 'null');
+    redis.disconnect();
+    expect(saved?.sessionId).toBeTruthy();
+
+    const second = await ingestor(sim, bus, {}, prefix);
+    await sim.waitForShardsReady(2);
+    const expected = sim.expectedEnvelopeIds(wanted);
+    const { envelopes } = await drain(queueUrl, expected.size, 5000);
+    const lost = [...expected].filter((id) => !envelopes.has(id));
+    expect(lost).toEqual([]);
+    // the same sessions resumed: no second IDENTIFY
+    expect(sim.gateway.identifies.filter((i) => i.outcome === 'ready')).toHaveLength(2);
+    expect(second.status().shards.ready).toBe(2);
+  });
+
+  it('stores an oversize event in S3 and publishes the envelope with dataRef', async () => {
+    const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus, queueUrl, tag } = await busToQueue();
+    const s3 = new S3Client(localAwsConfig());
+    const bucket = `claims-${tag}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const h = await ingestor(sim, bus, { TOTAL_SHARDS: '1', CLAIM_CHECK_BUCKET: bucket, CLAIM_CHECK_THRESHOLD_BYTES: '4096' });
+    await sim.waitForShardsReady(1);
+    const roles = Array.from({ length: 400 }, (_, i) => String(700000000000000000n + BigInt(i)));
+    sim.dispatch('GUILD_MEMBER_UPDATE', sim.memberPayload(sim.guildIds[0]!, '600000000000000001', { roles }));
+    const { envelopes } = await drain(queueUrl, 2);
+    const big = [...envelopes.values()].find((e) => e.type === 'GUILD_MEMBER_UPDATE')!;
+    expect(big.data).toBeUndefined();
+    expect(big.dataRef).toMatchObject({ bucket });
+    expect(big.userId).toBe('600000000000000001');
+    const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: big.dataRef!.key }));
+    expect(JSON.parse(await obj.Body!.transformToString()).roles).toEqual(roles);
+    expect(h.metrics.claimChecked).toBe(1);
+  });
+
+  it('keeps reading while the bus is down, spools to disk past the buffer, and drains in order when it is back', async () => {
+    const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus, queueUrl } = await busToQueue();
+    // the bus is "down": a sender that fails until we let it through
+    let down = true;
+    const real = new EventBridgeSender(eb);
+    const sender = { put: (e: Parameters<typeof real.put>[0]) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { name: 'NetworkingError' })) : real.put(e)) };
+    const cfg = parseIngestorConfig({
+      DISCORD_TOKEN: sim.token,
+      DISCORD_APPLICATION_ID: sim.appId,
+      DISCORD_API_URL: sim.restUrl,
+      TOTAL_SHARDS: '1',
+      EVENT_BUS_NAME: bus,
+      HTTP_PORT: '0',
+      SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')),
+      BUFFER_MAX_EVENTS: '50',
+      METRICS_INTERVAL_MS: '3600000',
+    });
+    const h = await startIngestor(cfg, { aws: localAwsConfig(), sender, emf: () => undefined, log: () => undefined });
+    cleanups.push(() => h.kill());
+    await sim.waitForShardsReady(1);
+    await sim.memberJoinStorm(sim.guildIds[0]!, 500);
+    await new Promise((r) => setTimeout(r, 300));
+    const during = h.status();
+    expect(during.shards.ready).toBe(1); // still connected to Discord
+    expect(during.bufferDepth).toBeLessThanOrEqual(50);
+    expect(during.spoolDepth).toBeGreaterThan(400);
+    expect(during.busReachable).toBe(false);
+    expect((await fetch(`http://127.0.0.1:${h.httpPort}/ready`)).status).toBe(503);
+    down = false;
+    const expected = sim.expectedEnvelopeIds(wanted);
+    const { envelopes } = await drain(queueUrl, expected.size, 8000);
+    expect([...expected].filter((id) => !envelopes.has(id))).toEqual([]);
+    expect(h.status().spoolDepth).toBe(0);
+  });
+
+  it('refuses to start with a rejected token, saying what to fix without echoing it', async () => {
+    const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus } = await busToQueue();
+    const err = await ingestor(sim, bus, { DISCORD_TOKEN: 'wrong-token-value', TOTAL_SHARDS: '1' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/rejected the bot token.*DISCORD_TOKEN/);
+    expect((err as Error).message).not.toContain('wrong-token-value');
+  });
+
+  it.each([[4014, 'developer portal', { GATEWAY_INTENTS: 'Guilds|GuildMembers|MessageContent' }]])('reports fatal close %i on /ready with what to fix, and does not reconnect', async (code, advice, extra) => {
+    const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus } = await busToQueue();
+    // a wrong token fails /gateway/bot too: give the shard count so the gateway is reached
+    const h = await ingestor(sim, bus, { TOTAL_SHARDS: '1', ...extra });
+    const end = Date.now() + 10_000;
+    while (!h.status().fatal && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const r = await fetch(`http://127.0.0.1:${h.httpPort}/ready`);
+    expect(r.status).toBe(503);
+    const body = (await r.json()) as { fatal: string };
+    expect(body.fatal).toContain(String(code));
+    expect(body.fatal).toContain(advice);
+    expect(body.fatal).not.toContain(sim.token);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sim.gateway.closes.filter((c) => c.code === code)).toHaveLength(1); // no reconnect storm
+  });
+});

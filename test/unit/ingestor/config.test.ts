@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { IngestorConfigError, parseIngestorConfig, parseIntents, parseShardIds } from '../../../ingestor/src/config';
+
+const base = { DISCORD_TOKEN: 'secret-token-value', DISCORD_APPLICATION_ID: '100000000000000001', EVENT_BUS_NAME: 'bus' };
+
+describe('ingestor config', () => {
+  it('parses shard ranges, intents by name, and defaults', () => {
+    const c = parseIngestorConfig({ ...base, SHARD_IDS: '0-3,6', TOTAL_SHARDS: '8' });
+    expect(c.shardIds).toEqual([0, 1, 2, 3, 6]);
+    expect(c.totalShards).toBe(8);
+    expect(c.intents).toBe(3); // Guilds | GuildMembers
+    expect(parseIntents('GUILDS|GUILD_MEMBERS')).toBe(3);
+    expect(parseShardIds('2')).toEqual([2]);
+  });
+
+  it('names the variable and what to set when shard ids exceed the total', () => {
+    expect(() => parseIngestorConfig({ ...base, SHARD_IDS: '4-9', TOTAL_SHARDS: '4' })).toThrow('SHARD_IDS 4-9 exceed TOTAL_SHARDS=4: set TOTAL_SHARDS or narrow SHARD_IDS');
+  });
+
+  it('lists every problem at once and never echoes the token', () => {
+    try {
+      parseIngestorConfig({ DISCORD_TOKEN: 'secret-token-value', DISCORD_APPLICATION_ID: 'abc', GATEWAY_INTENTS: 'Guilds|Nope', HTTP_PORT: '99999' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(IngestorConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('DISCORD_APPLICATION_ID');
+      expect(msg).toContain('EVENT_BUS_NAME');
+      expect(msg).toContain('HTTP_PORT');
+      expect(msg).not.toContain('secret-token-value');
+    }
+    expect(() => parseIngestorConfig({ ...base, GATEWAY_INTENTS: 'Guilds|Nope' })).toThrow(/GATEWAY_INTENTS: unknown intent "Nope"/);
+    expect(() => parseIngestorConfig({ DISCORD_APPLICATION_ID: '1', EVENT_BUS_NAME: 'b' })).toThrow(/DISCORD_TOKEN \/ DISCORD_TOKEN_SECRET_ARN: set one/);
+  });
+});

@@ -1,0 +1,150 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PutEventsEntry } from '../../../lib/contract';
+import { Publisher, type EntryMeta, type EventSender, type PutResult } from '../../../ingestor/src/publish/publisher';
+import { DiskSpool } from '../../../ingestor/src/publish/spool';
+import { WatermarkTracker } from '../../../ingestor/src/publish/watermark';
+
+const entry = (i: number, bytes = 10): PutEventsEntry => ({ Source: 'discord.gateway', DetailType: 'GUILD_MEMBER_ADD', Detail: JSON.stringify({ i, pad: 'x'.repeat(bytes) }) });
+const meta = (i: number): EntryMeta => ({ shardId: 0, sessionId: 's', seq: i, type: 'GUILD_MEMBER_ADD', id: `id${i}`, receivedAt: Date.now() });
+
+/** A sender whose requests we resolve by hand. */
+function manualSender() {
+  const calls: Array<{ entries: PutEventsEntry[]; resolve: (r: PutResult) => void; reject: (e: Error) => void }> = [];
+  const sender: EventSender = { put: (entries) => new Promise((resolve, reject) => calls.push({ entries, resolve, reject })) };
+  return { sender, calls, ok: (k: number) => calls[k]!.resolve({ errors: calls[k]!.entries.map(() => undefined) }) };
+}
+
+function publisher(sender: EventSender, opts: { maxInFlight?: number; bufferMaxEvents?: number; spoolMaxBytes?: number } = {}) {
+  const accepted: EntryMeta[] = [];
+  const dead: Array<{ meta: EntryMeta; reason: string }> = [];
+  const refused: EntryMeta[] = [];
+  const spool = new DiskSpool(mkdtempSync(join(tmpdir(), 'pub-')), opts.spoolMaxBytes ?? 10_000_000, 50);
+  const p = new Publisher(
+    sender,
+    spool,
+    { accepted: (m) => accepted.push(m), deadLettered: (m, _e, reason) => dead.push({ meta: m, reason }), failedEntries: () => undefined, refused: (m) => refused.push(m) },
+    { maxInFlight: opts.maxInFlight ?? 2, bufferMaxEvents: opts.bufferMaxEvents ?? 1000, baseBackoffMs: 1, maxBackoffMs: 5, random: () => 0.5 },
+  );
+  return { p, accepted, dead, refused, spool };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('Publisher', () => {
+  it('sends at once when nothing is in flight, then accumulates and sends only full batches while requests are in flight', async () => {
+    const { sender, calls, ok } = manualSender();
+    const { p } = publisher(sender, { maxInFlight: 2 });
+    p.enqueue(entry(1), meta(1));
+    expect(calls).toHaveLength(1); // low load: no waiting
+    expect(calls[0]!.entries).toHaveLength(1);
+    for (let i = 2; i <= 6; i++) p.enqueue(entry(i), meta(i));
+    expect(calls).toHaveLength(1); // a partial batch waits while one request is in flight
+    for (let i = 7; i <= 25; i++) p.enqueue(entry(i), meta(i));
+    expect(calls).toHaveLength(2); // a full batch of 10 goes out (in-flight bound 2)
+    expect(calls[1]!.entries).toHaveLength(10);
+    ok(0);
+    await tick();
+    await tick();
+    expect(calls[2]!.entries).toHaveLength(10); // 14 waiting: a full batch while one is still in flight
+    ok(1);
+    await tick();
+    await tick();
+    expect(calls).toHaveLength(3); // the last 4 wait for a free slot with nothing else in flight... or a full batch
+    ok(2);
+    await tick();
+    await tick();
+    expect(calls[3]!.entries).toHaveLength(4);
+    expect(calls.reduce((n, c) => n + c.entries.length, 0)).toBe(25);
+  });
+
+  it('keeps every request within 10 entries and 256 KB', async () => {
+    const { sender, calls, ok } = manualSender();
+    const { p } = publisher(sender, { maxInFlight: 1 });
+    p.enqueue(entry(0), meta(0));
+    for (let i = 1; i <= 12; i++) p.enqueue(entry(i, 60_000), meta(i));
+    for (let k = 0; k < 10 && k < calls.length; k++) {
+      ok(k);
+      await tick();
+      await tick();
+    }
+    for (const c of calls) {
+      expect(c.entries.length).toBeLessThanOrEqual(10);
+      expect(c.entries.reduce((n, e) => n + Buffer.byteLength(e.Detail) + 40, 0)).toBeLessThanOrEqual(256 * 1024);
+    }
+    expect(calls.reduce((n, c) => n + c.entries.length, 0)).toBe(13);
+  });
+
+  it('retries only the failed entries of a partial failure and dead-letters the non-retryable ones with the reason', async () => {
+    const { sender, calls } = manualSender();
+    const { p, accepted, dead } = publisher(sender, { maxInFlight: 1 });
+    for (let i = 1; i <= 3; i++) p.enqueue(entry(i), meta(i));
+    // first request carries entry 1 alone; resolve it, the next carries 2 and 3
+    calls[0]!.resolve({ errors: [undefined] });
+    await tick();
+    await tick();
+    calls[1]!.resolve({ errors: [{ code: 'ThrottlingException' }, { code: 'MalformedDetail', message: 'bad json' }] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(dead.map((d) => [d.meta.seq, d.reason])).toEqual([[3, 'MalformedDetail: bad json']]);
+    expect(calls[2]!.entries.map((e) => JSON.parse(e.Detail).i)).toEqual([2]); // only the throttled one again
+    calls[2]!.resolve({ errors: [undefined] });
+    await tick();
+    expect(accepted.map((m) => m.seq).sort()).toEqual([1, 2]);
+  });
+
+  it('spools to disk past the memory bound and drains in order once requests succeed', async () => {
+    let fail = true;
+    const sent: number[] = [];
+    const sender: EventSender = {
+      put: async (entries) => {
+        if (fail) throw new Error('bus down');
+        sent.push(...entries.map((e) => JSON.parse(e.Detail).i as number));
+        return { errors: entries.map(() => undefined) };
+      },
+    };
+    const { p, spool } = publisher(sender, { maxInFlight: 2, bufferMaxEvents: 20 });
+    for (let i = 0; i < 200; i++) p.enqueue(entry(i), meta(i));
+    expect(p.depth).toBeLessThanOrEqual(20);
+    expect(spool.depth).toBeGreaterThanOrEqual(150); // memory holds 20, two requests hold up to 11
+    fail = false;
+    expect(await p.drain(5000)).toBe(true);
+    expect([...new Set(sent)].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(spool.depth).toBe(0);
+  });
+
+  it('refuses events when the spool is full instead of growing without bound', () => {
+    const sender: EventSender = { put: () => new Promise(() => undefined) };
+    const { p, refused } = publisher(sender, { maxInFlight: 1, bufferMaxEvents: 10, spoolMaxBytes: 2000 });
+    for (let i = 0; i < 100; i++) p.enqueue(entry(i), meta(i));
+    expect(refused.length).toBeGreaterThan(0);
+  });
+});
+
+describe('WatermarkTracker', () => {
+  it('never passes an event EventBridge has not accepted, and counts filtered events as done', () => {
+    const w = new WatermarkTracker();
+    w.seen(0, 's1', 1); // READY, filtered
+    expect(w.get(0)).toEqual({ sessionId: 's1', seq: 1 });
+    for (const seq of [2, 3, 4]) w.pending(0, 's1', seq);
+    w.seen(0, 's1', 5); // filtered
+    expect(w.get(0)?.seq).toBe(1);
+    w.accepted(0, 's1', 3);
+    expect(w.get(0)?.seq).toBe(1); // 2 still out
+    w.accepted(0, 's1', 2);
+    expect(w.get(0)?.seq).toBe(3);
+    w.accepted(0, 's1', 4);
+    expect(w.get(0)?.seq).toBe(5);
+  });
+
+  it('starts over for a new session and ignores late acceptances of the old one', () => {
+    const w = new WatermarkTracker();
+    w.pending(0, 'old', 7);
+    w.pending(0, 'new', 1);
+    w.accepted(0, 'old', 7);
+    expect(w.get(0)).toEqual({ sessionId: 'new', seq: 0 });
+    w.accepted(0, 'new', 1);
+    expect(w.get(0)).toEqual({ sessionId: 'new', seq: 1 });
+  });
+});
