@@ -21,7 +21,8 @@ import { acknowledge } from './nag';
 /** Namespace of the ingestor's EMF metrics (dimension ShardGroup). */
 export const INGESTOR_METRICS_NAMESPACE = 'DiscordGatewayProxy/Ingestor';
 export const INGESTOR_HTTP_PORT = 8080;
-export const INGESTOR_SPOOL_DIR = '/var/spool/ingestor';
+/** Created in the image and owned by its `node` user (ingestor/Dockerfile); on the task's ephemeral storage. */
+export const INGESTOR_SPOOL_DIR = '/tmp/spool';
 /** Fargate's maximum stop timeout: the shutdown flush must fit in it. */
 export const MAX_STOP_TIMEOUT_SECONDS = 120;
 
@@ -89,7 +90,6 @@ export class IngestorService extends Construct {
       cpu: props.cpu ?? 256,
       memoryLimitMiB: props.memoryLimitMiB ?? 512,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
-      volumes: [{ name: 'spool' }],
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -105,6 +105,8 @@ export class IngestorService extends Construct {
         DISCORD_TOKEN_SECRET_ARN: props.botTokenSecret.secretArn,
         DISCORD_APPLICATION_ID: props.discordApplicationId,
         SHARD_IDS: this.shardGroup,
+        // the ShardGroup dimension of the ingestor's metrics, which the alarms select on
+        SHARD_GROUP: this.shardGroup,
         TOTAL_SHARDS: String(props.totalShards),
         GATEWAY_INTENTS: String(props.gatewayIntents),
         EVENT_BUS_NAME: props.eventBus.eventBusName,
@@ -131,7 +133,6 @@ export class IngestorService extends Construct {
         startPeriod: Duration.seconds(60),
       },
     });
-    this.container.addMountPoints({ containerPath: INGESTOR_SPOOL_DIR, sourceVolume: 'spool', readOnly: false });
 
     if (this.taskDefinition.executionRole) {
       acknowledge(

@@ -149,6 +149,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
               Environment: Match.arrayWith([
                 // arrayWith keeps order: the order the container definition lists them
                 { Name: 'SHARD_IDS', Value: ids },
+                { Name: 'SHARD_GROUP', Value: ids },
                 { Name: 'TOTAL_SHARDS', Value: '8' },
                 { Name: 'EVENT_BUS_NAME', Value: { Ref: gid(t.gateway.eventBus.bus) } },
                 { Name: 'HTTP_PORT', Value: '8080' },
@@ -170,7 +171,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       expect(names).toEqual(
         expect.arrayContaining([
           'DISCORD_TOKEN_SECRET_ARN', 'DISCORD_APPLICATION_ID', 'SHARD_IDS', 'TOTAL_SHARDS', 'GATEWAY_INTENTS', 'EVENT_BUS_NAME',
-          'CLAIM_CHECK_BUCKET', 'CLAIM_CHECK_THRESHOLD_BYTES', 'REDIS_URL', 'REDIS_AUTH_SECRET_ARN', 'HTTP_PORT', 'SPOOL_DIR', 'METRICS_NAMESPACE',
+          'CLAIM_CHECK_BUCKET', 'CLAIM_CHECK_THRESHOLD_BYTES', 'REDIS_URL', 'REDIS_AUTH_SECRET_ARN', 'HTTP_PORT', 'SPOOL_DIR', 'METRICS_NAMESPACE', 'SHARD_GROUP',
         ]),
       );
     });
