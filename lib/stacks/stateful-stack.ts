@@ -8,7 +8,7 @@
  * https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
  * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -196,7 +196,30 @@ acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environmen
 
     // End-to-end IAM authentication: workers log in to the proxy with an IAM token and the proxy logs
     // in to PostgreSQL with IAM as well, so no per-user password secret exists (the user needs GRANT rds_iam).
+    // With end-to-end IAM the proxy itself logs in to PostgreSQL with IAM: its role needs
+    // rds-db:connect for the worker user on this instance (dbuser:<DbiResourceId>/<user>).
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html
+    const proxyRole = new iam.Role(this, 'DatabaseProxyRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: 'RDS Proxy: IAM login to PostgreSQL as the worker user',
+    });
+    proxyRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['rds-db:connect'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'rds-db',
+            resource: 'dbuser',
+            resourceName: `${this.database.instanceResourceId}/${WORKER_DB_USER}`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
     this.proxy = new rds.DatabaseProxy(this, 'DatabaseProxy', {
+      // a physical name is required; derive it from the stack so environments never collide
+      dbProxyName: `${this.stackName}-proxy`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60),
+      role: proxyRole,
       proxyTarget: rds.ProxyTarget.fromInstance(this.database),
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },

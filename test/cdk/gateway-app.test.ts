@@ -198,6 +198,21 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       stateful.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true, EnableIAMDatabaseAuthentication: true });
       stateful.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
     });
+
+    it('lets the proxy log in to PostgreSQL with IAM as gateway_worker on this instance only (end-to-end IAM)', () => {
+      stateful.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: [
+            {
+              Action: 'rds-db:connect',
+              Effect: 'Allow',
+              Resource: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [sid(t.stateful.database), 'DbiResourceId'] }, '/gateway_worker'])] },
+            },
+          ],
+        },
+      });
+      stateful.hasResourceProperties('AWS::RDS::DBProxy', { DBProxyName: 'discordgateway-test-stateful-proxy' });
+    });
   });
 
   describe('stateful resources', () => {
