@@ -16,7 +16,7 @@ import {
   SnsAlarmActionStrategy,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import type { TierName } from '../contract';
+import type { TierName, TierRoute } from '../contract';
 import { INGESTOR_METRICS_NAMESPACE, type IngestorService } from './ingestor-service';
 import type { TierResources } from './tiered-event-bus';
 
@@ -34,6 +34,20 @@ export interface GatewayMonitoringProps {
   readonly interactionMaxAgeSeconds?: number;
   /** oldest message age of the other tiers that alarms @default 300 */
   readonly tierMaxAgeSeconds?: number;
+}
+
+/**
+ * Age of the oldest message that alarms for a tier: `interactionMaxAgeSeconds` for interactions
+ * (Discord's 3 s window), `tierMaxAgeSeconds` for the other consumed tiers, and for a tier nobody
+ * consumes (bulk) 80 % of its retention: there the alarm means "about to expire unread", not "backlog".
+ */
+export function tierMaxAgeAlarmSeconds(
+  route: TierRoute,
+  props: { readonly interactionMaxAgeSeconds?: number; readonly tierMaxAgeSeconds?: number },
+): number {
+  if (route.name === 'interactions') return props.interactionMaxAgeSeconds ?? 2;
+  if (route.consumer === null) return Math.floor(0.8 * route.queue.retentionSeconds);
+  return props.tierMaxAgeSeconds ?? 300;
 }
 
 export class GatewayMonitoring extends Construct {
@@ -92,7 +106,7 @@ export class GatewayMonitoring extends Construct {
     for (const tier of Object.values(props.tiers)) {
       if (!tier) continue;
       const n = tier.route.name;
-      const maxAge = n === 'interactions' ? (props.interactionMaxAgeSeconds ?? 2) : (props.tierMaxAgeSeconds ?? 300);
+      const maxAge = tierMaxAgeAlarmSeconds(tier.route, props);
       this.facade.monitorSqsQueueWithDlq({
         queue: tier.queue,
         deadLetterQueue: tier.deadLetterQueue,
