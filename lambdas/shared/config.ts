@@ -15,6 +15,8 @@ export const WorkerConfigSchema = z
     DB_PORT: Port.default(5432),
     DB_NAME: z.string().min(1).default('gateway_proxy'),
     DB_USER: z.string().min(1).default('gateway_worker'),
+    /** connections per container: Lambda runs one invocation at a time, so 2 suffice there */
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
     DB_IAM_AUTH: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     AWS_REGION: z.string().default('us-east-1'),
     DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'expected the application id (a snowflake)'),

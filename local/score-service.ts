@@ -1,0 +1,36 @@
+/**
+ * A stand-in for the slow external score service `/check-eligibility` calls: GET /score/{userId}
+ * answers {"score": n} after a configurable latency (200 ms to 2 s in the user stories).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ScoreService {
+  url: string;
+  latencyMs: number;
+  failing: boolean;
+  requests: number;
+  stop(): Promise<void>;
+}
+
+export async function startScoreService(latencyMs = 200): Promise<ScoreService> {
+  const svc = { latencyMs, failing: false, requests: 0 } as ScoreService;
+  const server: Server = createServer((req, res) => {
+    svc.requests++;
+    const m = /^\/score\/(\d+)$/.exec(req.url ?? '');
+    setTimeout(() => {
+      if (svc.failing) return void res.writeHead(503).end();
+      if (!m) return void res.writeHead(404).end();
+      // a stable score per user
+      const score = Number(BigInt(m[1]!) % 100n);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ score }));
+    }, svc.latencyMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  svc.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  svc.stop = () => new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  });
+  return svc;
+}
