@@ -31,6 +31,8 @@ export interface AppConfig {
   dbMultiAz: boolean;
   natGateways: number;
   scoreServiceUrl?: string;
+  /** provisioned pollers for the interactions tier's event source, e.g. { minimum: 1, maximum: 2 } */
+  interactionPollers?: { minimum: number; maximum: number };
 }
 
 export class AppConfigError extends Error {
@@ -78,6 +80,10 @@ const raw = z.object({
   dbMultiAz: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   natGateways: z.coerce.number().int().min(1).max(3).default(1),
   scoreServiceUrl: z.string().url().optional(),
+  interactionPollers: z
+    .string()
+    .regex(/^\d+-\d+$/, 'minimum-maximum provisioned pollers, like 2-4')
+    .optional(),
   account: z.string().regex(/^\d{12}$/).optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
 });
@@ -103,6 +109,7 @@ export const CONFIG_SOURCES: Record<keyof z.input<typeof raw>, { context: string
   dbMultiAz: { context: 'dbMultiAz', env: 'DB_MULTI_AZ' },
   natGateways: { context: 'natGateways', env: 'NAT_GATEWAYS' },
   scoreServiceUrl: { context: 'scoreServiceUrl', env: 'SCORE_SERVICE_URL' },
+  interactionPollers: { context: 'interactionPollers', env: 'INTERACTION_POLLERS' },
   account: { context: 'account', env: 'CDK_DEFAULT_ACCOUNT' },
   region: { context: 'region', env: 'CDK_DEFAULT_REGION' },
 };
@@ -155,7 +162,15 @@ export function loadAppConfig(getContext: (key: string) => unknown, env: Record<
       problems.push(`${name('tierOverrides')}: ${(err as Error).message}`);
     }
   }
+  let interactionPollers: { minimum: number; maximum: number } | undefined;
+  if (c.interactionPollers) {
+    const [minimum, maximum] = c.interactionPollers.split('-').map(Number) as [number, number];
+    // Lambda's limits for SQS provisioned mode: minimum 2..200, maximum up to 2,000, minimum <= maximum
+    if (minimum < 2 || minimum > 200 || maximum < minimum || maximum > 2000) {
+      problems.push(`${name('interactionPollers')}: ${c.interactionPollers} is outside minimum 2..200, maximum minimum..2000`);
+    } else interactionPollers = { minimum, maximum };
+  }
   if (problems.length) throw new AppConfigError(problems);
-  const { shardsPerTask: _unused, tierOverrides: _t, shardGroups: _s, ...rest } = c;
-  return { ...rest, shardGroups, routing };
+  const { shardsPerTask: _unused, tierOverrides: _t, shardGroups: _s, interactionPollers: _p, ...rest } = c;
+  return { ...rest, shardGroups, routing, ...(interactionPollers ? { interactionPollers } : {}) };
 }

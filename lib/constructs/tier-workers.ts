@@ -79,7 +79,7 @@ export interface TierWorkersProps {
   readonly lambdasDir?: string;
   /**
    * Provisioned pollers for the interactions tier, which cut pick-up latency (about $13 a month at
-   * the minimum). @default - none (on-demand polling)
+   * the minimum). They replace the tier's maxConcurrency (Lambda refuses both). @default - none (on-demand polling)
    */
   readonly interactionPollers?: { readonly minimum: number; readonly maximum: number };
 }
@@ -178,15 +178,15 @@ export class TierWorkers extends Construct {
       },
     });
 
+    // Provisioned mode and MaximumConcurrency are mutually exclusive in Lambda: with pollers, the
+    // maximum poller count bounds concurrency instead of the tier's maxConcurrency.
+    const pollers = consumer === 'interaction' ? props.interactionPollers : undefined;
     const eventSource = new SqsEventSource(tier.queue, {
       batchSize: q.batchSize,
       maxBatchingWindow: q.maxBatchingWindowSeconds > 0 ? Duration.seconds(q.maxBatchingWindowSeconds) : undefined,
-      maxConcurrency: q.maxConcurrency,
+      maxConcurrency: pollers ? undefined : q.maxConcurrency,
       reportBatchItemFailures: true,
-      provisionedPollerConfig:
-        consumer === 'interaction' && props.interactionPollers
-          ? { minimumPollers: props.interactionPollers.minimum, maximumPollers: props.interactionPollers.maximum }
-          : undefined,
+      provisionedPollerConfig: pollers ? { minimumPollers: pollers.minimum, maximumPollers: pollers.maximum } : undefined,
     });
     fn.addEventSource(eventSource);
 

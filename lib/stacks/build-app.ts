@@ -67,6 +67,7 @@ export function buildApp(app: App, config: AppConfig, options: BuildAppOptions =
     tierMaxAgeSeconds: config.tierMaxAgeSeconds,
     scoreServiceUrl: config.scoreServiceUrl,
     queueRemovalPolicy: removalPolicy,
+    interactionPollers: config.interactionPollers,
   });
   const local = options.local ? new LocalGatewayStack(app, names.local, { routing: config.routing }) : undefined;
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -46,6 +46,8 @@ export interface GatewayStackProps extends StackProps {
   readonly scoreServiceUrl?: string;
   /** @default RemovalPolicy.RETAIN */
   readonly queueRemovalPolicy?: RemovalPolicy;
+  /** Provisioned pollers for the interactions event source. @default - on-demand polling */
+  readonly interactionPollers?: { readonly minimum: number; readonly maximum: number };
 }
 
 export class GatewayStack extends Stack {
@@ -78,6 +80,7 @@ export class GatewayStack extends Stack {
       vpc: st.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [st.workerSecurityGroup],
+      interactionPollers: props.interactionPollers,
     });
 
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: st.vpc, containerInsightsV2: ecs.ContainerInsights.ENHANCED });

@@ -60,6 +60,13 @@ describe('app configuration (bin/ reads it once, validated with zod)', () => {
     expect(problems({ tierOverrides: { presence: {} } })).toMatch(/presence \(tiers are interactions, members, guilds, bulk\)/);
   });
 
+  it('parses provisioned pollers for the interactions tier and names a bad range', () => {
+    expect(load({ interactionPollers: '2-4' }).interactionPollers).toEqual({ minimum: 2, maximum: 4 });
+    expect(load().interactionPollers).toBeUndefined();
+    expect(problems({}, { INTERACTION_POLLERS: '5-2' })).toMatch(/INTERACTION_POLLERS \(env\): 5-2 is outside/);
+    expect(problems({}, { INTERACTION_POLLERS: 'two' })).toMatch(/INTERACTION_POLLERS \(env\): minimum-maximum provisioned pollers/);
+  });
+
   it('stops `cdk synth` (bin/gateway-proxy.ts) with the message and exit code 1 on a bad value', async () => {
     const run = promisify(execFile);
     const err = await run('npx', ['tsx', 'bin/gateway-proxy.ts'], { env: { ...process.env, TOTAL_SHARDS: '4', SHARD_GROUPS: '4-9' } }).then(

@@ -128,6 +128,22 @@ describe('TieredEventBus and the local stage', () => {
     );
   });
 
+  it('uses provisioned pollers for interactions instead of maxConcurrency when asked (Lambda refuses both)', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Pollers');
+    const eventBus = new TieredEventBus(stack, 'Bus', { routing: DEFAULT_ROUTING_TABLE, encryptBus: false, archive: false });
+    new TierWorkers(stack, 'W', { eventBus, routing: DEFAULT_ROUTING_TABLE, environment: {}, interactionPollers: { minimum: 2, maximum: 3 } });
+    const tpl = Template.fromStack(stack);
+    tpl.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: DEFAULT_ROUTING_TABLE.interactions.queue.batchSize,
+      ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 3 },
+      ScalingConfig: Match.absent(),
+    });
+    tpl.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: DEFAULT_ROUTING_TABLE.members.queue.maxConcurrency },
+      ProvisionedPollerConfig: Match.absent(),
+    });
+  });
+
   it('fails with the missing handler path when a consumed tier has no worker entry', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoEntry');
     const eventBus = new TieredEventBus(stack, 'Bus', { routing: DEFAULT_ROUTING_TABLE, encryptBus: false, archive: false });
