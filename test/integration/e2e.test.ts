@@ -8,7 +8,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOverrides } from '../../lib/contract';
 import { withGuild } from '../../lambdas/shared/db';
-import { LOCAL_DATABASE_URL, startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
+import { LOCAL_DATABASE_URL, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
 import { redrive } from '../../local/wiring/redrive';
 import type { SqsHandler } from '../../local/wiring/runner';
 
