@@ -3,6 +3,8 @@
 # then runs the whole pipeline locally against the Discord simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# this machine runs Node 20; the SDK's notice that releases after January 2027 need Node 22 is known (Lambda and the image run 22)
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== installing npm dependencies (npm ci)"

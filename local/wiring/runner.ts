@@ -86,6 +86,8 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
 
 export class EventSourceRunner {
   private running = false;
+  /** mappings switched off, like an event source mapping with Enabled: false */
+  private readonly disabled = new Set<string>();
   private loops: Promise<void>[] = [];
   private readonly stats = new Map<string, MappingStats>();
 
@@ -128,6 +130,16 @@ export class EventSourceRunner {
     return Math.max(1, o ?? m.maxConcurrency ?? this.opts.defaultConcurrency ?? 5);
   }
 
+  /** Switches a mapping (by logical id or worker name) off or on, like Enabled on an event source mapping. */
+  setEnabled(mappingOrWorker: string, enabled: boolean): void {
+    for (const m of this.plan.mappings) {
+      const worker = this.plan.functions.find((f) => f.logicalId === m.function)?.worker;
+      if (m.logicalId !== mappingOrWorker && worker !== mappingOrWorker) continue;
+      if (enabled) this.disabled.delete(m.logicalId);
+      else this.disabled.add(m.logicalId);
+    }
+  }
+
   snapshot(): MappingStats[] {
     return [...this.stats.values()].map((s) => ({ ...s }));
   }
@@ -145,6 +157,10 @@ export class EventSourceRunner {
     const handler = this.opts.handlers[m.function]!;
     const region = this.opts.region ?? 'us-east-1';
     while (this.running) {
+      if (this.disabled.has(m.logicalId)) {
+        await sleep(100);
+        continue;
+      }
       const batch: Message[] = [];
       try {
         const receive = (max: number, wait: number) =>
