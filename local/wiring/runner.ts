@@ -37,6 +37,12 @@ export interface RunnerOptions {
   handlers: Record<string, SqsHandler>;
   /** cap on concurrency when a mapping sets none (Lambda would scale far higher) @default 5 */
   defaultConcurrency?: number;
+  /**
+   * At most this many pollers (concurrent invocations) per mapping. Lambda starts with 5 pollers and
+   * scales toward MaximumConcurrency with the backlog; a local emulator serves long polls from a small
+   * thread pool, so 100 idle pollers would starve it. @default 10
+   */
+  maxPollers?: number;
   /** multiply every mapping's MaximumConcurrency (tests of scaling); the result is at least 1 */
   concurrencyOverride?: Partial<Record<string, number>>;
   region?: string;
@@ -88,6 +94,9 @@ export class EventSourceRunner {
   private running = false;
   /** mappings switched off, like an event source mapping with Enabled: false */
   private readonly disabled = new Set<string>();
+  /** pollers wanted per mapping, and pollers started */
+  private readonly desired = new Map<string, number>();
+  private readonly started = new Map<string, number>();
   private loops: Promise<void>[] = [];
   private readonly stats = new Map<string, MappingStats>();
 
@@ -120,14 +129,33 @@ export class EventSourceRunner {
         maxInFlight: 0,
       };
       this.stats.set(m.logicalId, s);
-      const n = this.concurrency(m);
-      for (let i = 0; i < n; i++) this.loops.push(this.poll(m, s));
+      this.desired.set(m.logicalId, this.concurrency(m));
+      this.spawn(m);
     }
   }
 
   concurrency(m: MappingPlan): number {
     const o = this.opts.concurrencyOverride?.[m.logicalId] ?? this.opts.concurrencyOverride?.[this.stats.get(m.logicalId)?.worker ?? ''];
-    return Math.max(1, o ?? m.maxConcurrency ?? this.opts.defaultConcurrency ?? 5);
+    if (o !== undefined) return Math.max(1, o);
+    return Math.max(1, Math.min(this.opts.maxPollers ?? 10, m.maxConcurrency ?? this.opts.defaultConcurrency ?? 5));
+  }
+
+  private spawn(m: MappingPlan): void {
+    const s = this.stats.get(m.logicalId)!;
+    for (let i = this.started.get(m.logicalId) ?? 0; i < this.desired.get(m.logicalId)!; i++) {
+      this.loops.push(this.poll(m, s, i));
+      this.started.set(m.logicalId, i + 1);
+    }
+  }
+
+  /** Changes how many invocations of a mapping (by logical id or worker name) may run at once. */
+  setConcurrency(mappingOrWorker: string, n: number): void {
+    for (const m of this.plan.mappings) {
+      const worker = this.plan.functions.find((f) => f.logicalId === m.function)?.worker;
+      if (m.logicalId !== mappingOrWorker && worker !== mappingOrWorker) continue;
+      this.desired.set(m.logicalId, Math.max(1, n));
+      if (this.running) this.spawn(m);
+    }
   }
 
   /** Switches a mapping (by logical id or worker name) off or on, like Enabled on an event source mapping. */
@@ -148,16 +176,17 @@ export class EventSourceRunner {
     this.running = false;
     await Promise.all(this.loops);
     this.loops = [];
+    this.started.clear();
   }
 
   /** One poller = one concurrent invocation slot, like Lambda's MaximumConcurrency. */
-  private async poll(m: MappingPlan, s: MappingStats): Promise<void> {
+  private async poll(m: MappingPlan, s: MappingStats, index: number): Promise<void> {
     const q = this.wiring.queues[m.queue]!;
     const fn = this.plan.functions.find((f) => f.logicalId === m.function)!;
     const handler = this.opts.handlers[m.function]!;
     const region = this.opts.region ?? 'us-east-1';
     while (this.running) {
-      if (this.disabled.has(m.logicalId)) {
+      if (this.disabled.has(m.logicalId) || index >= (this.desired.get(m.logicalId) ?? 0)) {
         await sleep(100);
         continue;
       }
