@@ -111,6 +111,10 @@ export class GatewaySimulator {
   sessionStartRemaining: number;
   sessionResetAt: number;
   private readonly lastIdentifyPerBucket = new Map<number, number>();
+  /** shards whose heartbeats are not acknowledged (a zombie connection, from the client's side) */
+  readonly ackPaused = new Set<number>();
+  /** shards whose dispatches are held (kept in the session, sent on resume or unpause) */
+  readonly paused = new Set<number>();
   private readonly conns = new Set<Connection>();
   private nextConnId = 1;
 
@@ -221,6 +225,7 @@ export class GatewaySimulator {
     switch (p.op) {
       case GatewayOpcodes.Heartbeat:
         conn.lastHeartbeatAt = now;
+        if (conn.session && this.ackPaused.has(conn.session.shardId)) return;
         this.send(conn, { op: GatewayOpcodes.HeartbeatAck });
         return;
       case GatewayOpcodes.Identify:
@@ -317,6 +322,7 @@ export class GatewaySimulator {
   /** Sends a frame over the session's socket when it has one; records the first send in the ledger. */
   private deliver(s: Session, f: Frame): void {
     if (!s.conn) return;
+    if (this.paused.has(s.shardId) && f.t !== 'READY' && f.t !== 'RESUMED') return;
     if (this.send(s.conn, f)) {
       const e = this.ledgerIndex.get(`${s.id}:${f.s}`);
       if (e && e.sentAt === undefined) e.sentAt = Date.now();
@@ -354,6 +360,36 @@ export class GatewaySimulator {
     if (!s?.conn) return false;
     this.close(s.conn, code, reason);
     return true;
+  }
+
+  /** Drops the shard's TCP connection without a close frame (a network failure); the session stays resumable. */
+  dropSocket(shardId: number): boolean {
+    const s = this.shardSessions.get(shardId);
+    const conn = s?.conn;
+    if (!conn) return false;
+    conn.closed = true;
+    clearInterval(conn.heartbeatTimer);
+    conn.deflate?.close();
+    this.closes.push({ at: Date.now(), shardId, code: 1006, by: 'server' });
+    this.detach(conn, 1006);
+    conn.ws.terminate();
+    this.conns.delete(conn);
+    return true;
+  }
+
+  /** Holds a shard's dispatches (they stay in the session); unpausing sends what was held. */
+  pauseShard(shardId: number, paused: boolean): void {
+    if (paused) {
+      this.paused.add(shardId);
+      return;
+    }
+    this.paused.delete(shardId);
+    const s = this.shardSessions.get(shardId);
+    if (!s?.conn) return;
+    for (const f of s.buffer) {
+      const e = this.ledgerIndex.get(`${s.id}:${f.s}`);
+      if (e && e.sentAt === undefined) this.deliver(s, f);
+    }
   }
 
   requestReconnect(shardId: number): boolean {

@@ -334,6 +334,45 @@ export class DiscordSimulator {
     }
   }
 
+  /** Drops the shard's socket without a close frame. */
+  dropSocket(shardId: number): boolean {
+    return this.gateway.dropSocket(shardId);
+  }
+  /** Stops (or resumes) acknowledging the shard's heartbeats: the client sees a zombie connection. */
+  pauseHeartbeatAcks(shardId: number, paused: boolean): void {
+    if (paused) this.gateway.ackPaused.add(shardId);
+    else this.gateway.ackPaused.delete(shardId);
+  }
+  /** Holds the shard's dispatches; unpausing sends them. */
+  pauseShard(shardId: number, paused: boolean): void {
+    this.gateway.pauseShard(shardId, paused);
+  }
+
+  /** A GUILD_CREATE of about `bytes` (a big server: many channels and roles), e.g. 300 KB. */
+  bigGuildCreate(guildId: string, bytes: number): number | undefined {
+    const base = this.guildPayload(guildId);
+    const channels: unknown[] = [];
+    let size = JSON.stringify(base).length;
+    for (let i = 0; size < bytes; i++) {
+      const c = { id: this.snowflakes.next(), type: 0, name: `channel-${i}-${'x'.repeat(40)}`, position: i, guild_id: guildId, topic: 'y'.repeat(100), permission_overwrites: [] };
+      size += JSON.stringify(c).length + 1;
+      channels.push(c);
+    }
+    return this.dispatch('GUILD_CREATE', { ...base, channels });
+  }
+
+  /** `count` slash commands at `ratePerSec`, spread over the guilds. */
+  async interactionStream(count: number, ratePerSec: number, commandName = 'ping'): Promise<SimInteraction[]> {
+    const out: SimInteraction[] = [];
+    const start = Date.now();
+    for (let i = 0; i < count; i++) {
+      out.push(this.createInteraction({ commandName, guildId: this.guildIds[i % this.guildIds.length] }));
+      const wait = start + ((i + 1) * 1000) / ratePerSec - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return out;
+  }
+
   closeShard(shardId: number, code: number): boolean {
     return this.gateway.closeShard(shardId, code);
   }

@@ -65,6 +65,69 @@ describe('Discord simulator: gateway', () => {
     expect(Date.now() - snowflakeTime(s.guildIds[0]!)).toBeLessThan(2 * 86_400_000);
   });
 
+  it('connects 4 shards over zlib-stream for 5,000 guilds: READY each, and every GUILD_CREATE', async () => {
+    const s = await sim({ shards: 4, guilds: 5000, maxConcurrency: 4 });
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 5000, '5,000 GUILD_CREATE', 60_000);
+    expect(dispatches.filter((d) => d.t === 'READY').map((d) => d.shardId).sort()).toEqual([0, 1, 2, 3]);
+    const seen = new Set(dispatches.filter((d) => d.t === 'GUILD_CREATE').map((d) => (d.d as { id: string }).id));
+    expect(seen.size).toBe(5000);
+    expect(s.guildIds.every((g) => seen.has(g))).toBe(true);
+    for (const d of dispatches.filter((x) => x.t === 'GUILD_CREATE')) expect(shardOf((d.d as { id: string }).id, 4)).toBe(d.shardId);
+  });
+
+  it.each([
+    ['a dropped socket (no close frame)', (s: DiscordSimulator) => s.dropSocket(0)],
+    ['op 7 RECONNECT', (s: DiscordSimulator) => s.requestReconnect(0)],
+  ])('resumes after %s with no seq gap, and the replayed events arrive', async (_what, fault) => {
+    const s = await sim({ guilds: 2, heartbeatIntervalMs: 300 });
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 2, 'GUILD_CREATE');
+    const g = s.guildIds[0]!;
+    expect(fault(s)).toBe(true);
+    for (let i = 0; i < 20; i++) s.dispatch('GUILD_MEMBER_ADD', s.memberPayload(g, String(510000000000000000n + BigInt(i))));
+    await until(() => dispatches.some((d) => d.t === 'RESUMED') && dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD').length === 20, 'RESUMED and 20 members', 20_000);
+    const seqs = dispatches.filter((d) => d.t !== 'RESUMED').map((d) => d.s);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1)); // 1..n, no gap, no repeat
+    expect(dispatches.filter((d) => d.t === 'READY')).toHaveLength(1);
+  });
+
+  it('stops on a bad token with a clear error instead of reconnecting forever', async () => {
+    const s = await sim();
+    const errors: string[] = [];
+    const { m } = manager(s, { token: 'not-the-token' });
+    m.on(WebSocketShardEvents.Error, (e) => errors.push(String((e as Error).message)));
+    await m.connect().catch((e: Error) => errors.push(e.message));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(errors.some((e) => /Authentication failed/.test(e))).toBe(true);
+    expect(s.gateway.closes.filter((c) => c.code === 4004)).toHaveLength(1);
+  });
+
+  it('lets the full discord.js Client log in and see every guild', async () => {
+    const s = await sim({ shards: 1, guilds: 50 });
+    const { Client, GatewayIntentBits: I } = await import('discord.js');
+    const client = new Client({ intents: [I.Guilds, I.GuildMembers], rest: { api: s.restUrl } });
+    stops.push(() => client.destroy());
+    const ready = new Promise<void>((r) => client.once('clientReady' as never, () => r()));
+    await client.login(s.token);
+    await ready;
+    await until(() => client.guilds.cache.size === 50 && client.guilds.cache.every((g) => g.available), '50 available guilds', 20_000);
+    expect([...client.guilds.cache.keys()].sort()).toEqual([...s.guildIds].sort());
+  });
+
+  it('stops acknowledging heartbeats on demand: the client sees a zombie and reconnects, then resumes', async () => {
+    const s = await sim({ heartbeatIntervalMs: 200 });
+    const { m, dispatches } = manager(s);
+    await m.connect();
+    await until(() => dispatches.some((d) => d.t === 'READY'), 'READY');
+    s.pauseHeartbeatAcks(0, true);
+    await until(() => s.gateway.closes.some((c) => c.by === 'client'), 'the client to give up on the zombie connection', 10_000);
+    s.pauseHeartbeatAcks(0, false);
+    await until(() => dispatches.some((d) => d.t === 'RESUMED'), 'RESUMED', 10_000);
+  });
+
   it('answers heartbeats with ACK, asks for one with op 1, and closes a connection that stops heartbeating', async () => {
     const s = await sim({ heartbeatIntervalMs: 300 });
     const { m } = manager(s, { shardCount: 1 });
