@@ -267,13 +267,22 @@ export class EventSourceRunner {
   }
 }
 
+/** The worker modules a function's WORKER variable can name (the NodejsFunction entries). */
+const WORKER_MODULES: Record<string, () => Promise<unknown>> = {
+  interaction: () => import('../../lambdas/interaction/handler'),
+  member: () => import('../../lambdas/member/handler'),
+  guild: () => import('../../lambdas/guild/handler'),
+};
+
 /** Loads `lambdas/<worker>/handler.ts` for every mapped function whose worker is known. */
 export async function loadWorkerHandlers(plan: WiringPlan): Promise<Record<string, SqsHandler>> {
   const out: Record<string, SqsHandler> = {};
   for (const m of plan.mappings) {
     const fn = plan.functions.find((f) => f.logicalId === m.function)!;
     if (!fn.worker) throw new Error(`function ${fn.logicalId} (${fn.cdkPath ?? '?'}) has no WORKER environment variable: cannot tell which handler it runs`);
-    const mod = (await import(`../../lambdas/${fn.worker}/handler`)) as { handler?: SqsHandler };
+    const load = WORKER_MODULES[fn.worker];
+    if (!load) throw new Error(`function ${fn.logicalId} runs worker "${fn.worker}", which has no module here (known: ${Object.keys(WORKER_MODULES).join(', ')})`);
+    const mod = (await load()) as { handler?: SqsHandler };
     if (typeof mod.handler !== 'function') throw new Error(`lambdas/${fn.worker}/handler.ts exports no handler`);
     out[fn.logicalId] = mod.handler;
   }
