@@ -12,6 +12,9 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import * as guildWorker from '../../lambdas/guild/handler';
+import * as interactionWorker from '../../lambdas/interaction/handler';
+import * as memberWorker from '../../lambdas/member/handler';
 import type { AppliedWiring } from './apply';
 import type { MappingPlan, WiringPlan } from './template';
 
@@ -269,9 +272,9 @@ export class EventSourceRunner {
 
 /** The worker modules a function's WORKER variable can name (the NodejsFunction entries). */
 const WORKER_MODULES: Record<string, () => Promise<unknown>> = {
-  interaction: () => import('../../lambdas/interaction/handler'),
-  member: () => import('../../lambdas/member/handler'),
-  guild: () => import('../../lambdas/guild/handler'),
+  interaction: async () => interactionWorker,
+  member: async () => memberWorker,
+  guild: async () => guildWorker,
 };
 
 /** Loads `lambdas/<worker>/handler.ts` for every mapped function whose worker is known. */
