@@ -2,6 +2,7 @@
  * The ingestor end to end on the local environment: the Discord simulator (real @discordjs/ws),
  * the AWS emulator's EventBridge and SQS, and Redis for the resume point.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,40 +134,85 @@ describe('ingestor', () => {
     const second = await ingestor(sim, bus, {}, prefix);
     await sim.waitForShardsReady(2);
     const expected = sim.expectedEnvelopeIds(wanted);
-    const { envelopes } = await drain(queueUrl, expected.size, 5000);
+    const { envelopes, messages } = await drain(queueUrl, expected.size, 5000);
     const lost = [...expected].filter((id) => !envelopes.has(id));
     expect(lost).toEqual([]);
+    console.log(`kill: ${expected.size} expected (from the simulator's ledger), ${envelopes.size} delivered, ${messages - envelopes.size} duplicates`);
     // the same sessions resumed: no second IDENTIFY
     expect(sim.gateway.identifies.filter((i) => i.outcome === 'ready')).toHaveLength(2);
     expect(second.status().shards.ready).toBe(2);
   });
 
-  it('stores an oversize event in S3 and publishes the envelope with dataRef', async () => {
-    const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
+  it('stores a 300 KB GUILD_CREATE in S3 (claim check) and publishes the envelope with dataRef', async () => {
+    const sim = await DiscordSimulator.start({ shards: 1, guilds: 2, heartbeatIntervalMs: 1000 });
     cleanups.push(() => sim.stop());
     const { bus, queueUrl, tag } = await busToQueue();
     const s3 = new S3Client(localAwsConfig());
     const bucket = `claims-${tag}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const h = await ingestor(sim, bus, { TOTAL_SHARDS: '1', CLAIM_CHECK_BUCKET: bucket, CLAIM_CHECK_THRESHOLD_BYTES: '4096' });
+    const h = await ingestor(sim, bus, { TOTAL_SHARDS: '1', CLAIM_CHECK_BUCKET: bucket }); // default threshold 256 KB
     await sim.waitForShardsReady(1);
-    const roles = Array.from({ length: 400 }, (_, i) => String(700000000000000000n + BigInt(i)));
-    sim.dispatch('GUILD_MEMBER_UPDATE', sim.memberPayload(sim.guildIds[0]!, '600000000000000001', { roles }));
-    const { envelopes } = await drain(queueUrl, 2);
-    const big = [...envelopes.values()].find((e) => e.type === 'GUILD_MEMBER_UPDATE')!;
+    const seq = sim.bigGuildCreate(sim.guildIds[1]!, 300_000)!;
+    const { envelopes } = await drain(queueUrl, 3);
+    const big = [...envelopes.values()].find((e) => e.type === 'GUILD_CREATE' && e.seq === seq)!;
     expect(big.data).toBeUndefined();
     expect(big.dataRef).toMatchObject({ bucket });
-    expect(big.userId).toBe('600000000000000001');
+    expect(big.dataRef!.bytes).toBeGreaterThan(300_000);
+    expect(big.guildId).toBe(sim.guildIds[1]);
     const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: big.dataRef!.key }));
-    expect(JSON.parse(await obj.Body!.transformToString()).roles).toEqual(roles);
+    const stored = JSON.parse(await obj.Body!.transformToString()) as { id: string; channels: unknown[] };
+    expect(stored.id).toBe(sim.guildIds[1]);
+    expect(stored.channels.length).toBeGreaterThan(1000);
     expect(h.metrics.claimChecked).toBe(1);
+    // the two small GUILD_CREATEs went inline
+    expect([...envelopes.values()].filter((e) => e.data !== undefined)).toHaveLength(2);
   });
 
-  it('keeps reading while the bus is down, spools to disk past the buffer, and drains in order when it is back', async () => {
+  it('resumes the same sessions after a graceful stop (SIGTERM path): no new IDENTIFY, nothing lost', async () => {
+    const sim = await DiscordSimulator.start({ shards: 2, guilds: 4, maxConcurrency: 2, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus, queueUrl } = await busToQueue();
+    const prefix = `test-${randomUUID().slice(0, 8)}`;
+    const first = await ingestor(sim, bus, {}, prefix);
+    await sim.waitForShardsReady(2);
+    const storm = sim.memberJoinStorm(sim.guildIds[0]!, 1500, { ratePerSec: 3000 });
+    await new Promise((r) => setTimeout(r, 150));
+    await first.stop(); // what SIGTERM does: resumable close, flush, persist
+    expect(sim.gateway.closes.filter((c) => c.by === 'client').every((c) => c.code !== 1000 && c.code !== 1001)).toBe(true);
+    await storm;
+    await ingestor(sim, bus, {}, prefix);
+    await sim.waitForShardsReady(2);
+    const expected = sim.expectedEnvelopeIds(wanted);
+    const { envelopes, messages } = await drain(queueUrl, expected.size, 5000);
+    expect([...expected].filter((id) => !envelopes.has(id))).toEqual([]);
+    expect(sim.gateway.identifies.filter((i) => i.outcome === 'ready')).toHaveLength(2);
+    console.log(`graceful stop: ${expected.size} expected, ${envelopes.size} delivered, ${messages - envelopes.size} duplicates`);
+  });
+
+  it('exits non-zero with one clear error on a bad token, without a reconnect loop (main.ts)', async () => {
+    const sim = await DiscordSimulator.start({ shards: 1, guilds: 1 });
+    cleanups.push(() => sim.stop());
+    // async: the simulator answers from this process
+    const child = spawn('npx', ['tsx', 'ingestor/src/main.ts'], {
+      env: { ...process.env, DISCORD_TOKEN: 'bad-token-value-123', DISCORD_APPLICATION_ID: sim.appId, DISCORD_API_URL: sim.restUrl, EVENT_BUS_NAME: 'b', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (out += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    clearTimeout(timer);
+    expect(status).toBe(1);
+    expect(out).toMatch(/rejected the bot token/);
+    expect(out).not.toContain('bad-token-value-123');
+    expect(sim.requests.filter((q) => q.route === 'gateway_bot')).toHaveLength(1); // one try, no loop
+  });
+
+  it('keeps reading while the bus is unreachable for 20 s, spools to disk past the buffer, and delivers everything after', async () => {
     const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
     cleanups.push(() => sim.stop());
     const { bus, queueUrl } = await busToQueue();
-    // the bus is "down": a sender that fails until we let it through
+    // the bus is unreachable: a sender whose requests fail like a refused connection, until we let it through
     let down = true;
     const real = new EventBridgeSender(eb);
     const sender = { put: (e: Parameters<typeof real.put>[0]) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { name: 'NetworkingError' })) : real.put(e)) };
@@ -178,23 +224,24 @@ describe('ingestor', () => {
       EVENT_BUS_NAME: bus,
       HTTP_PORT: '0',
       SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')),
-      BUFFER_MAX_EVENTS: '50',
+      BUFFER_MAX_EVENTS: '100',
       METRICS_INTERVAL_MS: '3600000',
     });
     const h = await startIngestor(cfg, { aws: localAwsConfig(), sender, emf: () => undefined, log: () => undefined });
     cleanups.push(() => h.kill());
     await sim.waitForShardsReady(1);
-    await sim.memberJoinStorm(sim.guildIds[0]!, 500);
-    await new Promise((r) => setTimeout(r, 300));
+    // 20 s of traffic at 100 events/s while the bus is unreachable
+    await sim.memberJoinStorm(sim.guildIds[0]!, 2000, { ratePerSec: 100 });
     const during = h.status();
-    expect(during.shards.ready).toBe(1); // still connected to Discord
-    expect(during.bufferDepth).toBeLessThanOrEqual(50);
-    expect(during.spoolDepth).toBeGreaterThan(400);
+    expect(during.shards.ready).toBe(1); // still connected to Discord, heartbeats kept
+    expect(during.bufferDepth).toBeLessThanOrEqual(100);
+    expect(during.spoolDepth).toBeGreaterThan(1800);
     expect(during.busReachable).toBe(false);
     expect((await fetch(`http://127.0.0.1:${h.httpPort}/ready`)).status).toBe(503);
+    expect(sim.gateway.closes).toHaveLength(0);
     down = false;
     const expected = sim.expectedEnvelopeIds(wanted);
-    const { envelopes } = await drain(queueUrl, expected.size, 8000);
+    const { envelopes } = await drain(queueUrl, expected.size, 10_000);
     expect([...expected].filter((id) => !envelopes.has(id))).toEqual([]);
     expect(h.status().spoolDepth).toBe(0);
   });
