@@ -84,7 +84,10 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   const log = deps.log ?? defaultLog;
   const aws = deps.aws ?? {};
   const token = await resolveToken(cfg, aws);
-  const classify = createClassifier(deps.routing ?? DEFAULT_ROUTING_TABLE);
+  const routing = deps.routing ?? DEFAULT_ROUTING_TABLE;
+  const classify = createClassifier(routing);
+  // the top-priority tier (interactions) also goes first through the publisher
+  const topPriority = Math.min(...Object.values(routing).map((r) => r.priority));
   const metrics = new IngestorMetrics(cfg.metricsNamespace, cfg.shardGroup, deps.emf);
   const watermarks = new WatermarkTracker();
   const redis = cfg.redisUrl ? new Redis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true, tls: cfg.redisUrl.startsWith('rediss://') ? {} : undefined }) : undefined;
@@ -164,7 +167,8 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     } else if (type === 'GUILD_CREATE') {
       (guildsByShard.get(shardId) ?? guildsByShard.set(shardId, new Set()).get(shardId)!).add((payload.d as { id: string }).id);
     }
-    if (!classify(type)) {
+    const tier = classify(type);
+    if (!tier) {
       metrics.dropped++;
       return;
     }
@@ -173,7 +177,11 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
       const env = wrapDispatch({ appId: cfg.applicationId, shardId, sessionId, seq: payload.s, type, receivedAt: Date.now(), data: payload.d });
       const checked = claimChecker.needs(env) ? await claimChecker.check(env) : env;
       if (checked !== env) metrics.claimChecked++;
-      publisher.enqueue(toPutEventsEntry(checked, cfg.eventBusName), { shardId, sessionId, seq: payload.s, type, id: env.id, receivedAt: env.receivedAt });
+      publisher.enqueue(
+        toPutEventsEntry(checked, cfg.eventBusName),
+        { shardId, sessionId, seq: payload.s, type, id: env.id, receivedAt: env.receivedAt },
+        routing[tier].priority === topPriority,
+      );
     } catch (err) {
       // a dispatch we cannot wrap or store: keep it on disk with the reason, never lose it silently
       spool.deadLetter({ shardId, sessionId, seq: payload.s, type, id: 'unwrapped', receivedAt: Date.now() }, { Source: 'discord.gateway', DetailType: type, Detail: JSON.stringify(payload.d ?? null), EventBusName: cfg.eventBusName }, String((err as Error).message ?? err));

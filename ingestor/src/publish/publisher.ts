@@ -31,6 +31,8 @@ export interface QueuedEntry {
   meta: EntryMeta;
   attempts: number;
   notBefore: number;
+  /** 0: priority lane, 1: normal */
+  lane?: 0 | 1;
 }
 
 export interface PutResult {
@@ -61,11 +63,42 @@ export interface PublisherOptions {
   random?: () => number;
 }
 
+/** A FIFO with a moving head (no O(n) shifts). */
+class Lane {
+  items: QueuedEntry[] = [];
+  head = 0;
+  get depth(): number {
+    return this.items.length - this.head;
+  }
+  push(q: QueuedEntry): void {
+    this.items.push(q);
+  }
+  at(i: number): QueuedEntry | undefined {
+    return this.items[this.head + i];
+  }
+  advance(n: number): void {
+    this.head += n;
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+  /** puts entries back at the head, in their order */
+  unshift(qs: QueuedEntry[]): void {
+    if (this.head >= qs.length) {
+      this.head -= qs.length;
+      for (let k = 0; k < qs.length; k++) this.items[this.head + k] = qs[k]!;
+    } else {
+      this.items.splice(this.head, 0, ...qs);
+    }
+  }
+}
+
 export const RETRYABLE_ENTRY_CODES = new Set(['ThrottlingException', 'InternalFailure', 'InternalException', 'ServiceUnavailable']);
 
 export class Publisher {
-  private readonly queue: QueuedEntry[] = [];
-  private qHead = 0;
+  /** lane 0: priority (interactions: useless after Discord's 3 s window), lane 1: everything else */
+  private readonly lanes = [new Lane(), new Lane()];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly waiters: Array<() => void> = [];
@@ -88,7 +121,7 @@ export class Publisher {
   }
 
   get depth(): number {
-    return this.queue.length - this.qHead;
+    return this.lanes[0]!.depth + this.lanes[1]!.depth;
   }
 
   get inFlightRequests(): number {
@@ -99,13 +132,19 @@ export class Publisher {
     return this.consecutiveRequestFailures < 3;
   }
 
-  enqueue(entry: PutEventsEntry, meta: EntryMeta): void {
-    const item: QueuedEntry = { entry, size: entrySize(entry), meta, attempts: 0, notBefore: 0 };
-    if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents) {
+  /**
+   * Queues an entry. Priority entries go ahead of the rest (a member storm must not hold an
+   * interaction back), stay in memory and are never spooled.
+   */
+  enqueue(entry: PutEventsEntry, meta: EntryMeta, priority = false): void {
+    const item: QueuedEntry = { entry, size: entrySize(entry), meta, attempts: 0, notBefore: 0, lane: priority ? 0 : 1 };
+    if (priority) {
+      this.lanes[0]!.push(item);
+    } else if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents) {
       // keep order: once anything is spooled, new entries queue behind it on disk
       if (!this.spool.append(item)) this.hooks.refused(meta);
     } else {
-      this.queue.push(item);
+      this.lanes[1]!.push(item);
     }
     this.pump();
   }
@@ -124,40 +163,43 @@ export class Publisher {
     return true;
   }
 
-  private compact(): void {
-    if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.qHead);
-      this.qHead = 0;
-    }
-  }
-
   private refill(): void {
     // bring spooled entries back when the memory queue has room, oldest first
     while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2) {
       const items = this.spool.takeSegment();
       if (items.length === 0) break;
-      for (const i of items) this.queue.push(i);
+      for (const i of items) this.lanes[1]!.push({ ...i, lane: 1 });
     }
   }
 
-  /** Takes the next batch from the queue head: ready entries only, ≤10, ≤ maxRequestBytes. */
+  /** Takes the next batch from the lane heads, priority first: ready entries only, ≤10, ≤ maxRequestBytes. */
   private takeBatch(onlyFull: boolean): QueuedEntry[] | undefined {
     const t = this.now();
     const batch: QueuedEntry[] = [];
+    const taken = [0, 0];
     let bytes = 0;
-    let i = this.qHead;
-    for (; i < this.queue.length && batch.length < MAX_ENTRIES_PER_PUT; i++) {
-      const q = this.queue[i]!;
-      if (q.notBefore > t) break; // keep order: wait for the head's backoff
-      if (bytes + q.size > this.maxRequestBytes && batch.length > 0) break;
-      batch.push(q);
-      bytes += q.size;
+    let more = false;
+    for (let l = 0; l < this.lanes.length; l++) {
+      const lane = this.lanes[l]!;
+      for (let i = 0; ; i++) {
+        const q = lane.at(i);
+        if (!q) break;
+        if (batch.length >= MAX_ENTRIES_PER_PUT || q.notBefore > t || (bytes + q.size > this.maxRequestBytes && batch.length > 0)) {
+          // keep order within a lane: stop at the first entry that cannot go
+          more = true;
+          break;
+        }
+        batch.push(q);
+        bytes += q.size;
+        taken[l]!++;
+      }
     }
     if (batch.length === 0) return undefined;
-    const full = batch.length === MAX_ENTRIES_PER_PUT || i < this.queue.length;
-    if (onlyFull && !full) return undefined;
-    this.qHead += batch.length;
-    this.compact();
+    const full = batch.length === MAX_ENTRIES_PER_PUT || more;
+    // a priority entry never waits for a full batch
+    if (onlyFull && !full && taken[0] === 0) return undefined;
+    this.lanes[0]!.advance(taken[0]!);
+    this.lanes[1]!.advance(taken[1]!);
     return batch;
   }
 
@@ -169,12 +211,12 @@ export class Publisher {
       this.send(batch);
     }
     // a backoff at the head: come back when it is due
-    const head = this.queue[this.qHead];
-    if (head && head.notBefore > this.now() && !this.timer) {
+    const due = Math.min(...this.lanes.map((l) => l.at(0)?.notBefore ?? Infinity));
+    if (Number.isFinite(due) && due > this.now() && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();
-      }, head.notBefore - this.now());
+      }, due - this.now());
     }
     if (this.depth === 0 && this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
   }
@@ -190,12 +232,10 @@ export class Publisher {
       it.attempts++;
       it.notBefore = t + this.backoff(it.attempts);
     }
-    // back at the head, in their original order
-    if (this.qHead >= items.length) {
-      this.qHead -= items.length;
-      for (let k = 0; k < items.length; k++) this.queue[this.qHead + k] = items[k]!;
-    } else {
-      this.queue.splice(this.qHead, 0, ...items);
+    // back at the head of their lane, in their original order
+    for (const l of [0, 1] as const) {
+      const qs = items.filter((q) => (q.lane ?? 1) === l);
+      if (qs.length) this.lanes[l]!.unshift(qs);
     }
   }
 

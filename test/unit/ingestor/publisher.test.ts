@@ -60,6 +60,27 @@ describe('Publisher', () => {
     expect(calls.reduce((n, c) => n + c.entries.length, 0)).toBe(25);
   });
 
+  it('sends priority entries ahead of a backlog, without waiting for a full batch', async () => {
+    const { sender, calls, ok } = manualSender();
+    const { p } = publisher(sender, { maxInFlight: 2 });
+    for (let i = 0; i < 25; i++) p.enqueue(entry(i), meta(i)); // a member storm: 2 requests in flight, 14 queued
+    expect(calls).toHaveLength(2);
+    p.enqueue(entry(100), meta(100), true); // an interaction
+    ok(0);
+    await tick();
+    await tick();
+    expect(calls[2]!.entries.map((e) => JSON.parse(e.Detail).i)[0]).toBe(100);
+    ok(1);
+    ok(2);
+    for (let k = 3; k < 6; k++) {
+      await tick();
+      await tick();
+      if (calls[k]) ok(k);
+    }
+    const order = calls.flatMap((c) => c.entries.map((e) => JSON.parse(e.Detail).i as number)).filter((i) => i !== 100);
+    expect(order).toEqual(Array.from({ length: 25 }, (_, i) => i)); // the rest kept its order
+  });
+
   it('keeps every request within 10 entries and 256 KB', async () => {
     const { sender, calls, ok } = manualSender();
     const { p } = publisher(sender, { maxInFlight: 1 });
