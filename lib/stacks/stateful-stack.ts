@@ -17,6 +17,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { DatabaseMigrations } from '../constructs/database-migrations';
 import { acknowledge } from '../constructs/nag';
 
 export const REDIS_PORT = 6379;
@@ -55,6 +56,7 @@ export class StatefulStack extends Stack {
   readonly proxy: rds.DatabaseProxy;
   readonly botTokenSecret: secretsmanager.Secret;
   readonly claimCheckBucket: s3.Bucket;
+  readonly migrations: DatabaseMigrations;
   /** s3:PutObject on the claim-check objects only (the ingestor). */
   readonly claimCheckWriterPolicy: iam.ManagedPolicy;
   /** s3:GetObject on the claim-check objects only (the workers). */
@@ -193,6 +195,15 @@ export class StatefulStack extends Stack {
     }
     acknowledge(this.database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
 acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
+
+    // the deploy-time migration step: worker role with rds_iam, then db/migrations
+    this.migrations = new DatabaseMigrations(this, 'Migrations', {
+      vpc: this.vpc,
+      database: this.database,
+      databaseSecurityGroup: dbSecurityGroup,
+      databaseName: DATABASE_NAME,
+      workerUser: WORKER_DB_USER,
+    });
 
     // End-to-end IAM authentication: workers log in to the proxy with an IAM token and the proxy logs
     // in to PostgreSQL with IAM as well, so no per-user password secret exists (the user needs GRANT rds_iam).
