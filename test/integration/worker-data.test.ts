@@ -2,6 +2,7 @@
  * The workers against real PostgreSQL (as the worker role, under row-level security), real Redis and
  * the simulator's REST.
  */
+import { spawn } from 'node:child_process';
 import { REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -141,6 +142,25 @@ describe('interaction worker', () => {
     expect(sim.requests.filter((r) => r.route === 'interaction_callback' && r.path.includes(ix.id))).toHaveLength(1);
     // and a redelivery later changes nothing
     expect(await handleInteraction(e, deps)).toBe('duplicate');
+  });
+});
+
+describe('command registration', () => {
+  it('bulk-overwrites the registry through npm run commands:register', async () => {
+    const sim = await DiscordSimulator.start();
+    try {
+      const child = spawn('npx', ['tsx', 'scripts/commands-register.ts'], {
+        env: { ...process.env, DISCORD_TOKEN: sim.token, DISCORD_APPLICATION_ID: sim.appId, DISCORD_API_URL: sim.restUrl, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += String(d)));
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      expect(code).toBe(0);
+      expect(out).toContain('registered 3 commands');
+      expect((sim.commands as Array<{ name: string }>).map((c) => c.name)).toEqual([...commandRegistry().keys()]);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
