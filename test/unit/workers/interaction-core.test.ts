@@ -1,0 +1,138 @@
+import { DiscordAPIError } from '@discordjs/rest';
+import { describe, expect, it } from 'vitest';
+import { wrapDispatch } from '../../../lib/contract';
+import { commandRegistry } from '../../../lambdas/interaction/commands';
+import type { Command } from '../../../lambdas/interaction/commands/types';
+import { handleInteraction, snowflakeTime, type InteractionDeps } from '../../../lambdas/interaction/core';
+import { CircuitBreaker, CircuitOpenError } from '../../../lambdas/shared/circuit-breaker';
+import { ConfigError, parseWorkerConfig } from '../../../lambdas/shared/config';
+
+/** A Map-backed stand-in for the few Redis commands the core uses. */
+function fakeRedis() {
+  const m = new Map<string, string>();
+  return {
+    m,
+    get: async (k: string) => m.get(k) ?? null,
+    set: async (k: string, v: string, ...args: unknown[]) => {
+      if (args.includes('NX') && m.has(k)) return null;
+      m.set(k, v);
+      return 'OK';
+    },
+    ttl: async () => 7,
+    del: async (k: string) => Number(m.delete(k)),
+  };
+}
+
+const NOW = 1_800_000_000_000;
+const idAt = (ms: number) => ((BigInt(ms) - 1420070400000n) << 22n).toString();
+
+function setup(commands: Command[] = [], over: Partial<InteractionDeps> = {}) {
+  const calls: Array<{ verb: string; route: string; body: unknown }> = [];
+  const redis = fakeRedis();
+  const rest = {
+    post: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'post', route, body: o?.body }),
+    patch: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'patch', route, body: o?.body }),
+  };
+  const deps = { redis, pool: {}, rest, applicationId: '100000000000000001', commands: commandRegistry(commands), score: async () => 80, now: () => NOW, ...over } as unknown as InteractionDeps;
+  return { deps, calls, redis };
+}
+
+const interaction = (name: string, createdAt = NOW - 100) =>
+  wrapDispatch({
+    appId: '100000000000000001',
+    shardId: 0,
+    sessionId: 's',
+    seq: 1,
+    type: 'INTERACTION_CREATE',
+    receivedAt: NOW,
+    data: { id: idAt(createdAt), token: 'tok', type: 2, guild_id: '200000000000000001', member: { user: { id: '300000000000000001' } }, data: { name } },
+  });
+
+const fast: Command = { definition: { name: 'fast', description: 'x' }, mode: 'fast', run: async () => ({ content: 'hi' }) };
+const slow: Command = { definition: { name: 'slow', description: 'x' }, mode: 'slow', cooldownSeconds: 10, run: async () => ({ content: 'done' }) };
+
+describe('interaction core', () => {
+  it('answers a fast command with one type 4 callback', async () => {
+    const { deps, calls } = setup([fast]);
+    expect(await handleInteraction(interaction('fast'), deps)).toBe('answered');
+    expect(calls).toEqual([{ verb: 'post', route: expect.stringMatching(/\/interactions\/\d+\/tok\/callback$/), body: { type: 4, data: { content: 'hi' } } }]);
+  });
+
+  it('defers a slow command (type 5), then edits the original', async () => {
+    const { deps, calls } = setup([slow]);
+    expect(await handleInteraction(interaction('slow'), deps)).toBe('deferred');
+    expect(calls.map((c) => [c.verb, (c.body as { type?: number }).type ?? (c.body as { content: string }).content])).toEqual([
+      ['post', 5],
+      ['patch', 'done'],
+    ]);
+    expect(decodeURIComponent(calls[1]!.route)).toBe('/webhooks/100000000000000001/tok/messages/@original');
+  });
+
+  it('answers an unknown command with an ephemeral error', async () => {
+    const { deps, calls } = setup([]);
+    expect(await handleInteraction(interaction('nope'), deps)).toBe('unknown-command');
+    expect(calls[0]!.body).toEqual({ type: 4, data: { content: expect.stringContaining('Unknown command /nope'), flags: 64 } });
+  });
+
+  it('answers a user on cooldown with a friendly ephemeral reply', async () => {
+    const { deps, calls, redis } = setup([slow]);
+    redis.m.set('cd:slow:300000000000000001', '1');
+    expect(await handleInteraction(interaction('slow'), deps)).toBe('cooldown');
+    expect(calls[0]!.body).toEqual({ type: 4, data: { content: 'Slow down! You can use /slow again in 7 s.', flags: 64 } });
+  });
+
+  it('does not answer an interaction older than the 3 s window, and counts it', async () => {
+    const { deps, calls } = setup([fast]);
+    const seen: Array<[string, number]> = [];
+    deps.onOutcome = (o, _e, x) => seen.push([o, x?.ageMs ?? -1]);
+    expect(await handleInteraction(interaction('fast', NOW - 3500), deps)).toBe('expired');
+    expect(calls).toHaveLength(0);
+    expect(seen).toEqual([['expired', 3500]]);
+  });
+
+  it('does nothing for a redelivery after it answered, and treats 40060 as already answered', async () => {
+    const { deps, calls } = setup([fast]);
+    await handleInteraction(interaction('fast'), deps);
+    expect(await handleInteraction(interaction('fast'), deps)).toBe('duplicate');
+    expect(calls).toHaveLength(1);
+
+    const { deps: d2 } = setup([fast]);
+    d2.rest = { post: async () => { throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {}); }, patch: async () => undefined } as unknown as InteractionDeps['rest'];
+    expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
+  });
+
+  it('decodes creation time from a snowflake', () => {
+    expect(snowflakeTime(idAt(NOW))).toBe(NOW);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after 3 failures, fails fast, then lets one trial through after the pause', async () => {
+    let t = 0;
+    const b = new CircuitBreaker(3, 1000, () => t);
+    const fail = () => Promise.reject(new Error('down'));
+    for (let i = 0; i < 3; i++) await expect(b.call(fail)).rejects.toThrow('down');
+    expect(b.state).toBe('open');
+    await expect(b.call(async () => 1)).rejects.toBeInstanceOf(CircuitOpenError);
+    t = 1000;
+    expect(b.state).toBe('half-open');
+    expect(await b.call(async () => 2)).toBe(2);
+    expect(b.state).toBe('closed');
+  });
+});
+
+describe('worker config', () => {
+  it('names every bad variable and never echoes the token', () => {
+    try {
+      parseWorkerConfig({ REDIS_URL: 'http://x', DISCORD_APPLICATION_ID: 'abc', DISCORD_TOKEN: 'super-secret-token' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('REDIS_URL');
+      expect(msg).toContain('DISCORD_APPLICATION_ID');
+      expect(msg).toContain('DATABASE_URL: set DATABASE_URL (local) or DB_HOST');
+      expect(msg).not.toContain('super-secret-token');
+    }
+  });
+});
