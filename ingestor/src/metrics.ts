@@ -87,6 +87,11 @@ export class IngestorMetrics {
     if (this.allLatencies.length > 10_000) this.allLatencies.splice(0, 5_000);
   }
 
+  /** Starts a new latency sample (benchmarks measure phases separately). */
+  resetLatencies(): void {
+    this.allLatencies = [];
+  }
+
   latencyPercentiles(): { p50: number; p99: number } {
     return { p50: IngestorMetrics.pct(this.allLatencies, 50), p99: IngestorMetrics.pct(this.allLatencies, 99) };
   }

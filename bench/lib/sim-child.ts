@@ -1,0 +1,54 @@
+/**
+ * A child process for the benchmarks: the Discord simulator plus a minimal local PutEvents endpoint
+ * (EventBridge's JSON protocol, accepts every entry), so the ingestor's CPU is measured alone in the
+ * parent. Driven by IPC messages.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DiscordSimulator } from '../../local/simulator';
+
+let accepted = 0;
+let requests = 0;
+
+async function main() {
+  const opts = JSON.parse(process.argv[2] ?? '{}') as { shards?: number; guilds?: number };
+  const sim = await DiscordSimulator.start({ shards: opts.shards ?? 1, guilds: opts.guilds ?? 1, maxConcurrency: opts.shards ?? 1, heartbeatIntervalMs: 10_000, identifyWindowMs: 0 });
+  const eb = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const n = (JSON.parse(body || '{}') as { Entries?: unknown[] }).Entries?.length ?? 0;
+      accepted += n;
+      requests++;
+      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ FailedEntryCount: 0, Entries: Array.from({ length: n }, (_, i) => ({ EventId: `e${accepted - n + i}` })) }));
+    });
+  });
+  await new Promise<void>((r) => eb.listen(0, '127.0.0.1', () => r()));
+  process.send!({ type: 'ready', restUrl: sim.restUrl, token: sim.token, appId: sim.appId, guildIds: sim.guildIds.slice(0, 4), ebUrl: `http://127.0.0.1:${(eb.address() as AddressInfo).port}` });
+  process.on('message', async (m: { cmd: string; n?: number; size?: number; rate?: number; id?: number }) => {
+    if (m.cmd === 'storm') {
+      const g = sim.guildIds[0]!;
+      const pad = 'x'.repeat(Math.max(0, (m.size ?? 500) - 250));
+      const start = Date.now();
+      for (let i = 0; i < m.n!; i++) {
+        sim.dispatch('GUILD_MEMBER_ADD', sim.memberPayload(g, String(600000000000000000n + BigInt(i)), { nick: pad }));
+        if (m.rate) {
+          const wait = start + ((i + 1) * 1000) / m.rate - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        } else if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+      }
+      process.send!({ type: 'done', id: m.id });
+    } else if (m.cmd === 'stats') {
+      process.send!({ type: 'stats', id: m.id, accepted, requests });
+    } else if (m.cmd === 'ready-shards') {
+      await sim.waitForShardsReady(m.n!, 120_000);
+      process.send!({ type: 'done', id: m.id });
+    } else if (m.cmd === 'stop') {
+      await sim.stop();
+      eb.close();
+      process.exit(0);
+    }
+  });
+}
+main();

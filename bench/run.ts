@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: what the system exists for, measured side by side in one run, printed as one table
+ * (ours | reference | ratio) and written to bench/results/latest.json. Benchmarks never fail on
+ * numbers. Each row says what it compares; see docs/benchmarks.md.
+ */
+import { execSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { parseIngestorConfig } from '../ingestor/src/config';
+import { startIngestor, type IngestorHandle } from '../ingestor/src/ingestor';
+import { startLocalPipeline } from '../local/pipeline/index';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const QUICK = process.argv.includes('--quick');
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const step = (name: string) => !ONLY || ONLY.split(',').includes(name);
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
+
+interface Row {
+  measure: string;
+  ours: number;
+  reference: number | null;
+  referenceName: string;
+  ratio: number | null;
+  unit: string;
+  note?: string;
+}
+const rows: Row[] = [];
+const row = (measure: string, ours: number, reference: number | null, referenceName: string, unit: string, note?: string) =>
+  rows.push({ measure, ours: Math.round(ours * 100) / 100, reference: reference === null ? null : Math.round(reference * 100) / 100, referenceName, ratio: reference ? Math.round((ours / reference) * 100) / 100 : null, unit, note });
+
+// ---------- a child with the simulator and a local PutEvents endpoint ----------
+interface SimChild {
+  child: ChildProcess;
+  restUrl: string;
+  token: string;
+  appId: string;
+  ebUrl: string;
+  call(msg: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+async function simChild(opts: { shards: number; guilds: number }): Promise<SimChild> {
+  const child = fork(join(__dirname, 'lib', 'sim-child.ts'), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<Record<string, string>>((r) => child.once('message', (m) => r(m as Record<string, string>)));
+  let id = 0;
+  return {
+    child,
+    restUrl: ready.restUrl!,
+    token: ready.token!,
+    appId: ready.appId!,
+    ebUrl: ready.ebUrl!,
+    call: (msg) =>
+      new Promise((resolve) => {
+        const my = ++id;
+        const on = (m: Record<string, unknown>) => {
+          if (m.id === my) {
+            child.off('message', on);
+            resolve(m);
+          }
+        };
+        child.on('message', on);
+        child.send({ ...msg, id: my });
+      }),
+  };
+}
+
+async function ourIngestor(s: SimChild, shards: number): Promise<IngestorHandle> {
+  return startIngestor(
+    parseIngestorConfig({ DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')), METRICS_INTERVAL_MS: '3600000', BUFFER_MAX_EVENTS: '200000' }),
+    { aws: { endpoint: s.ebUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, emf: () => undefined, log: () => undefined },
+  );
+}
+
+const waitPublished = async (h: IngestorHandle, target: number, ms = 120_000) => {
+  const end = Date.now() + ms;
+  while (h.metrics.published < target && Date.now() < end) await sleep(5);
+};
+
+// ---------- 1. throughput per core vs the cost floor ----------
+async function frames(n: number, size: number): Promise<Buffer[]> {
+  const d = zlib.createDeflate();
+  const out: Buffer[] = [];
+  let cur: Buffer[] = [];
+  d.on('data', (c: Buffer) => cur.push(c));
+  const pad = 'x'.repeat(Math.max(0, size - 250));
+  for (let i = 0; i < n; i++) {
+    const payload = { op: 0, s: i + 1, t: 'GUILD_MEMBER_ADD', d: { guild_id: '200000000000000001', user: { id: String(600000000000000000n + BigInt(i)), username: `user${i}` }, nick: pad, roles: [], joined_at: new Date().toISOString() } };
+    d.write(JSON.stringify(payload));
+    await new Promise<void>((r) => d.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+    out.push(Buffer.concat(cur));
+    cur = [];
+  }
+  return out;
+}
+
+async function floorRate(fr: Buffer[]): Promise<number> {
+  // inflate (one context, like zlib-stream) + JSON.parse + JSON.stringify, nothing else
+  const inf = zlib.createInflate();
+  let cur: Buffer[] = [];
+  inf.on('data', (c: Buffer) => cur.push(c));
+  const c0 = process.cpuUsage();
+  for (const f of fr) {
+    inf.write(f);
+    await new Promise<void>((r) => inf.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+    const obj = JSON.parse(Buffer.concat(cur).toString('utf8'));
+    cur = [];
+    JSON.stringify(obj.d);
+  }
+  const c = process.cpuUsage(c0);
+  return fr.length / ((c.user + c.system) / 1e6);
+}
+
+async function throughput() {
+  const s = await simChild({ shards: 1, guilds: 1 });
+  const h = await ourIngestor(s, 1);
+  await s.call({ cmd: 'ready-shards', n: 1 });
+  await waitPublished(h, 1);
+  for (const [size, n] of (QUICK ? [[500, 5000]] : [[500, 30_000], [4_000, 15_000], [16_000, 5_000]]) as Array<[number, number]>) {
+    const before = h.metrics.published;
+    const c0 = process.cpuUsage();
+    const t0 = Date.now();
+    await s.call({ cmd: 'storm', n, size });
+    await waitPublished(h, before + n);
+    const c = process.cpuUsage(c0);
+    const wall = (Date.now() - t0) / 1000;
+    const ours = n / ((c.user + c.system) / 1e6);
+    const floor = await floorRate(await frames(Math.min(n, 10_000), size));
+    const st = (await s.call({ cmd: 'stats' })) as { accepted: number; requests: number };
+    row(`ingestor throughput, ${size} B events`, ours, floor, 'inflate+parse+stringify floor', 'events/s/core', `${Math.round(n / wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents`);
+    log(`throughput ${size} B: ${Math.round(ours)}/s/core vs floor ${Math.round(floor)}/s/core`);
+  }
+  // ---------- 3. publish latency at low and high load ----------
+  for (const [name, rate, n] of (QUICK ? [['low (20/s)', 20, 40], ['high (5,000/s)', 5000, 5000]] : [['low (20/s)', 20, 100], ['high (5,000/s)', 5000, 20_000]]) as Array<[string, number, number]>) {
+    h.metrics.resetLatencies();
+    const before = h.metrics.published;
+    await s.call({ cmd: 'storm', n, size: 500, rate });
+    await waitPublished(h, before + n);
+    const p = h.metrics.latencyPercentiles();
+    row(`publish latency p50, ${name}`, p.p50, null, 'frame received -> PutEvents accepted', 'ms');
+    row(`publish latency p99, ${name}`, p.p99, null, 'frame received -> PutEvents accepted', 'ms');
+    log(`latency ${name}: p50 ${p.p50} ms, p99 ${p.p99} ms`);
+  }
+  await h.kill();
+  s.child.send({ cmd: 'stop' });
+  await new Promise((r) => s.child.once('exit', r));
+}
+
+// ---------- 2. memory: ours vs the discord.js Client ----------
+async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): Promise<number> {
+  const s = await simChild({ shards, guilds });
+  const child = fork(join(__dirname, 'lib', kind === 'ours' ? 'rss-ours.ts' : 'rss-discordjs.ts'), [s.restUrl, s.token, s.appId, String(guilds), String(shards), s.ebUrl], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const m = await new Promise<{ rss: number }>((resolve, reject) => {
+    child.once('message', (x) => resolve(x as { rss: number }));
+    child.once('exit', (code) => (code ? reject(new Error(`${kind} child exited ${code}`)) : undefined));
+  });
+  child.kill();
+  s.child.send({ cmd: 'stop' });
+  return m.rss / 1024 / 1024;
+}
+
+async function memory() {
+  const sizes = QUICK ? [1000] : [1000, 5000, 10_000];
+  let last = { ours: 0, djs: 0 };
+  for (const g of sizes) {
+    const ours = await rss('ours', g, 4);
+    const djs = await rss('discordjs', g, 4);
+    row(`RSS at ${g.toLocaleString('en')} guilds, 4 shards`, ours, djs, 'discord.js Client, default caches', 'MiB', `discord.js / ours = ${(djs / ours).toFixed(1)}x`);
+    log(`rss ${g}: ours ${ours.toFixed(0)} MiB, discord.js ${djs.toFixed(0)} MiB`);
+    last = { ours, djs };
+  }
+  if (!QUICK) {
+    const ours8 = await rss('ours', 10_000, 8);
+    row('RSS per added shard (10,000 guilds, 4 -> 8 shards)', (ours8 - last.ours) / 4, null, '', 'MiB/shard');
+  }
+}
+
+// ---------- 4. end to end: interaction created -> callback, idle and with a members backlog ----------
+async function endToEnd() {
+  const p = await startLocalPipeline({ shards: 2, guilds: 20, scoreLatencyMs: 200 });
+  const measure = async (n: number) => {
+    const ixs: ReturnType<typeof p.sim.createInteraction>[] = [];
+    for (let i = 0; i < n; i++) {
+      ixs.push(p.sim.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[i % 20] }));
+      await sleep(200);
+    }
+    const end = Date.now() + 15_000;
+    while (Date.now() < end && !ixs.every((ix) => p.sim.interactionResponses(ix.id)?.callback)) await sleep(50);
+    return ixs.map((ix) => p.sim.interactionResponses(ix.id)?.callback?.at).map((at, i) => (at ? at - ixs[i]!.createdAt : 15_000));
+  };
+  await sleep(3000);
+  const idle = await measure(QUICK ? 5 : 20);
+  p.runner.setEnabled('member', false);
+  const backlog = QUICK ? 2000 : 10_000;
+  await p.sim.memberJoinStorm(p.sim.guildIds[0]!, backlog);
+  const end = Date.now() + 120_000;
+  while (Date.now() < end && (await p.tierNumbers()).find((t) => t.tier === 'members')!.visible < backlog * 0.9) await sleep(500);
+  const busy = await measure(QUICK ? 5 : 20);
+  row('interaction -> callback p50, idle', pct(idle, 50), null, '', 'ms');
+  row('interaction -> callback p99, idle', pct(idle, 99), null, '', 'ms');
+  row(`interaction -> callback p50, ${backlog.toLocaleString('en')} member backlog`, pct(busy, 50), pct(idle, 50), 'idle p50', 'ms');
+  row(`interaction -> callback p99, ${backlog.toLocaleString('en')} member backlog`, pct(busy, 99), pct(idle, 99), 'idle p99', 'ms');
+  log(`e2e idle p50 ${pct(idle, 50)} p99 ${pct(idle, 99)}; backlog p50 ${pct(busy, 50)} p99 ${pct(busy, 99)}`);
+  await p.sqs.send(new PurgeQueueCommand({ QueueUrl: p.queueUrl('members') }));
+  await p.stop();
+}
+
+// ---------- 5. cost per million Discord events ----------
+function cost(entriesPerPut: number) {
+  // AWS list prices, us-east-1, as published on 2026-11-22 (see docs/benchmarks.md for the sources)
+  const price = { ebPerM: 1.0, sqsPerM: 0.4, lambdaReqPerM: 0.2, lambdaGbS: 0.0000133334, fargateVcpuH: 0.03238, fargateGbH: 0.00356 };
+  // the mix of a 10,000-guild bot with GUILDS | GUILD_MEMBERS intents (assumption, stated): share of gateway events per type group
+  const mix = { members: 0.3, guilds: 0.02, interactions: 0.01, bulk: 0.07, unrouted: 0.6 };
+  const routed = mix.members + mix.guilds + mix.interactions + mix.bulk;
+  const consumer = { members: { batch: 100, ms: 400 }, guilds: { batch: 10, ms: 200 }, interactions: { batch: 1, ms: 150 } };
+  const perMillion = (publishShare: number) => {
+    const events = 1_000_000 * publishShare;
+    const eb = (events / 1e6) * price.ebPerM; // entries < 64 KB: one billing unit each
+    // SQS: EventBridge's send per message, then receive and delete per batch of the consumed tiers
+    let sqsReq = events;
+    let lambda = 0;
+    for (const [tier, c] of Object.entries(consumer)) {
+      const n = 1_000_000 * mix[tier as keyof typeof mix];
+      const batches = n / c.batch;
+      sqsReq += 2 * batches;
+      lambda += (batches / 1e6) * price.lambdaReqPerM + batches * (c.ms / 1000) * 0.5 * price.lambdaGbS;
+    }
+    const sqs = (sqsReq / 1e6) * price.sqsPerM;
+    // Fargate: one 0.25 vCPU / 0.5 GB task per 4 shards; at 1,000 events/s a million events is 1,000 s
+    const fargate = (1000 / 3600) * (0.25 * price.fargateVcpuH + 0.5 * price.fargateGbH);
+    return { eb, sqs, lambda, fargate, total: eb + sqs + lambda + fargate };
+  };
+  const withFilter = perMillion(routed);
+  const without = perMillion(1);
+  // without the filter the unrouted share would still be published (and archived) but match no rule
+  without.sqs = withFilter.sqs;
+  without.lambda = withFilter.lambda;
+  without.total = without.eb + without.sqs + without.lambda + without.fargate;
+  row('$ per million Discord events, with the ingestor filter', withFilter.total, without.total, 'same, publishing everything', 'USD', `EventBridge ${withFilter.eb.toFixed(2)}, SQS ${withFilter.sqs.toFixed(2)}, Lambda ${withFilter.lambda.toFixed(2)}, Fargate ${withFilter.fargate.toFixed(3)}; ${entriesPerPut.toFixed(1)} entries per PutEvents measured`);
+}
+
+async function main() {
+  log('local services (bash local/env.sh up)');
+  execSync('bash local/env.sh up', { stdio: ['ignore', 'ignore', 'inherit'] });
+  const t0 = Date.now();
+  log('1/5 + 3/5 throughput and publish latency');
+  if (step('throughput')) await throughput();
+  log('2/5 memory');
+  if (step('memory')) await memory();
+  log('4/5 end to end');
+  if (step('e2e')) await endToEnd();
+  log('5/5 cost model');
+  const note = rows.find((r) => r.measure.startsWith('ingestor throughput, 500'))?.note ?? '';
+  cost(Number(/([\d.]+) entries per PutEvents/.exec(note)?.[1] ?? 10));
+
+  const w = Math.max(...rows.map((r) => r.measure.length));
+  const lines = [
+    `${'measure'.padEnd(w)} | ${'ours'.padStart(10)} | ${'reference'.padStart(10)} | ${'ratio'.padStart(6)} | unit, reference, note`,
+    `${'-'.repeat(w)}-|-${'-'.repeat(10)}-|-${'-'.repeat(10)}-|-${'-'.repeat(6)}-|------`,
+    ...rows.map((r) => `${r.measure.padEnd(w)} | ${String(r.ours).padStart(10)} | ${String(r.reference ?? '-').padStart(10)} | ${String(r.ratio ?? '-').padStart(6)} | ${r.unit}${r.referenceName ? `; vs ${r.referenceName}` : ''}${r.note ? `; ${r.note}` : ''}`),
+  ];
+  console.log(lines.join('\n'));
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ at: new Date().toISOString(), quick: QUICK, seconds: Math.round((Date.now() - t0) / 1000), node: process.version, rows }, null, 2));
+  log(`done in ${Math.round((Date.now() - t0) / 1000)} s; bench/results/latest.json written`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
