@@ -3,7 +3,7 @@
  * (ours | reference | ratio) and written to bench/results/latest.json. Benchmarks never fail on
  * numbers. Each row says what it compares; see docs/benchmarks.md.
  */
-import { execSync, fork, type ChildProcess } from 'node:child_process';
+import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ interface SimChild {
   ebUrl: string;
   call(msg: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
-async function simChild(opts: { shards: number; guilds: number }): Promise<SimChild> {
+async function simChild(opts: { shards: number; guilds: number; putLatencyMs?: number; channels?: number; roles?: number; members?: number }): Promise<SimChild> {
   const child = fork(join(__dirname, 'lib', 'sim-child.ts'), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<Record<string, string>>((r) => child.once('message', (m) => r(m as Record<string, string>)));
   let id = 0;
@@ -114,8 +114,11 @@ async function floorRate(fr: Buffer[]): Promise<number> {
   return fr.length / ((c.user + c.system) / 1e6);
 }
 
+/** PutEvents round trip of the local endpoint in the throughput rows (in-region PutEvents takes ms, loopback far less) */
+const PUT_LATENCY_MS = 15;
+
 async function throughput() {
-  const s = await simChild({ shards: 1, guilds: 1 });
+  const s = await simChild({ shards: 1, guilds: 1, putLatencyMs: PUT_LATENCY_MS });
   const h = await ourIngestor(s, 1);
   await s.call({ cmd: 'ready-shards', n: 1 });
   await waitPublished(h, 1);
@@ -130,7 +133,7 @@ async function throughput() {
     const ours = n / ((c.user + c.system) / 1e6);
     const floor = await floorRate(await frames(Math.min(n, 10_000), size));
     const st = (await s.call({ cmd: 'stats' })) as { accepted: number; requests: number };
-    row(`ingestor throughput, ${size} B events`, ours, floor, 'inflate+parse+stringify floor', 'events/s/core', `${Math.round(n / wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents`);
+    row(`ingestor throughput, ${size} B events`, ours, floor, 'inflate+parse+stringify floor', 'events/s/core', `${Math.round(n / wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents, endpoint answers in ${PUT_LATENCY_MS} ms`);
     log(`throughput ${size} B: ${Math.round(ours)}/s/core vs floor ${Math.round(floor)}/s/core`);
   }
   // ---------- 3. publish latency at low and high load ----------
@@ -150,33 +153,55 @@ async function throughput() {
 }
 
 // ---------- 2. memory: ours vs the discord.js Client ----------
-async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): Promise<number> {
-  const s = await simChild({ shards, guilds });
-  const child = fork(join(__dirname, 'lib', kind === 'ours' ? 'rss-ours.ts' : 'rss-discordjs.ts'), [s.restUrl, s.token, s.appId, String(guilds), String(shards), s.ebUrl], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const m = await new Promise<{ rss: number }>((resolve, reject) => {
-    child.once('message', (x) => resolve(x as { rss: number }));
-    child.once('exit', (code) => (code ? reject(new Error(`${kind} child exited ${code}`)) : undefined));
-  });
-  child.kill();
+// Both as they run in production: our ingestor from its esbuild bundle (ingestor/dist/main.js, what the
+// image runs), discord.js from plain JavaScript; no TypeScript loader in either process.
+/** A modest real guild: 20 channels, 10 roles, 25 members listed inline (real bots see far more in big guilds) */
+const GUILD_SHAPE = { channels: 20, roles: 10, members: 25 };
+
+async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): Promise<{ rss: number; heap: number }> {
+  const s = await simChild({ shards, guilds, ...GUILD_SHAPE });
+  let result: { rss: number; heap: number };
+  if (kind === 'discordjs') {
+    const child = fork(join(__dirname, 'lib', 'rss-discordjs.cjs'), [s.restUrl, s.token, s.appId, String(guilds), String(shards)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    result = await new Promise((resolve, reject) => {
+      child.once('message', (x) => resolve(x as { rss: number; heap: number }));
+      child.once('exit', (code) => (code ? reject(new Error(`discord.js child exited ${code}`)) : undefined));
+    });
+    child.kill();
+  } else {
+    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, '..', 'ingestor', 'dist', 'main.js')], {
+      env: { ...process.env, DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '18099', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')), METRICS_INTERVAL_MS: '3600000', AWS_ENDPOINT_URL: s.ebUrl },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const st = (await fetch('http://127.0.0.1:18099/ready').then((r) => r.json()).catch(() => ({}))) as { guilds?: number; bufferDepth?: number };
+      if ((st.guilds ?? 0) >= guilds && st.bufferDepth === 0) break;
+      if (Date.now() > end) throw new Error('our ingestor did not get every guild in 120 s');
+      await sleep(200);
+    }
+    await sleep(1800);
+    const kb = Number(execSync(`ps -o rss= -p ${child.pid}`).toString().trim());
+    result = { rss: kb * 1024, heap: NaN };
+    child.kill('SIGKILL');
+  }
   s.child.send({ cmd: 'stop' });
-  return m.rss / 1024 / 1024;
+  await new Promise((r) => s.child.once('exit', r));
+  return { rss: result.rss / 1024 / 1024, heap: result.heap / 1024 / 1024 };
 }
 
 async function memory() {
   const sizes = QUICK ? [1000] : [1000, 5000, 10_000];
   let last = { ours: 0, djs: 0 };
   for (const g of sizes) {
-    const ours = await rss('ours', g, 4);
-    const djs = await rss('discordjs', g, 4);
-    row(`RSS at ${g.toLocaleString('en')} guilds, 4 shards`, ours, djs, 'discord.js Client, default caches', 'MiB', `discord.js / ours = ${(djs / ours).toFixed(1)}x`);
-    log(`rss ${g}: ours ${ours.toFixed(0)} MiB, discord.js ${djs.toFixed(0)} MiB`);
-    last = { ours, djs };
+    const ours = (await rss('ours', g, 4)).rss;
+    const d = await rss('discordjs', g, 4);
+    row(`RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`, ours, d.rss, 'discord.js Client, default caches', 'MiB', `discord.js / ours = ${(d.rss / ours).toFixed(1)}x; discord.js heap ${d.heap.toFixed(0)} MiB`);
+    log(`rss ${g}: ours ${ours.toFixed(0)} MiB, discord.js ${d.rss.toFixed(0)} MiB (heap ${d.heap.toFixed(0)})`);
+    last = { ours, djs: d.rss };
   }
   if (!QUICK) {
-    const ours8 = await rss('ours', 10_000, 8);
+    const ours8 = (await rss('ours', 10_000, 8)).rss;
     row('RSS per added shard (10,000 guilds, 4 -> 8 shards)', (ours8 - last.ours) / 4, null, '', 'MiB/shard');
   }
 }
@@ -246,8 +271,9 @@ function cost(entriesPerPut: number) {
 }
 
 async function main() {
-  log('local services (bash local/env.sh up)');
+  log('local services (bash local/env.sh up) and the ingestor bundle (bash ingestor/build.sh)');
   execSync('bash local/env.sh up', { stdio: ['ignore', 'ignore', 'inherit'] });
+  execSync('bash ingestor/build.sh', { stdio: ['ignore', 'ignore', 'inherit'] });
   const t0 = Date.now();
   log('1/5 + 3/5 throughput and publish latency');
   if (step('throughput')) await throughput();

@@ -11,8 +11,17 @@ let accepted = 0;
 let requests = 0;
 
 async function main() {
-  const opts = JSON.parse(process.argv[2] ?? '{}') as { shards?: number; guilds?: number };
-  const sim = await DiscordSimulator.start({ shards: opts.shards ?? 1, guilds: opts.guilds ?? 1, maxConcurrency: opts.shards ?? 1, heartbeatIntervalMs: 10_000, identifyWindowMs: 0 });
+  const opts = JSON.parse(process.argv[2] ?? '{}') as { shards?: number; guilds?: number; putLatencyMs?: number; channels?: number; roles?: number; members?: number };
+  const sim = await DiscordSimulator.start({
+    shards: opts.shards ?? 1,
+    guilds: opts.guilds ?? 1,
+    maxConcurrency: opts.shards ?? 1,
+    heartbeatIntervalMs: 10_000,
+    identifyWindowMs: 0,
+    channelsPerGuild: opts.channels,
+    rolesPerGuild: opts.roles,
+    inlineMembersPerGuild: opts.members,
+  });
   const eb = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -20,8 +29,13 @@ async function main() {
       const n = (JSON.parse(body || '{}') as { Entries?: unknown[] }).Entries?.length ?? 0;
       accepted += n;
       requests++;
-      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ FailedEntryCount: 0, Entries: Array.from({ length: n }, (_, i) => ({ EventId: `e${accepted - n + i}` })) }));
+      const answer = () => {
+        res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: Array.from({ length: n }, (_, i) => ({ EventId: `e${accepted - n + i}` })) }));
+      };
+      // PutEvents in-region answers in some ms, not in the sub-millisecond of loopback
+      if (opts.putLatencyMs) setTimeout(answer, opts.putLatencyMs);
+      else answer();
     });
   });
   await new Promise<void>((r) => eb.listen(0, '127.0.0.1', () => r()));

@@ -24,6 +24,7 @@ export interface IngestorConfig {
   spoolDir: string;
   spoolMaxBytes: number;
   bufferMaxEvents: number;
+  bufferMaxBytes: number;
   maxInFlight: number;
   metricsNamespace: string;
   shardGroup: string;
@@ -86,6 +87,7 @@ const Env = z.object({
   SPOOL_DIR: z.string().min(1).default('/tmp/spool'),
   SPOOL_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024 * 1024),
   BUFFER_MAX_EVENTS: z.coerce.number().int().min(10).default(50_000),
+  BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(32 * 1024 * 1024),
   PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
@@ -145,6 +147,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     spoolDir: e.SPOOL_DIR,
     spoolMaxBytes: e.SPOOL_MAX_BYTES,
     bufferMaxEvents: e.BUFFER_MAX_EVENTS,
+    bufferMaxBytes: e.BUFFER_MAX_BYTES,
     maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,

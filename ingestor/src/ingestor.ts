@@ -122,7 +122,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
         if (publisher.consecutiveRequestFailures === 3) log('warn', 'EventBridge unreachable: buffering, then spooling to disk', { error: String((err as Error).message ?? err) });
       },
     },
-    { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents },
+    { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents, bufferMaxBytes: cfg.bufferMaxBytes },
   );
 
   const rest = new REST({ api: cfg.apiUrl ?? 'https://discord.com/api' }).setToken(token);

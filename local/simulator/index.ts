@@ -30,6 +30,12 @@ export interface SimulatorOptions {
   guilds?: number;
   /** members listed in each GUILD_CREATE's member_count @default 50 */
   membersPerGuild?: number;
+  /** channels in each GUILD_CREATE @default 1 */
+  channelsPerGuild?: number;
+  /** roles besides @everyone in each GUILD_CREATE @default 0 */
+  rolesPerGuild?: number;
+  /** members listed inline in each GUILD_CREATE (Discord sends some for small guilds) @default 0 */
+  inlineMembersPerGuild?: number;
   /** @default 41250 (Discord's); use ~500 in tests */
   heartbeatIntervalMs?: number;
   /** session_start_limit.max_concurrency @default 1 */
@@ -115,7 +121,12 @@ export class DiscordSimulator {
   readonly gateway: GatewaySimulator;
   private readonly snowflakes = new SnowflakeGenerator();
   private readonly limiter: RateLimiter;
-  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port'>> & { rateLimits: NonNullable<SimulatorOptions['rateLimits']> };
+  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild'>> & {
+    rateLimits: NonNullable<SimulatorOptions['rateLimits']>;
+    channelsPerGuild: number;
+    rolesPerGuild: number;
+    inlineMembersPerGuild: number;
+  };
   private server!: Server;
   private port = 0;
   private readonly guildMeta = new Map<string, { name: string; ownerId: string; memberCount: number; channelId: string }>();
@@ -139,6 +150,9 @@ export class DiscordSimulator {
       maxGuildsPerShard: options.maxGuildsPerShard ?? 2500,
       replayBufferSize: options.replayBufferSize ?? 100_000,
       rateLimits: options.rateLimits ?? {},
+      channelsPerGuild: options.channelsPerGuild ?? 1,
+      rolesPerGuild: options.rolesPerGuild ?? 0,
+      inlineMembersPerGuild: options.inlineMembersPerGuild ?? 0,
     };
     this.limiter = new RateLimiter(this.opts.rateLimits.global ?? { limit: 50, windowMs: 1000 });
     // guild ids created 1 ms apart, so (id >> 22) % shards spreads them evenly
@@ -219,9 +233,19 @@ export class DiscordSimulator {
       unavailable: false,
       large: m.memberCount > 250,
       joined_at: new Date(snowflakeTime(id)).toISOString(),
-      channels: [{ id: m.channelId, type: 0, name: 'general', position: 0, guild_id: id }],
-      roles: [{ id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
-      members: [],
+      // ids derived from the guild id (stable, unique): general first, then the extra channels and roles
+      channels: [
+        { id: m.channelId, type: 0, name: 'general', position: 0, guild_id: id },
+        ...Array.from({ length: this.opts.channelsPerGuild - 1 }, (_, i) => ({ id: String(BigInt(id) + BigInt(1000 + i)), type: i % 5 === 4 ? 2 : 0, name: `channel-${i}`, position: i + 1, guild_id: id, topic: null, nsfw: false, permission_overwrites: [], rate_limit_per_user: 0, parent_id: null })),
+      ],
+      roles: [
+        { id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
+        ...Array.from({ length: this.opts.rolesPerGuild }, (_, i) => ({ id: String(BigInt(id) + BigInt(2000 + i)), name: `role-${i}`, permissions: '1024', position: i + 1, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 })),
+      ],
+      members: Array.from({ length: this.opts.inlineMembersPerGuild }, (_, i) => {
+        const u = String(BigInt(id) + BigInt(3000 + i));
+        return { user: { id: u, username: `member${i}`, discriminator: '0', global_name: null, avatar: null }, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 };
+      }),
       presences: [],
       voice_states: [],
       threads: [],

@@ -55,6 +55,8 @@ export interface PublisherHooks {
 export interface PublisherOptions {
   maxInFlight: number;
   bufferMaxEvents: number;
+  /** bytes of entries held in memory before the spool takes over @default 32 MiB */
+  bufferMaxBytes?: number;
   /** the request limit: sum of entry sizes per PutEvents @default 262144 */
   maxRequestBytes?: number;
   baseBackoffMs?: number;
@@ -67,16 +69,19 @@ export interface PublisherOptions {
 class Lane {
   items: QueuedEntry[] = [];
   head = 0;
+  bytes = 0;
   get depth(): number {
     return this.items.length - this.head;
   }
   push(q: QueuedEntry): void {
     this.items.push(q);
+    this.bytes += q.size;
   }
   at(i: number): QueuedEntry | undefined {
     return this.items[this.head + i];
   }
   advance(n: number): void {
+    for (let i = 0; i < n; i++) this.bytes -= this.items[this.head + i]!.size;
     this.head += n;
     if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items.splice(0, this.head);
@@ -85,6 +90,7 @@ class Lane {
   }
   /** puts entries back at the head, in their order */
   unshift(qs: QueuedEntry[]): void {
+    for (const q of qs) this.bytes += q.size;
     if (this.head >= qs.length) {
       this.head -= qs.length;
       for (let k = 0; k < qs.length; k++) this.items[this.head + k] = qs[k]!;
@@ -140,7 +146,7 @@ export class Publisher {
     const item: QueuedEntry = { entry, size: entrySize(entry), meta, attempts: 0, notBefore: 0, lane: priority ? 0 : 1 };
     if (priority) {
       this.lanes[0]!.push(item);
-    } else if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents) {
+    } else if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents || this.lanes[1]!.bytes + item.size > (this.opts.bufferMaxBytes ?? 32 * 1024 * 1024)) {
       // keep order: once anything is spooled, new entries queue behind it on disk
       if (!this.spool.append(item)) this.hooks.refused(meta);
     } else {
@@ -165,7 +171,7 @@ export class Publisher {
 
   private refill(): void {
     // bring spooled entries back when the memory queue has room, oldest first
-    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2) {
+    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2 && this.lanes[1]!.bytes < (this.opts.bufferMaxBytes ?? 32 * 1024 * 1024) / 2) {
       const items = this.spool.takeSegment();
       if (items.length === 0) break;
       for (const i of items) this.lanes[1]!.push({ ...i, lane: 1 });

@@ -1,0 +1,23 @@
+// The full discord.js Client with its default caches, holding every guild of the simulator; reports its
+// RSS and V8 heap to the parent. Plain JavaScript run by node (no TypeScript loader in the process).
+// argv: restUrl, token, appId, guilds, shards
+const { Client, GatewayIntentBits } = require('discord.js');
+
+async function main() {
+  const [restUrl, token, , guildsS, shardsS] = process.argv.slice(2);
+  const guilds = Number(guildsS);
+  const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers], rest: { api: restUrl }, shardCount: Number(shardsS) });
+  await client.login(token);
+  while (client.guilds.cache.filter((g) => g.available).size < guilds) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1500));
+  if (global.gc) global.gc();
+  await new Promise((r) => setTimeout(r, 300));
+  const m = process.memoryUsage();
+  process.send({ rss: m.rss, heap: m.heapUsed, guilds: client.guilds.cache.size });
+  await client.destroy();
+  process.exit(0);
+}
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
