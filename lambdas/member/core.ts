@@ -14,6 +14,8 @@ import { withGuild } from '../shared/db';
 
 export interface MemberDeps {
   pool: Pool;
+  /** bot-token REST for per-guild actions (the auto role); absent: such actions are skipped */
+  botRest?: { put(route: `/${string}`): Promise<unknown> };
   /** optional hook for metrics: what happened to each event */
   onOutcome?: (outcome: MemberOutcome, envelope: Envelope) => void;
 }
@@ -72,8 +74,17 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
        WHERE (members.event_at, members.event_seq) < (excluded.event_at, excluded.event_seq)`,
       [m.guildId, m.userId, m.username, m.nick, m.roles, m.joinedAt, present, env.receivedAt, env.seq],
     );
-    return r.rowCount === 1 ? ('applied' as const) : ('stale' as const);
+    if (r.rowCount !== 1) return 'stale' as const;
+    return 'applied' as const;
   });
+  // per-guild config: a role to give every member who joins (guild_config.settings.autoRoleId)
+  if (outcome === 'applied' && env.type === 'GUILD_MEMBER_ADD' && deps.botRest) {
+    const roleId = await withGuild(deps.pool, m.guildId, async (c) => {
+      const r = await c.query<{ role: string | null }>("SELECT settings->>'autoRoleId' AS role FROM guild_config");
+      return r.rows[0]?.role ?? null;
+    });
+    if (roleId && /^\d{1,20}$/.test(roleId)) await deps.botRest.put(`/guilds/${m.guildId}/members/${m.userId}/roles/${roleId}`);
+  }
   deps.onOutcome?.(outcome, env);
   return outcome;
 }

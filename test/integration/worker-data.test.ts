@@ -18,6 +18,10 @@ import { handleMemberEvent } from '../../lambdas/member/core';
 import { processEnvelopeBatch } from '../../lambdas/shared/batch';
 import { withGuild } from '../../lambdas/shared/db';
 import { SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
+import { botToken } from '../../lambdas/shared/bot-rest';
+import { parseWorkerConfig } from '../../lambdas/shared/config';
+import { localAwsConfig } from '../../local/aws';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DiscordSimulator } from '../../local/simulator';
 
 const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 8 });
@@ -142,6 +146,27 @@ describe('interaction worker', () => {
     expect(sim.requests.filter((r) => r.route === 'interaction_callback' && r.path.includes(ix.id))).toHaveLength(1);
     // and a redelivery later changes nothing
     expect(await handleInteraction(e, deps)).toBe('duplicate');
+  });
+});
+
+describe('bot-token REST from the member worker', () => {
+  it("gives a joining member the guild's auto role through the shared limiter, with the token from Secrets Manager", async () => {
+    const sim = await DiscordSimulator.start({ guilds: 1 });
+    try {
+      const sm = new SecretsManagerClient(localAwsConfig());
+      const { ARN } = await sm.send(new CreateSecretCommand({ Name: `bot-token-${run}`, SecretString: JSON.stringify({ token: sim.token }) }));
+      const cfg = parseWorkerConfig({ REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://x@127.0.0.1/db', DISCORD_APPLICATION_ID: sim.appId, DISCORD_API_URL: sim.restUrl, DISCORD_TOKEN_SECRET_ARN: ARN });
+      expect(await botToken(cfg, sm)).toBe(sim.token);
+      const rest = new SharedRateLimitedRest(new REST({ api: sim.restUrl }).setToken(await botToken(cfg, sm)), redis, { prefix: `auto-${run}` });
+      const g = sim.guildIds[0]!;
+      const role = String(BigInt(g) + 7n);
+      await withGuild(pool, g, (c) => c.query("INSERT INTO guild_config (guild_id, settings) VALUES ($1, jsonb_build_object('autoRoleId', $2::text)) ON CONFLICT (guild_id) DO UPDATE SET settings = excluded.settings", [g, role]));
+      await handleMemberEvent(env('GUILD_MEMBER_ADD', member(g, '750000000000000001')), { pool, botRest: rest });
+      const puts = sim.requests.filter((r) => r.route === 'member_role_add');
+      expect(puts.map((r) => [r.path, r.status])).toEqual([[`/guilds/${g}/members/750000000000000001/roles/${role}`, 204]]);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 

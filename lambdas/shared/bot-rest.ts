@@ -1,0 +1,30 @@
+/**
+ * The bot-token REST client of a worker container: the token from DISCORD_TOKEN (local) or from
+ * Secrets Manager (DISCORD_TOKEN_SECRET_ARN, plain text or {"token": ...}), read once per container,
+ * behind the Redis-shared rate limiter. Only the member and guild workers get the secret (CDK).
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { REST } from '@discordjs/rest';
+import type Redis from 'ioredis';
+import type { WorkerConfig } from './config';
+import { SharedRateLimitedRest } from './discord-rest';
+
+let token: Promise<string> | undefined;
+
+export async function botToken(cfg: WorkerConfig, sm: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({})): Promise<string> {
+  if (cfg.DISCORD_TOKEN) return cfg.DISCORD_TOKEN;
+  if (!cfg.DISCORD_TOKEN_SECRET_ARN) throw new Error('this worker needs the bot token: set DISCORD_TOKEN_SECRET_ARN (or DISCORD_TOKEN locally)');
+  token ??= sm.send(new GetSecretValueCommand({ SecretId: cfg.DISCORD_TOKEN_SECRET_ARN })).then((r) => {
+    const raw = r.SecretString ?? '';
+    const t = raw.trim().startsWith('{') ? ((JSON.parse(raw) as { token?: string }).token ?? '') : raw;
+    if (!t) throw new Error('the secret at DISCORD_TOKEN_SECRET_ARN is empty: put the bot token in it');
+    return t;
+  });
+  token.catch(() => (token = undefined)); // a failed read is retried by the next invocation
+  return token;
+}
+
+export async function createBotRest(cfg: WorkerConfig, redis: Redis): Promise<SharedRateLimitedRest> {
+  const rest = new REST({ api: cfg.DISCORD_API_URL ?? 'https://discord.com/api', retries: 3 }).setToken(await botToken(cfg));
+  return new SharedRateLimitedRest(rest, redis, { prefix: `discord:rl:${cfg.DISCORD_APPLICATION_ID}` });
+}
