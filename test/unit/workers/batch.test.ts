@@ -1,0 +1,67 @@
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { wrapDispatch, type Envelope } from '../../../lib/contract';
+import { envelopeOf, PoisonRecordError, processEnvelopeBatch } from '../../../lambdas/shared/batch';
+
+const envelope = (seq: number): Envelope =>
+  wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq, type: 'GUILD_MEMBER_ADD', receivedAt: 1_800_000_000_000 + seq, data: { guild_id: '200000000000000001', user: { id: `30000000000000000${seq}` } } });
+
+/** The body SQS hands the worker: the EventBridge event whose detail is our envelope. */
+const busEvent = (e: Envelope) =>
+  JSON.stringify({ version: '0', id: `eb-${e.seq}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date(e.receivedAt).toISOString(), region: 'us-east-1', resources: [], detail: e });
+
+const record = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  body,
+  receiptHandle: messageId,
+  attributes: { ApproximateReceiveCount: '2', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:1:q',
+  awsRegion: 'us-east-1',
+});
+
+function logSink() {
+  const errors: Array<Record<string, unknown>> = [];
+  return { errors, logger: { info: () => undefined, warn: () => undefined, error: (_m: string, x?: Record<string, unknown>) => void errors.push(x ?? {}) } };
+}
+
+describe('batch handling', () => {
+  it('reports only the poison record in batchItemFailures, and the others succeed', async () => {
+    const handled: string[] = [];
+    const event: SQSEvent = { Records: [record('m1', busEvent(envelope(1))), record('poison', '{"detail": {"v": 1, "id": "nope"}}'), record('m3', busEvent(envelope(3)))] };
+    const { errors, logger } = logSink();
+    const res = await processEnvelopeBatch(event, {} as Context, async (e) => void handled.push(e.id), logger);
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'poison' }] });
+    expect(handled.sort()).toEqual([envelope(1).id, envelope(3).id].sort());
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ messageId: 'poison', poison: true, receiveCount: '2' });
+    expect(String(errors[0]!.reason)).not.toBe('');
+  });
+
+  it('treats a body that is not JSON as poison', async () => {
+    const { errors, logger } = logSink();
+    const res = await processEnvelopeBatch({ Records: [record('junk', 'not json at all')] }, {} as Context, async () => undefined, logger);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'junk' }]);
+    expect(errors[0]).toMatchObject({ messageId: 'junk', poison: true });
+    expect(() => envelopeOf(record('junk', 'not json'))).toThrow(PoisonRecordError);
+  });
+
+  it('fails a record whose handler throws, logging its envelope id, without failing the batch', async () => {
+    const bad = envelope(2);
+    const { errors, logger } = logSink();
+    const event: SQSEvent = { Records: [record('ok', busEvent(envelope(1))), record('fails', busEvent(bad))] };
+    const res = await processEnvelopeBatch(event, {} as Context, async (e) => {
+      if (e.id === bad.id) throw new Error('database unavailable');
+    }, logger);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'fails' }]);
+    expect(errors).toEqual([expect.objectContaining({ envelopeId: bad.id, messageId: 'fails', reason: 'database unavailable', poison: false })]);
+  });
+
+  it('returns every record as failed when all fail, instead of throwing', async () => {
+    const { logger } = logSink();
+    const res = await processEnvelopeBatch({ Records: [record('a', 'x'), record('b', 'y')] }, {} as Context, async () => undefined, logger);
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a', 'b']);
+  });
+});
