@@ -49,6 +49,19 @@ function memberFields(env: Envelope) {
   };
 }
 
+/** guild id -> auto role and when it was read; per container, a minute old at most */
+const autoRoles = new Map<string, { role: string | null; at: number }>();
+async function autoRole(pool: Pool, guildId: string): Promise<string | null> {
+  const hit = autoRoles.get(guildId);
+  if (hit && Date.now() - hit.at < 60_000) return hit.role;
+  const role = await withGuild(pool, guildId, async (c) => {
+    const r = await c.query<{ role: string | null }>("SELECT settings->>'autoRoleId' AS role FROM guild_config");
+    return r.rows[0]?.role ?? null;
+  });
+  autoRoles.set(guildId, { role, at: Date.now() });
+  return role;
+}
+
 export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promise<MemberOutcome> {
   if (!MEMBER_TYPES.has(env.type)) {
     deps.onOutcome?.('ignored', env);
@@ -79,10 +92,7 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
   });
   // per-guild config: a role to give every member who joins (guild_config.settings.autoRoleId)
   if (outcome === 'applied' && env.type === 'GUILD_MEMBER_ADD' && deps.botRest) {
-    const roleId = await withGuild(deps.pool, m.guildId, async (c) => {
-      const r = await c.query<{ role: string | null }>("SELECT settings->>'autoRoleId' AS role FROM guild_config");
-      return r.rows[0]?.role ?? null;
-    });
+    const roleId = await autoRole(deps.pool, m.guildId);
     if (roleId && /^\d{1,20}$/.test(roleId)) await deps.botRest.put(`/guilds/${m.guildId}/members/${m.userId}/roles/${roleId}`);
   }
   deps.onOutcome?.(outcome, env);
