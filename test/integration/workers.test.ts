@@ -1,0 +1,176 @@
+/**
+ * Workers against real PostgreSQL (the worker role, under row-level security), real Redis and the
+ * simulator's REST: migrations, idempotency, ordering, and the Redis-shared bot-token rate limiter.
+ * (worker-data.test.ts holds the larger scenarios: 1,000 shuffled member events, auto role, 20 containers.)
+ */
+import { REST } from '@discordjs/rest';
+import { Routes } from 'discord-api-types/v10';
+import Redis from 'ioredis';
+import { Client, Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_OWNER_URL, migrate } from '../../db/migrate';
+import { wrapDispatch, type Envelope } from '../../lib/contract';
+import { handleGuildEvent } from '../../lambdas/guild/core';
+import { handleMemberEvent } from '../../lambdas/member/core';
+import { withGuild } from '../../lambdas/shared/db';
+import { SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
+import { DiscordSimulator } from '../../local/simulator';
+
+const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 4 });
+const redis = new Redis('redis://127.0.0.1:6379');
+const run = Date.now();
+let n = 0;
+const guild = () => String(600000000000000000n + BigInt(run % 1_000_000_000) * 1000n + BigInt(n++));
+let seq = 0;
+const env = (type: string, data: Record<string, unknown>, receivedAt = Date.now()): Envelope =>
+  wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `w-${run}`, seq: ++seq, type, receivedAt, data });
+const member = (g: string, u: string, extra: Record<string, unknown> = {}) => ({ guild_id: g, user: { id: u, username: 'someone' }, roles: [], ...extra });
+const row = (g: string, u: string) =>
+  withGuild(pool, g, async (c) => (await c.query<{ present: boolean; nick: string | null; updated_at: Date }>('SELECT present, nick, updated_at FROM members WHERE user_id = $1', [u])).rows[0]);
+
+beforeAll(async () => {
+  await migrate();
+});
+afterAll(async () => {
+  await pool.end();
+  redis.disconnect();
+});
+
+describe('migrations', () => {
+  it('apply each file once: a second run applies nothing and changes no schema', async () => {
+    const second = await migrate();
+    expect(second.applied).toEqual([]);
+    expect(second.alreadyApplied).toContain('001_init.sql');
+    const c = new Client({ connectionString: LOCAL_OWNER_URL });
+    await c.connect();
+    try {
+      const versions = (await c.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+      expect(new Set(versions).size).toBe(versions.length);
+      // the worker is not the owner and cannot bypass row-level security
+      const role = (await c.query<{ rolsuper: boolean; rolbypassrls: boolean }>("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'gateway_worker'")).rows[0];
+      expect(role).toEqual({ rolsuper: false, rolbypassrls: false });
+      const forced = (await c.query<{ relname: string }>("SELECT relname FROM pg_class WHERE relname IN ('guilds','members','guild_config','processed_events') AND relrowsecurity AND relforcerowsecurity")).rows;
+      expect(forced).toHaveLength(4);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('row-level security on every table', () => {
+  it('lets a worker scoped to guild B neither see nor write guild A rows in guilds, guild_config or processed_events', async () => {
+    const a = guild();
+    const b = guild();
+    await handleGuildEvent(env('GUILD_CREATE', { id: a, name: 'A' }), { pool });
+    await withGuild(pool, a, (c) => c.query("INSERT INTO guild_config (guild_id, settings) VALUES ($1, '{}')", [a]));
+    await withGuild(pool, b, async (c) => {
+      expect((await c.query('SELECT 1 FROM guilds WHERE guild_id = $1', [a])).rowCount).toBe(0);
+      expect((await c.query('SELECT 1 FROM guild_config WHERE guild_id = $1', [a])).rowCount).toBe(0);
+      expect((await c.query('SELECT 1 FROM processed_events WHERE guild_id = $1', [a])).rowCount).toBe(0);
+      expect((await c.query('DELETE FROM guilds WHERE guild_id = $1', [a])).rowCount).toBe(0);
+    });
+    await expect(withGuild(pool, b, (c) => c.query("INSERT INTO guild_config (guild_id, settings) VALUES ($1, '{}')", [a]))).rejects.toThrow(/row-level security/);
+    // a GUILD_UPDATE for A handled in B's scope is impossible: withGuild scopes to the event's guild
+    expect(await withGuild(pool, a, async (c) => (await c.query('SELECT 1 FROM guilds')).rowCount)).toBe(1);
+  });
+});
+
+describe('member worker', () => {
+  it('applies the same envelope once: a second delivery is a duplicate and changes nothing', async () => {
+    const g = guild();
+    const u = '760000000000000001';
+    const e = env('GUILD_MEMBER_UPDATE', member(g, u, { nick: 'first' }));
+    expect(await handleMemberEvent(e, { pool })).toBe('applied');
+    const before = await row(g, u);
+    expect(await handleMemberEvent(e, { pool })).toBe('duplicate');
+    expect(await row(g, u)).toEqual(before);
+    const events = await withGuild(pool, g, async (c) => (await c.query('SELECT event_id FROM processed_events')).rows);
+    expect(events).toEqual([{ event_id: e.id }]);
+  });
+
+  it('keeps a member removed when a late ADD older than the REMOVE arrives after it', async () => {
+    const g = guild();
+    const u = '760000000000000002';
+    const t = Date.now() - 10_000;
+    const add = env('GUILD_MEMBER_ADD', member(g, u, { nick: 'joined' }), t);
+    const remove = env('GUILD_MEMBER_REMOVE', { guild_id: g, user: { id: u } }, t + 5);
+    expect(await handleMemberEvent(remove, { pool })).toBe('applied');
+    expect(await handleMemberEvent(add, { pool })).toBe('stale');
+    expect(await row(g, u)).toMatchObject({ present: false });
+    // and an UPDATE older than a newer one does not overwrite the nick
+    const v = '760000000000000003';
+    const newer = env('GUILD_MEMBER_UPDATE', member(g, v, { nick: 'newer' }), t + 20);
+    const older = env('GUILD_MEMBER_UPDATE', member(g, v, { nick: 'older' }), t + 10);
+    await handleMemberEvent(newer, { pool });
+    expect(await handleMemberEvent(older, { pool })).toBe('stale');
+    expect(await row(g, v)).toMatchObject({ present: true, nick: 'newer' });
+  });
+});
+
+describe('guild worker', () => {
+  it('marks an outage (unavailable: true) unavailable but keeps the guild; a removal sets removed_at; a stale outage after the removal is ignored', async () => {
+    const g = guild();
+    const t = Date.now() - 10_000;
+    const state = () => withGuild(pool, g, async (c) => (await c.query<{ available: boolean; removed: boolean }>('SELECT available, removed_at IS NOT NULL AS removed FROM guilds')).rows[0]);
+    await handleGuildEvent(env('GUILD_CREATE', { id: g, name: 'G' }, t), { pool });
+    await handleGuildEvent(env('GUILD_DELETE', { id: g, unavailable: true }, t + 1), { pool });
+    expect(await state()).toEqual({ available: false, removed: false });
+    const removal = env('GUILD_DELETE', { id: g }, t + 3);
+    const lateOutage = env('GUILD_DELETE', { id: g, unavailable: true }, t + 2);
+    expect(await handleGuildEvent(removal, { pool })).toBe('applied');
+    expect(await handleGuildEvent(lateOutage, { pool })).toBe('stale');
+    expect(await state()).toMatchObject({ removed: true });
+    expect(await handleGuildEvent(removal, { pool })).toBe('duplicate');
+  });
+});
+
+describe('bot-token REST shared through Redis', () => {
+  it("keeps 8 containers hammering one role route within the route's bucket: no 429, every request done", async () => {
+    const sim = await DiscordSimulator.start({ guilds: 1, rateLimits: { global: { limit: 1000, windowMs: 1000 }, route: { limit: 4, windowMs: 500 } } });
+    try {
+      const prefix = `route-${run}`;
+      const containers = Array.from({ length: 8 }, () => new SharedRateLimitedRest(new REST({ api: sim.restUrl, retries: 3 }).setToken(sim.token), redis, { prefix, safetyMarginMs: 50 }));
+      const g = sim.guildIds[0]!;
+      const started = Date.now();
+      await Promise.all(
+        containers.flatMap((c, i) => [0, 1, 2].map((k) => c.put(Routes.guildMemberRole(g, String(770000000000000000n + BigInt(i * 3 + k)), String(BigInt(g) + 1n))))),
+      );
+      const calls = sim.requests.filter((r) => r.route === 'member_role_add');
+      expect(calls.filter((r) => r.status === 429)).toHaveLength(0);
+      expect(calls.filter((r) => r.status === 204)).toHaveLength(24);
+      // 24 requests at 4 per 500 ms need at least 5 full windows
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
+      expect(containers.reduce((s, c) => s + c.rateLimited, 0)).toBe(0);
+      // the bucket was learned by its hash from X-RateLimit-Bucket and shared in Redis
+      expect(await redis.get(`${prefix}:hash:PUT /guilds/:id/members/:id/roles/:id`)).toMatch(/^[0-9a-f]+$/);
+    } finally {
+      await sim.stop();
+    }
+  }, 20_000);
+
+  it('draws 429s from the same load without the shared limiter (so the test above can fail)', async () => {
+    const sim = await DiscordSimulator.start({ guilds: 1, rateLimits: { global: { limit: 1000, windowMs: 1000 }, route: { limit: 4, windowMs: 500 } } });
+    try {
+      const g = sim.guildIds[0]!;
+      const bare = Array.from({ length: 8 }, () => new REST({ api: sim.restUrl, retries: 3 }).setToken(sim.token));
+      await Promise.all(bare.map((rest, i) => rest.put(Routes.guildMemberRole(g, String(780000000000000000n + BigInt(i)), String(BigInt(g) + 1n)))));
+      expect(sim.requests.filter((r) => r.route === 'member_role_add' && r.status === 429).length).toBeGreaterThan(0);
+      // @discordjs/rest honoured retry_after: every request still succeeded
+      expect(sim.requests.filter((r) => r.route === 'member_role_add' && r.status === 204)).toHaveLength(8);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('makes every container wait out a global 429 that one of them received', async () => {
+    const prefix = `global-${run}`;
+    const a = new SharedRateLimitedRest(new REST(), redis, { prefix });
+    const b = new SharedRateLimitedRest(new REST(), redis, { prefix });
+    const headers = new Headers({ 'retry-after': '1', 'x-ratelimit-global': 'true', 'x-ratelimit-scope': 'global' });
+    await a.learn('POST', '/channels/1234567890123456789/messages', { status: 429, headers });
+    const t0 = Date.now();
+    await b.acquire('PUT', '/guilds/1234567890123456789/members/1234567890123456789/roles/1234567890123456789');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(b.waits).toBeGreaterThan(0);
+  });
+});
