@@ -5,10 +5,15 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { processEnvelopeBatch } from '../shared/batch';
 import { coreLogger } from '../shared/logger';
+import { countOutcome, flushMetrics } from '../shared/metrics';
 import { handleGuildEvent } from './core';
 import { guildDeps } from './deps';
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const deps = await guildDeps();
-  return processEnvelopeBatch(event, context, async (envelope) => { await handleGuildEvent(envelope, deps); }, coreLogger);
+  try {
+    return await processEnvelopeBatch(event, context, async (envelope) => { await handleGuildEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Guild', o) }); }, coreLogger);
+  } finally {
+    flushMetrics();
+  }
 };

@@ -5,10 +5,15 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { processEnvelopeBatch } from '../shared/batch';
 import { coreLogger } from '../shared/logger';
+import { countOutcome, flushMetrics } from '../shared/metrics';
 import { handleMemberEvent } from './core';
 import { memberDeps } from './deps';
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const deps = await memberDeps();
-  return processEnvelopeBatch(event, context, async (envelope) => { await handleMemberEvent(envelope, deps); }, coreLogger);
+  try {
+    return await processEnvelopeBatch(event, context, async (envelope) => { await handleMemberEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Member', o) }); }, coreLogger);
+  } finally {
+    flushMetrics();
+  }
 };

@@ -138,6 +138,8 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
   const fnEnv = Object.assign({}, ...plan.functions.map((f) => f.environment)) as Record<string, unknown>;
   for (const [k, v] of Object.entries(fnEnv)) if (typeof v === 'string' && k !== 'WORKER' && k !== 'POWERTOOLS_SERVICE_NAME') process.env[k] = v;
   process.env.DISCORD_TOKEN = sim.token;
+  // the workers' EMF metric lines would flood this one screen; CloudWatch reads them in AWS
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const loaded = await loadWorkerHandlers(plan);
   const handlers: Record<string, SqsHandler> = {};
   for (const [fn, h] of Object.entries(loaded)) {

@@ -1,0 +1,22 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countOutcome, flushMetrics } from '../../../lambdas/shared/metrics';
+
+describe('worker metrics', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('writes one EMF document with the outcome count and the age on arrival', () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    countOutcome('Interaction', 'expired', 3500);
+    countOutcome('Interaction', 'unknown-command');
+    flushMetrics();
+    const doc = JSON.parse(lines.find((l) => l.includes('"_aws"'))!);
+    expect(doc.InteractionExpired).toBe(1);
+    expect(doc.InteractionUnknownCommand).toBe(1);
+    expect(doc.InteractionAgeOnArrivalMs).toBe(3500);
+    expect(doc._aws.CloudWatchMetrics[0].Namespace).toBe('DiscordGatewayProxy/Workers');
+  });
+});
