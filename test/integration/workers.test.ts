@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_OWNER_URL, migrate } from '../../db/migrate';
 import { wrapDispatch, type Envelope } from '../../lib/contract';
 import { handleGuildEvent } from '../../lambdas/guild/core';
+import { commandRegistry } from '../../lambdas/interaction/commands';
+import { handleInteraction } from '../../lambdas/interaction/core';
 import { handleMemberEvent } from '../../lambdas/member/core';
 import { withGuild } from '../../lambdas/shared/db';
 import { SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
@@ -121,6 +123,35 @@ describe('guild worker', () => {
     expect(await handleGuildEvent(lateOutage, { pool })).toBe('stale');
     expect(await state()).toMatchObject({ removed: true });
     expect(await handleGuildEvent(removal, { pool })).toBe('duplicate');
+  });
+});
+
+describe('interaction worker against the simulator', () => {
+  it('defers a slow command well within 3 s, then edits the original; answers a fast one directly; one callback each', async () => {
+    const sim = await DiscordSimulator.start({ guilds: 1 });
+    try {
+      // the score service takes 1.2 s: the defer must not wait for it
+      const score = () => new Promise<number>((r) => setTimeout(() => r(72), 1200));
+      const deps = { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score };
+      const envOf = (ix: ReturnType<typeof sim.createInteraction>) =>
+        env('INTERACTION_CREATE', { id: ix.id, token: ix.token, type: 2, guild_id: ix.guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: ix.commandName } });
+      const slow = sim.createInteraction({ commandName: 'check-eligibility', userId: String(790000000000000000n + BigInt(run % 1_000_000)) });
+      const fast = sim.createInteraction({ commandName: 'ping' });
+      const [slowOutcome, fastOutcome] = await Promise.all([handleInteraction(envOf(slow), deps), handleInteraction(envOf(fast), deps)]);
+      expect([slowOutcome, fastOutcome]).toEqual(['deferred', 'answered']);
+      const s = sim.interactionResponses(slow.id)!;
+      expect(s.callback?.type).toBe(5);
+      expect(s.callback!.at - s.createdAt).toBeLessThan(1000);
+      expect(s.messages).toEqual([expect.objectContaining({ kind: 'edit', body: expect.objectContaining({ content: 'Your score is 72: you are eligible.' }) })]);
+      expect(s.messages[0]!.at - s.createdAt).toBeGreaterThanOrEqual(1200);
+      const f = sim.interactionResponses(fast.id)!;
+      expect(f.callback).toMatchObject({ type: 4, data: { content: 'Pong!' } });
+      // a redelivery of the slow one changes nothing
+      expect(await handleInteraction(envOf(slow), deps)).toBe('duplicate');
+      expect(sim.requests.filter((r) => r.route === 'interaction_callback')).toHaveLength(2);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
