@@ -1,12 +1,11 @@
 /**
- * The deploy-time migration step (a CloudFormation custom resource): on Create and Update it makes
- * sure the worker role exists with IAM login (rds_iam), then applies db/migrations as the admin, over
- * a direct TLS connection to the instance (not through RDS Proxy: the migrator holds an advisory lock).
+ * The deploy-time migration step (a CloudFormation custom resource): on Create and Update it applies
+ * db/migrations as the admin (000_worker_role creates the worker role with rds_iam), over a direct
+ * TLS connection to the instance (not through RDS Proxy: the migrator holds an advisory lock).
  * https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Client } from 'pg';
 import { migrate } from '../../db/migrate';
 
 const sm = new SecretsManagerClient({});
@@ -23,7 +22,6 @@ export const handler = async (event: CloudFormationCustomResourceEvent): Promise
   const physicalId = 'database-migrations';
   if (event.RequestType === 'Delete') return { PhysicalResourceId: physicalId };
   const secretArn = process.env.ADMIN_SECRET_ARN;
-  const workerUser = process.env.WORKER_DB_USER ?? 'gateway_worker';
   const database = process.env.DB_NAME ?? 'gateway_proxy';
   if (!secretArn) throw new Error('ADMIN_SECRET_ARN is not set');
   const raw = (await sm.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
@@ -32,18 +30,6 @@ export const handler = async (event: CloudFormationCustomResourceEvent): Promise
   // the Node.js 20+ Lambda runtimes trust the Amazon RDS certificate authorities
   const conn = { host: s.host, port: Number(s.port), user: s.username, password: s.password, database, ssl: { rejectUnauthorized: true } };
 
-  const c = new Client(conn);
-  await c.connect();
-  try {
-    if (!/^[a-z_][a-z0-9_]*$/.test(workerUser)) throw new Error(`WORKER_DB_USER ${JSON.stringify(workerUser)} is not a plain role name`);
-    await c.query(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${workerUser}') THEN CREATE ROLE ${workerUser} LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN GRANT rds_iam TO ${workerUser}; END IF;
-    END $$`);
-    await c.query(`GRANT CONNECT ON DATABASE ${database} TO ${workerUser}`);
-  } finally {
-    await c.end();
-  }
   const r = await migrate(conn);
   console.log(JSON.stringify({ msg: 'migrations', applied: r.applied, alreadyApplied: r.alreadyApplied }));
   return { PhysicalResourceId: physicalId, Data: { Applied: r.applied.join(',') } };

@@ -24,7 +24,6 @@ export interface DatabaseMigrationsProps {
   /** the database's security group: the migrator gets PostgreSQL access to it */
   readonly databaseSecurityGroup: ec2.ISecurityGroup;
   readonly databaseName: string;
-  readonly workerUser: string;
 }
 
 /** A hash of the migration files: a change makes CloudFormation run the migrator again. */
@@ -55,7 +54,7 @@ export class DatabaseMigrations extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [sg],
       logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH }),
-      environment: { ADMIN_SECRET_ARN: secret.secretArn, DB_NAME: props.databaseName, WORKER_DB_USER: props.workerUser },
+      environment: { ADMIN_SECRET_ARN: secret.secretArn, DB_NAME: props.databaseName },
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',

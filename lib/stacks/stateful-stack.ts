@@ -196,13 +196,12 @@ export class StatefulStack extends Stack {
     acknowledge(this.database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
 acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
 
-    // the deploy-time migration step: worker role with rds_iam, then db/migrations
+    // the deploy-time migration step: db/migrations (000 creates the worker role with rds_iam)
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
       vpc: this.vpc,
       database: this.database,
       databaseSecurityGroup: dbSecurityGroup,
       databaseName: DATABASE_NAME,
-      workerUser: WORKER_DB_USER,
     });
 
     // End-to-end IAM authentication: workers log in to the proxy with an IAM token and the proxy logs

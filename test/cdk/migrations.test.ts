@@ -13,12 +13,12 @@ describe('deploy-time migrations', () => {
     expect(props.filter((p) => p.MigrationsHash === migrationsHash())).toHaveLength(1);
   });
 
-  it('gives the migrator nodejs22.x on ARM64 in the VPC, with the admin secret and the worker user', () => {
+  it('gives the migrator nodejs22.x on ARM64 in the VPC, with the admin secret', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       VpcConfig: {},
-      Environment: { Variables: { WORKER_DB_USER: 'gateway_worker', DB_NAME: 'gateway_proxy', ADMIN_SECRET_ARN: {} } },
+      Environment: { Variables: { DB_NAME: 'gateway_proxy', ADMIN_SECRET_ARN: {} } },
     });
   });
 
