@@ -11,7 +11,6 @@ import * as zlib from 'node:zlib';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { parseIngestorConfig } from '../ingestor/src/config';
 import { startIngestor, type IngestorHandle } from '../ingestor/src/ingestor';
-import { startLocalPipeline } from '../local/pipeline/index';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const QUICK = process.argv.includes('--quick');
@@ -208,6 +207,8 @@ async function memory() {
 
 // ---------- 4. end to end: interaction created -> callback, idle and with a members backlog ----------
 async function endToEnd() {
+  // loaded here: it brings aws-cdk-lib (the local stage), which the other rows do not need
+  const { startLocalPipeline } = await import('../local/pipeline/index.js');
   const p = await startLocalPipeline({ shards: 2, guilds: 20, scoreLatencyMs: 200 });
   const measure = async (n: number) => {
     const ixs: ReturnType<typeof p.sim.createInteraction>[] = [];

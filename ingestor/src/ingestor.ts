@@ -13,7 +13,7 @@ import { DiscordAPIError, REST } from '@discordjs/rest';
 import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import Redis from 'ioredis';
-import { createClassifier, DEFAULT_ROUTING_TABLE, toPutEventsEntry, wrapDispatch, type RoutingTable } from '../../lib/contract';
+import { createClassifier, DEFAULT_ROUTING_TABLE, entrySize, toPutEventsEntry, wrapDispatch, type RoutingTable } from '../../lib/contract';
 import type { IngestorConfig } from './config';
 import { fatalCloseAdvice } from './gateway/close-codes';
 import { SessionStore } from './gateway/session-store';
@@ -175,13 +175,15 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     watermarks.pending(shardId, sessionId, payload.s);
     try {
       const env = wrapDispatch({ appId: cfg.applicationId, shardId, sessionId, seq: payload.s, type, receivedAt: Date.now(), data: payload.d });
-      const checked = claimChecker.needs(env) ? await claimChecker.check(env) : env;
-      if (checked !== env) metrics.claimChecked++;
-      publisher.enqueue(
-        toPutEventsEntry(checked, cfg.eventBusName),
-        { shardId, sessionId, seq: payload.s, type, id: env.id, receivedAt: env.receivedAt },
-        routing[tier].priority === topPriority,
-      );
+      // serialize once; only an oversize entry is serialized again, after the claim check
+      let entry = toPutEventsEntry(env, cfg.eventBusName);
+      let size = entrySize(entry);
+      if (size > claimChecker.thresholdBytes) {
+        entry = toPutEventsEntry(await claimChecker.store(env), cfg.eventBusName);
+        size = entrySize(entry);
+        metrics.claimChecked++;
+      }
+      publisher.enqueue(entry, { shardId, sessionId, seq: payload.s, type, id: env.id, receivedAt: env.receivedAt }, routing[tier].priority === topPriority, size);
     } catch (err) {
       // a dispatch we cannot wrap or store: keep it on disk with the reason, never lose it silently
       spool.deadLetter({ shardId, sessionId, seq: payload.s, type, id: 'unwrapped', receivedAt: Date.now() }, { Source: 'discord.gateway', DetailType: type, Detail: JSON.stringify(payload.d ?? null), EventBusName: cfg.eventBusName }, String((err as Error).message ?? err));

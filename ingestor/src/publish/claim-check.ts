@@ -20,6 +20,11 @@ export class ClaimChecker {
 
   async check(env: InlineEnvelope): Promise<Envelope> {
     if (!this.needs(env)) return env;
+    return this.store(env);
+  }
+
+  /** Stores the payload in S3 and returns the envelope with `dataRef` (the caller measured the size). */
+  async store(env: InlineEnvelope): Promise<Envelope> {
     if (!this.s3 || !this.bucket) {
       throw new Error(`${env.type} ${env.id} is ${envelopeEntrySize(env)} bytes, over CLAIM_CHECK_THRESHOLD_BYTES=${this.thresholdBytes}, and CLAIM_CHECK_BUCKET is not set`);
     }

@@ -142,8 +142,8 @@ export class Publisher {
    * Queues an entry. Priority entries go ahead of the rest (a member storm must not hold an
    * interaction back), stay in memory and are never spooled.
    */
-  enqueue(entry: PutEventsEntry, meta: EntryMeta, priority = false): void {
-    const item: QueuedEntry = { entry, size: entrySize(entry), meta, attempts: 0, notBefore: 0, lane: priority ? 0 : 1 };
+  enqueue(entry: PutEventsEntry, meta: EntryMeta, priority = false, size = entrySize(entry)): void {
+    const item: QueuedEntry = { entry, size, meta, attempts: 0, notBefore: 0, lane: priority ? 0 : 1 };
     if (priority) {
       this.lanes[0]!.push(item);
     } else if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents || this.lanes[1]!.bytes + item.size > (this.opts.bufferMaxBytes ?? 32 * 1024 * 1024)) {
