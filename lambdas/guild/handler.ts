@@ -1,19 +1,11 @@
 /**
- * Guild worker: SQS batch of envelopes from the guilds tier -> handleGuildEvent for each record,
- * partial batch failures reported to SQS (ReportBatchItemFailures).
+ * Guild worker: SQS batch from the guilds tier -> handleGuildEvent for each record (claim-checked
+ * GUILD_CREATEs loaded from S3 first), partial batch failures reported to SQS (ReportBatchItemFailures).
+ * https://discord.com/developers/docs/events/gateway-events#guild-create
  */
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { processEnvelopeBatch } from '../shared/batch';
-import { coreLogger } from '../shared/logger';
-import { countOutcome, flushMetrics } from '../shared/metrics';
+import { countOutcome } from '../shared/metrics';
+import { sqsWorker } from '../shared/worker';
 import { handleGuildEvent } from './core';
 import { guildDeps } from './deps';
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const deps = await guildDeps();
-  try {
-    return await processEnvelopeBatch(event, context, async (envelope) => { await handleGuildEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Guild', o) }); }, coreLogger);
-  } finally {
-    flushMetrics();
-  }
-};
+export const handler = sqsWorker(guildDeps, (envelope, deps) => handleGuildEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Guild', o) }));

@@ -1,19 +1,13 @@
 /**
- * Interaction worker: SQS batch of envelopes from the interactions tier -> handleInteraction for each record,
+ * Interaction worker: SQS batch from the interactions tier -> handleInteraction for each record,
  * partial batch failures reported to SQS (ReportBatchItemFailures).
+ * https://discord.com/developers/docs/interactions/receiving-and-responding
  */
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { processEnvelopeBatch } from '../shared/batch';
-import { coreLogger } from '../shared/logger';
-import { countOutcome, flushMetrics } from '../shared/metrics';
+import { countOutcome } from '../shared/metrics';
+import { sqsWorker } from '../shared/worker';
 import { handleInteraction } from './core';
 import { interactionDeps } from './deps';
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const deps = await interactionDeps();
-  try {
-    return await processEnvelopeBatch(event, context, async (envelope) => { await handleInteraction(envelope, { ...deps, onOutcome: (o, _e, x) => countOutcome('Interaction', o, x?.ageMs) }); }, coreLogger);
-  } finally {
-    flushMetrics();
-  }
-};
+export const handler = sqsWorker(interactionDeps, (envelope, deps) =>
+  handleInteraction(envelope, { ...deps, onOutcome: (o, _e, x) => countOutcome('Interaction', o, x?.ageMs) }),
+);

@@ -1,19 +1,21 @@
 /** Clients of the member worker, built once per container on first use. */
-import Redis from 'ioredis';
 import { createBotRest } from '../shared/bot-rest';
+import { claimCheckLoaderFor } from '../shared/claim-check';
 import { workerConfig } from '../shared/config';
 import { createPool } from '../shared/db';
+import { createRedis } from '../shared/redis';
+import type { WorkerDepsBase } from '../shared/worker';
 import type { MemberDeps } from './core';
 
-let deps: Promise<MemberDeps> | undefined;
-export const memberDeps = (): Promise<MemberDeps> =>
+let deps: Promise<MemberDeps & WorkerDepsBase> | undefined;
+export const memberDeps = (): Promise<MemberDeps & WorkerDepsBase> =>
   (deps ??= (async () => {
     const cfg = workerConfig();
     const pool = createPool(cfg);
+    const loadClaimCheck = await claimCheckLoaderFor(cfg);
     // the bot token is optional here: without it the per-guild actions (auto role) are skipped
-    if (!cfg.DISCORD_TOKEN && !cfg.DISCORD_TOKEN_SECRET_ARN) return { pool };
-    const redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 2, tls: cfg.REDIS_URL.startsWith('rediss://') ? {} : undefined });
-    return { pool, botRest: await createBotRest(cfg, redis) };
+    if (!cfg.DISCORD_TOKEN && !cfg.DISCORD_TOKEN_SECRET_ARN) return { pool, loadClaimCheck };
+    return { pool, loadClaimCheck, botRest: await createBotRest(cfg, await createRedis(cfg)) };
   })().catch((err) => {
     deps = undefined;
     throw err;

@@ -1,19 +1,11 @@
 /**
- * Member worker: SQS batch of envelopes from the members tier -> handleMemberEvent for each record,
+ * Member worker: SQS batch from the members tier -> handleMemberEvent for each record,
  * partial batch failures reported to SQS (ReportBatchItemFailures).
+ * https://discord.com/developers/docs/events/gateway-events#guild-member-add
  */
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { processEnvelopeBatch } from '../shared/batch';
-import { coreLogger } from '../shared/logger';
-import { countOutcome, flushMetrics } from '../shared/metrics';
+import { countOutcome } from '../shared/metrics';
+import { sqsWorker } from '../shared/worker';
 import { handleMemberEvent } from './core';
 import { memberDeps } from './deps';
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const deps = await memberDeps();
-  try {
-    return await processEnvelopeBatch(event, context, async (envelope) => { await handleMemberEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Member', o) }); }, coreLogger);
-  } finally {
-    flushMetrics();
-  }
-};
+export const handler = sqsWorker(memberDeps, (envelope, deps) => handleMemberEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Member', o) }));

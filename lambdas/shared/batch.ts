@@ -9,7 +9,8 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { isContractError, parseDeliveredEvent, type Envelope } from '../../lib/contract';
+import { isContractError, parseDeliveredEvent, type Envelope, type InlineEnvelope } from '../../lib/contract';
+import { inlineEnvelope, type ClaimCheckLoader } from './claim-check';
 
 export interface BatchLogger {
   info(msg: string, extra?: Record<string, unknown>): void;
@@ -39,14 +40,16 @@ export function envelopeOf(record: SQSRecord): Envelope {
 
 /**
  * Runs `handleOne` for every record (concurrently, like Powertools' async processor) and returns the
- * partial batch response. Failures are logged with the envelope id (or the message id when the
- * envelope could not be read) and the reason.
+ * partial batch response. A claim-checked envelope is loaded inline first (`loadClaimCheck`). Failures
+ * are logged with the envelope id (or the message id when the envelope could not be read) and the
+ * reason; contract errors (bad envelope, bad payload) are marked `poison`.
  */
 export async function processEnvelopeBatch(
   event: SQSEvent,
   context: Context,
-  handleOne: (envelope: Envelope, record: SQSRecord) => Promise<void>,
+  handleOne: (envelope: InlineEnvelope, record: SQSRecord) => Promise<void>,
   logger: BatchLogger,
+  opts: { loadClaimCheck?: ClaimCheckLoader } = {},
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   return processPartialResponse(
@@ -55,7 +58,7 @@ export async function processEnvelopeBatch(
       let envelope: Envelope | undefined;
       try {
         envelope = envelopeOf(record);
-        await handleOne(envelope, record);
+        await handleOne(await inlineEnvelope(envelope, opts.loadClaimCheck), record);
       } catch (err) {
         logger.error('record failed', {
           envelopeId: envelope?.id,
@@ -63,7 +66,7 @@ export async function processEnvelopeBatch(
           messageId: record.messageId,
           receiveCount: record.attributes?.ApproximateReceiveCount,
           reason: err instanceof PoisonRecordError ? err.reason : String((err as Error).message ?? err),
-          poison: err instanceof PoisonRecordError,
+          poison: err instanceof PoisonRecordError || isContractError(err),
         });
         throw err;
       }

@@ -1,0 +1,42 @@
+/**
+ * The thin Lambda wrapper every worker shares (DESIGN.md section 6): a middy handler that
+ * - injects the Lambda context into the Powertools logger (request id, cold start) and
+ * - publishes the invocation's Powertools metrics (one EMF line per batch, also when the batch throws),
+ * builds the worker's clients once per container on first use (importing connects to nothing), and
+ * hands the SQS batch to processEnvelopeBatch: claim checks loaded, envelopes validated, partial batch
+ * failures reported (ReportBatchItemFailures).
+ * https://middy.js.org/docs/intro/how-it-works
+ * https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/#capturing-lambda-context-info
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { InlineEnvelope } from '../../lib/contract';
+import { processEnvelopeBatch } from './batch';
+import type { ClaimCheckLoader } from './claim-check';
+import { coreLogger, logger } from './logger';
+import { flushMetrics } from './metrics';
+
+/** Publishes the metrics stored during the invocation (created lazily, so the container's env applies). */
+const publishMetrics = (): MiddlewareObj<SQSEvent, SQSBatchResponse> => ({
+  after: () => flushMetrics(),
+  onError: () => flushMetrics(),
+});
+
+export interface WorkerDepsBase {
+  /** loads claim-checked payloads (CLAIM_CHECK_BUCKET); absent: a claim-checked envelope fails as poison */
+  loadClaimCheck?: ClaimCheckLoader;
+}
+
+export function sqsWorker<D extends WorkerDepsBase>(
+  deps: () => Promise<D>,
+  handleOne: (envelope: InlineEnvelope, deps: D, record: SQSRecord) => Promise<unknown>,
+) {
+  return middy<SQSEvent, SQSBatchResponse, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishMetrics())
+    .handler(async (event, context) => {
+      const d = await deps();
+      return processEnvelopeBatch(event, context, async (envelope, record) => void (await handleOne(envelope, d, record)), coreLogger, { loadClaimCheck: d.loadClaimCheck });
+    });
+}
