@@ -6,7 +6,9 @@
  *   state (claimed -> deferred -> done); Discord's 40060 "already acknowledged" counts as done.
  * - An interaction older than the 3 s window on arrival is not answered (it cannot be) and is counted.
  * - Unknown commands get an ephemeral error; per-user cooldowns get a friendly ephemeral reply.
- * - Slow commands are deferred (type 5) first, then the original response is edited.
+ * - Slow commands are deferred (type 5) first, then the original response is edited. A fast command
+ *   that has not finished when the window is about to close is deferred too (outcome
+ *   'deferred-fallback'), so a slow database never costs the user the answer.
  */
 import { DiscordAPIError, type REST } from '@discordjs/rest';
 import {
@@ -31,10 +33,15 @@ export interface InteractionDeps {
   score: (userId: string) => Promise<number>;
   now?: () => number;
   windowMs?: number;
+  /**
+   * Time kept for the callback's round trip to Discord: a fast command still running when
+   * `windowMs - age - callbackMarginMs` is over gets deferred instead. @default 1000
+   */
+  callbackMarginMs?: number;
   onOutcome?: (outcome: InteractionOutcome, envelope: Envelope, extra?: { ageMs: number }) => void;
 }
 
-export type InteractionOutcome = 'answered' | 'deferred' | 'unknown-command' | 'cooldown' | 'expired' | 'duplicate' | 'ignored';
+export type InteractionOutcome = 'answered' | 'deferred' | 'deferred-fallback' | 'unknown-command' | 'cooldown' | 'expired' | 'duplicate' | 'ignored';
 
 const DISCORD_EPOCH = 1420070400000n;
 /** When Discord created the object with this snowflake id, in Unix ms. */
@@ -89,6 +96,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const editOriginal = (data: APIInteractionResponseCallbackData) =>
     deps.rest.patch(Routes.webhookMessage(deps.applicationId, d.token as string, '@original'), { body: data, auth: false });
 
+  const deferData = command?.ephemeral ? { flags: MessageFlags.Ephemeral } : undefined;
   // a redelivery after the defer: only the follow-up is left to do
   if (state === 'deferred' && command) {
     await editOriginal(await command.run(ctx));
@@ -103,6 +111,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const claimed = await deps.redis.set(key, 'claimed', 'PX', 5_000, 'NX');
   if (claimed !== 'OK') return out('duplicate', ageMs);
 
+  let cooldownKey: string | undefined;
   try {
     if (!command) {
       await callback(InteractionResponseType.ChannelMessageWithSource, { content: `Unknown command /${name}. It may have been removed.`, flags: MessageFlags.Ephemeral });
@@ -112,7 +121,8 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
     if (command.cooldownSeconds) {
       const cdKey = `cd:${name}:${userId}`;
       const ok = await deps.redis.set(cdKey, '1', 'EX', command.cooldownSeconds, 'NX');
-      if (ok !== 'OK') {
+      if (ok === 'OK') cooldownKey = cdKey;
+      else {
         const ttl = Math.max(1, await deps.redis.ttl(cdKey));
         await callback(InteractionResponseType.ChannelMessageWithSource, { content: `Slow down! You can use /${name} again in ${ttl} s.`, flags: MessageFlags.Ephemeral });
         await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
@@ -120,18 +130,35 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       }
     }
     if (command.mode === 'fast') {
-      await callback(InteractionResponseType.ChannelMessageWithSource, await command.run(ctx));
+      const running = command.run(ctx);
+      running.catch(() => undefined); // awaited below; this only keeps an early rejection from being "unhandled"
+      const budgetMs = (deps.windowMs ?? 3_000) - (now() - snowflakeTime(d.id)) - (deps.callbackMarginMs ?? 1_000);
+      const answer = await within(running, budgetMs);
+      if (answer) {
+        await callback(InteractionResponseType.ChannelMessageWithSource, answer.value);
+        await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+        return out('answered', ageMs);
+      }
+      // too slow for a direct answer: defer while the window is open, then edit the original
+      await callback(InteractionResponseType.DeferredChannelMessageWithSource, deferData);
+      await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
+      await editOriginal(await running);
       await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
-      return out('answered', ageMs);
+      return out('deferred-fallback', ageMs);
     }
-    await callback(InteractionResponseType.DeferredChannelMessageWithSource);
+    await callback(InteractionResponseType.DeferredChannelMessageWithSource, deferData);
     await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
     await editOriginal(await command.run(ctx));
     await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
     return out('deferred', ageMs);
   } catch (err) {
     if (err instanceof DiscordAPIError && err.code === 40060) {
-      // already acknowledged: an earlier delivery answered it
+      // already acknowledged by an earlier delivery. A slow command's defer may have gone out before
+      // that delivery died (state lost): the edit is what is left to do, and editing twice is harmless.
+      if (command?.mode === 'slow' && (await deps.redis.get(key)) !== 'done') {
+        await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
+        await editOriginal(await command.run(ctx));
+      }
       await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
       return out('duplicate', ageMs);
     }
@@ -139,8 +166,23 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
       return out('expired', ageMs);
     }
-    // let a redelivery try again (unless it already got as far as the defer)
-    if ((await deps.redis.get(key)) === 'claimed') await deps.redis.del(key);
+    // let a redelivery try again (unless it already got as far as the defer), without a cooldown
+    // reply for the answer this attempt never gave
+    if ((await deps.redis.get(key)) === 'claimed') {
+      await deps.redis.del(key);
+      if (cooldownKey) await deps.redis.del(cooldownKey);
+    }
     throw err;
+  }
+}
+
+/** The promise's value when it settles within `ms`, else undefined (a rejection within `ms` rethrows). */
+async function within<T>(p: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+  if (ms <= 0) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.then((value) => ({ value })), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

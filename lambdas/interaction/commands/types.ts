@@ -20,6 +20,8 @@ export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /** fast: answered in the callback at once; slow: deferred (type 5) first, then the original is edited */
   mode: 'fast' | 'slow';
+  /** the answer is ephemeral (only the user sees it): a deferral shows its "thinking" ephemerally too */
+  ephemeral?: boolean;
   /** per-user cooldown in seconds (Redis), none when absent */
   cooldownSeconds?: number;
   run(ctx: CommandContext): Promise<APIInteractionResponseCallbackData>;

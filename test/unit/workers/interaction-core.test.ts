@@ -101,6 +101,42 @@ describe('interaction core', () => {
     expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
   });
 
+  it('defers a fast command that is still running when the window is about to close, then edits the original', async () => {
+    const sluggish: Command = { definition: { name: 'sluggish', description: 'x' }, mode: 'fast', ephemeral: true, run: () => new Promise((r) => setTimeout(() => r({ content: 'late but there' }), 120)) };
+    // 2,950 ms old on arrival with a 100 ms callback margin: 0 ms left, so no direct answer is tried
+    const { deps, calls } = setup([sluggish], { callbackMarginMs: 100 });
+    expect(await handleInteraction(interaction('sluggish', NOW - 2950), deps)).toBe('deferred-fallback');
+    expect(calls.map((c) => [c.verb, c.body])).toEqual([
+      ['post', { type: 5, data: { flags: 64 } }],
+      ['patch', { content: 'late but there' }],
+    ]);
+    // with time to spare the same command is answered directly
+    const ok = setup([sluggish]);
+    expect(await handleInteraction(interaction('sluggish'), ok.deps)).toBe('answered');
+    expect(ok.calls).toHaveLength(1);
+  });
+
+  it('releases the cooldown when the attempt fails before answering, so the redelivery answers instead of "slow down"', async () => {
+    let fail = true;
+    const flaky: Command = { definition: { name: 'flaky', description: 'x' }, mode: 'fast', cooldownSeconds: 30, run: async () => { if (fail) throw new Error('db down'); return { content: 'ok' }; } };
+    const { deps, calls } = setup([flaky]);
+    await expect(handleInteraction(interaction('flaky'), deps)).rejects.toThrow('db down');
+    expect(calls).toHaveLength(0);
+    fail = false;
+    expect(await handleInteraction(interaction('flaky'), deps)).toBe('answered');
+    expect(calls[0]!.body).toEqual({ type: 4, data: { content: 'ok' } });
+  });
+
+  it('edits the original when a slow command meets 40060: an earlier delivery deferred it and died before recording that', async () => {
+    const { deps, calls } = setup([slow]);
+    deps.rest = {
+      post: async () => { throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {}); },
+      patch: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'patch', route, body: o?.body }),
+    } as unknown as InteractionDeps['rest'];
+    expect(await handleInteraction(interaction('slow'), deps)).toBe('duplicate');
+    expect(calls.map((c) => [c.verb, c.body])).toEqual([['patch', { content: 'done' }]]);
+  });
+
   it('decodes creation time from a snowflake', () => {
     expect(snowflakeTime(idAt(NOW))).toBe(NOW);
   });

@@ -1,8 +1,9 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { wrapDispatch, type Envelope } from '../../../lib/contract';
 import { inlineEnvelope, s3ClaimCheckLoader } from '../../../lambdas/shared/claim-check';
 import { redisOptions, secretValue } from '../../../lambdas/shared/redis';
+import { logger } from '../../../lambdas/shared/logger';
 import { sqsWorker } from '../../../lambdas/shared/worker';
 
 const inline = wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq: 7, type: 'GUILD_CREATE', receivedAt: 1_800_000_000_000, data: { id: '200000000000000001', name: 'big' } });
@@ -76,7 +77,10 @@ describe('Redis connection settings', () => {
 describe('the middy worker wrapper', () => {
   it('hands cores inline envelopes and reports only the record whose claim check is missing', async () => {
     const s3 = fakeS3({ 'claims/claim-check/GUILD_CREATE/x.json': JSON.stringify({ id: '200000000000000001', name: 'big' }) });
-    const missing: Envelope = { ...rest, id: 'other', dataRef: { bucket: 'claims', key: 'gone.json', bytes: 1 } };
+    const { data: _x, ...other } = wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq: 8, type: 'GUILD_CREATE', receivedAt: 1_800_000_000_001, data: {} });
+    const missing: Envelope = { ...other, dataRef: { bucket: 'claims', key: 'gone.json', bytes: 1 } };
+    const errors: unknown[] = [];
+    const spy = vi.spyOn(logger, 'error').mockImplementation((_m, x) => void errors.push(x));
     const seen: Array<Record<string, unknown>> = [];
     let built = 0;
     const handler = sqsWorker(
@@ -88,5 +92,7 @@ describe('the middy worker wrapper', () => {
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'b' }] });
     expect(seen).toEqual([{ id: '200000000000000001', name: 'big' }, { id: '200000000000000001', name: 'big' }]);
     expect(built).toBe(1);
+    expect(errors).toEqual([expect.objectContaining({ messageId: 'b', envelopeId: other.id, reason: 'NoSuchKey', poison: false })]);
+    spy.mockRestore();
   });
 });
