@@ -80,7 +80,7 @@ describe('the middy worker wrapper', () => {
     const { data: _x, ...other } = wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq: 8, type: 'GUILD_CREATE', receivedAt: 1_800_000_000_001, data: {} });
     const missing: Envelope = { ...other, dataRef: { bucket: 'claims', key: 'gone.json', bytes: 1 } };
     const errors: unknown[] = [];
-    const spy = vi.spyOn(logger, 'error').mockImplementation((_m, x) => void errors.push(x));
+    const spy = vi.spyOn(logger, 'error').mockImplementation((...args: unknown[]) => void errors.push(args[1]));
     const seen: Array<Record<string, unknown>> = [];
     let built = 0;
     const handler = sqsWorker(
