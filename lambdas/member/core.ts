@@ -6,11 +6,13 @@
  *   (receivedAt, seq) is newer than the stored one. receivedAt is the ingestor's receive time in ms and
  *   seq breaks ties within a gateway session. REMOVE leaves a tombstone (present = false) so a late ADD
  *   cannot resurrect a member who left.
+ * - Side effects (the auto role on join) are recorded as pending_action in the event's own transaction
+ *   and cleared after the REST call, so a crash in between leaves them to the redelivery.
  * https://discord.com/developers/docs/events/gateway-events#guild-member-add
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ContractError, type Envelope } from '../../lib/contract';
-import { withGuild } from '../shared/db';
+import { maybePruneProcessed, withGuild } from '../shared/db';
 
 export interface MemberDeps {
   pool: Pool;
@@ -51,16 +53,17 @@ function memberFields(env: Envelope) {
 
 /** guild id -> auto role and when it was read; per container, a minute old at most */
 const autoRoles = new Map<string, { role: string | null; at: number }>();
-async function autoRole(pool: Pool, guildId: string): Promise<string | null> {
+async function autoRole(c: PoolClient, guildId: string): Promise<string | null> {
   const hit = autoRoles.get(guildId);
   if (hit && Date.now() - hit.at < 60_000) return hit.role;
-  const role = await withGuild(pool, guildId, async (c) => {
-    const r = await c.query<{ role: string | null }>("SELECT settings->>'autoRoleId' AS role FROM guild_config");
-    return r.rows[0]?.role ?? null;
-  });
-  autoRoles.set(guildId, { role, at: Date.now() });
-  return role;
+  const r = await c.query<{ role: string | null }>("SELECT settings->>'autoRoleId' AS role FROM guild_config");
+  const role = r.rows[0]?.role ?? null;
+  autoRoles.set(guildId, { role: role && /^\d{1,20}$/.test(role) ? role : null, at: Date.now() });
+  return autoRoles.get(guildId)!.role;
 }
+
+/** Discord errors that make an action pointless rather than failed: the member or the role is gone. */
+const GONE = new Set([10007, 10011, 10013]);
 
 export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promise<MemberOutcome> {
   if (!MEMBER_TYPES.has(env.type)) {
@@ -68,9 +71,14 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
     return 'ignored';
   }
   const m = memberFields(env);
-  const outcome = await withGuild(deps.pool, m.guildId, async (c) => {
+  const { outcome, pending } = await withGuild(deps.pool, m.guildId, async (c) => {
     const fresh = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [m.guildId, env.id, env.type]);
-    if (fresh.rowCount === 0) return 'duplicate' as const;
+    if (fresh.rowCount === 0) {
+      // a redelivery: nothing to apply, but an action an earlier delivery committed and never did is left
+      const r = await c.query<{ pending_action: string | null }>('SELECT pending_action FROM processed_events WHERE event_id = $1', [env.id]);
+      return { outcome: 'duplicate' as const, pending: r.rows[0]?.pending_action ?? null };
+    }
+    await maybePruneProcessed(c);
     const present = env.type !== 'GUILD_MEMBER_REMOVE';
     const r = await c.query(
       `INSERT INTO members (guild_id, user_id, username, nick, roles, joined_at, present, event_at, event_seq)
@@ -87,13 +95,27 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
        WHERE (members.event_at, members.event_seq) < (excluded.event_at, excluded.event_seq)`,
       [m.guildId, m.userId, m.username, m.nick, m.roles, m.joinedAt, present, env.receivedAt, env.seq],
     );
-    if (r.rowCount !== 1) return 'stale' as const;
-    return 'applied' as const;
+    if (r.rowCount !== 1) return { outcome: 'stale' as const, pending: null };
+    // per-guild config: a role to give every member who joins (guild_config.settings.autoRoleId),
+    // recorded with the event so it survives a crash between this commit and the REST call
+    let action: string | null = null;
+    if (env.type === 'GUILD_MEMBER_ADD' && deps.botRest) {
+      const roleId = await autoRole(c, m.guildId);
+      if (roleId) {
+        action = `/guilds/${m.guildId}/members/${m.userId}/roles/${roleId}`;
+        await c.query('UPDATE processed_events SET pending_action = $2 WHERE event_id = $1', [env.id, action]);
+      }
+    }
+    return { outcome: 'applied' as const, pending: action };
   });
-  // per-guild config: a role to give every member who joins (guild_config.settings.autoRoleId)
-  if (outcome === 'applied' && env.type === 'GUILD_MEMBER_ADD' && deps.botRest) {
-    const roleId = await autoRole(deps.pool, m.guildId);
-    if (roleId && /^\d{1,20}$/.test(roleId)) await deps.botRest.put(`/guilds/${m.guildId}/members/${m.userId}/roles/${roleId}`);
+  if (pending && deps.botRest) {
+    try {
+      await deps.botRest.put(pending as `/${string}`);
+    } catch (err) {
+      // the member left or the role was deleted meanwhile: nothing left to do; anything else is retried
+      if (!GONE.has(Number((err as { code?: unknown }).code))) throw err;
+    }
+    await withGuild(deps.pool, m.guildId, (c) => c.query('UPDATE processed_events SET pending_action = NULL WHERE event_id = $1', [env.id]));
   }
   deps.onOutcome?.(outcome, env);
   return outcome;

@@ -44,3 +44,17 @@ export async function withGuild<T>(pool: Pool, guildId: string, fn: (client: Poo
     client.release();
   }
 }
+
+/** Idempotency records (processed_events) older than SQS can keep a message (14 days) serve no redelivery. */
+export const PROCESSED_RETENTION_DAYS = 15;
+
+/**
+ * Now and then (1 % of new events by default) deletes this guild's expired idempotency records, inside
+ * the caller's guild transaction (row-level security scopes it), so the table stays bounded without a
+ * scheduled job. Records with a pending action are kept.
+ */
+export async function maybePruneProcessed(c: PoolClient, chance = 0.01, random: () => number = Math.random): Promise<number> {
+  if (random() >= chance) return 0;
+  const r = await c.query('DELETE FROM processed_events WHERE processed_at < now() - make_interval(days => $1) AND pending_action IS NULL', [PROCESSED_RETENTION_DAYS]);
+  return r.rowCount ?? 0;
+}

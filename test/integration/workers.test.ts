@@ -14,7 +14,10 @@ import { handleGuildEvent } from '../../lambdas/guild/core';
 import { commandRegistry } from '../../lambdas/interaction/commands';
 import { handleInteraction } from '../../lambdas/interaction/core';
 import { handleMemberEvent } from '../../lambdas/member/core';
-import { withGuild } from '../../lambdas/shared/db';
+import { inlineEnvelope, s3ClaimCheckLoader } from '../../lambdas/shared/claim-check';
+import { maybePruneProcessed, withGuild } from '../../lambdas/shared/db';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { localAwsConfig } from '../../local/aws';
 import { SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
 import { DiscordSimulator } from '../../local/simulator';
 
@@ -42,7 +45,7 @@ describe('migrations', () => {
   it('apply each file once: a second run applies nothing and changes no schema', async () => {
     const second = await migrate();
     expect(second.applied).toEqual([]);
-    expect(second.alreadyApplied).toEqual(expect.arrayContaining(['000_worker_role.sql', '001_init.sql']));
+    expect(second.alreadyApplied).toEqual(expect.arrayContaining(['000_worker_role.sql', '001_init.sql', '002_pending_actions.sql']));
     const c = new Client({ connectionString: LOCAL_OWNER_URL });
     await c.connect();
     try {
@@ -106,6 +109,67 @@ describe('member worker', () => {
     await handleMemberEvent(newer, { pool });
     expect(await handleMemberEvent(older, { pool })).toBe('stale');
     expect(await row(g, v)).toMatchObject({ present: true, nick: 'newer' });
+  });
+});
+
+describe('side effects and retention', () => {
+  it('leaves the auto role of a join whose REST call failed to the redelivery, and does it once', async () => {
+    const g = guild();
+    const u = '760000000000000010';
+    const role = '760000000000000099';
+    await withGuild(pool, g, (c) => c.query("INSERT INTO guild_config (guild_id, settings) VALUES ($1, jsonb_build_object('autoRoleId', $2::text))", [g, role]));
+    const puts: string[] = [];
+    let fail = true;
+    const botRest = {
+      put: async (route: string) => {
+        if (fail) throw new Error('connect ETIMEDOUT');
+        puts.push(route);
+      },
+    };
+    const join = env('GUILD_MEMBER_ADD', member(g, u));
+    await expect(handleMemberEvent(join, { pool, botRest })).rejects.toThrow('ETIMEDOUT');
+    const pending = () => withGuild(pool, g, async (c) => (await c.query('SELECT pending_action FROM processed_events WHERE event_id = $1', [join.id])).rows[0]?.pending_action);
+    expect(await pending()).toBe(`/guilds/${g}/members/${u}/roles/${role}`);
+    fail = false;
+    expect(await handleMemberEvent(join, { pool, botRest })).toBe('duplicate');
+    expect(puts).toEqual([`/guilds/${g}/members/${u}/roles/${role}`]);
+    expect(await pending()).toBeNull();
+    expect(await handleMemberEvent(join, { pool, botRest })).toBe('duplicate');
+    expect(puts).toHaveLength(1);
+  });
+
+  it("prunes a guild's idempotency records older than 15 days, keeping recent ones and pending actions", async () => {
+    const g = guild();
+    await withGuild(pool, g, (c) =>
+      c.query(
+        `INSERT INTO processed_events (guild_id, event_id, type, processed_at, pending_action) VALUES
+           ($1, 'old', 'GUILD_MEMBER_ADD', now() - interval '16 days', NULL),
+           ($1, 'old-pending', 'GUILD_MEMBER_ADD', now() - interval '16 days', '/x'),
+           ($1, 'recent', 'GUILD_MEMBER_ADD', now() - interval '1 day', NULL)`,
+        [g],
+      ),
+    );
+    expect(await withGuild(pool, g, (c) => maybePruneProcessed(c, 1))).toBe(1);
+    const left = await withGuild(pool, g, async (c) => (await c.query<{ event_id: string }>('SELECT event_id FROM processed_events ORDER BY event_id')).rows.map((r) => r.event_id));
+    expect(left).toEqual(['old-pending', 'recent']);
+  });
+});
+
+describe('claim-checked events', () => {
+  it('stores the name of a claim-checked GUILD_CREATE loaded back from S3', async () => {
+    const s3 = new S3Client(localAwsConfig());
+    const bucket = `claims-${run}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const g = guild();
+    const full = env('GUILD_CREATE', { id: g, name: 'Huge guild', member_count: 250_000, channels: Array.from({ length: 500 }, (_, i) => ({ id: String(i) })) });
+    const key = `claim-check/GUILD_CREATE/${full.id}.json`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(full.data) }));
+    const { data: _data, ...rest } = full;
+    const claimChecked: Envelope = { ...rest, dataRef: { bucket, key, bytes: 1 } };
+    const inline = await inlineEnvelope(claimChecked, s3ClaimCheckLoader(s3, bucket));
+    expect(await handleGuildEvent(inline, { pool })).toBe('applied');
+    const stored = await withGuild(pool, g, async (c) => (await c.query('SELECT name, member_count FROM guilds')).rows[0]);
+    expect(stored).toEqual({ name: 'Huge guild', member_count: 250_000 });
   });
 });
 
