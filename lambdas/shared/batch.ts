@@ -22,9 +22,20 @@ export class PoisonRecordError extends Error {
   constructor(
     readonly reason: string,
     readonly messageId: string,
+    /** the `detail.id` the body claims, when it has one (for log correlation; it failed validation) */
+    readonly claimedId?: string,
   ) {
     super(`poison record ${messageId}: ${reason}`);
     this.name = 'PoisonRecordError';
+  }
+}
+
+function claimedIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { detail?: { id?: unknown } }).detail?.id;
+    return typeof id === 'string' ? id.slice(0, 100) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -34,7 +45,7 @@ export function envelopeOf(record: SQSRecord): Envelope {
     return parseDeliveredEvent(record.body).envelope;
   } catch (err) {
     const reason = isContractError(err) ? `${err.code}: ${err.message}` : `unparseable body: ${(err as Error).message}`;
-    throw new PoisonRecordError(reason, record.messageId);
+    throw new PoisonRecordError(reason, record.messageId, claimedIdOf(record.body));
   }
 }
 
@@ -61,7 +72,7 @@ export async function processEnvelopeBatch(
         await handleOne(await inlineEnvelope(envelope, opts.loadClaimCheck), record);
       } catch (err) {
         logger.error('record failed', {
-          envelopeId: envelope?.id,
+          envelopeId: envelope?.id ?? (err instanceof PoisonRecordError ? err.claimedId : undefined),
           type: envelope?.type,
           messageId: record.messageId,
           receiveCount: record.attributes?.ApproximateReceiveCount,

@@ -1,6 +1,12 @@
 /** The operator scripts of the workers: npm run dlq (against the local AWS endpoint). */
 import { spawn } from 'node:child_process';
-import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { Pool } from 'pg';
+import { migrate } from '../../db/migrate';
+import { wrapDispatch } from '../../lib/contract';
+import { handler } from '../../lambdas/guild/handler';
+import { withGuild } from '../../lambdas/shared/db';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LOCAL_ENDPOINT, localSqsConfig } from '../../local/aws';
 
@@ -15,6 +21,8 @@ const runScript = (args: string[]) =>
     child.stderr.on('data', (d) => (err += String(d)));
     child.on('close', (code) => resolve({ code, out, err }));
   });
+
+const workerPool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 2 });
 
 describe('npm run dlq', () => {
   it('redrives a DLQ message back to its queue, body unchanged, and counts what waits', async () => {
@@ -42,12 +50,94 @@ describe('npm run dlq', () => {
     }
   }, 30_000);
 
-  it('names the tiers and the missing flag when called wrong', async () => {
+  it('finds the tier queues by name (the CDK logical-id pattern under a prefix), ignoring the target DLQ', async () => {
+    const sqs = new SQSClient(localSqsConfig());
+    const prefix = `dlqtest${Date.now()}`;
+    const make = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-${name}` }))).QueueUrl!;
+    const queue = await make('EventBusMembersQueue16EF4809');
+    const dlq = await make('EventBusMembersDeadLetterQueue3437E5DB');
+    const targetDlq = await make('EventBusMembersTargetDeadLetterQueue73E16664');
+    try {
+      await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: 'from the dlq' }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: targetDlq, MessageBody: 'from the target dlq' }));
+      const r = await runScript(['redrive', 'members', '--prefix', prefix]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('redrive members: moved 1 messages');
+      expect(r.out).toContain(`found by queues named ${prefix}-*`);
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      expect(got.Messages?.map((m) => m.Body)).toEqual(['from the dlq']);
+    } finally {
+      for (const u of [queue, dlq, targetDlq]) await sqs.send(new DeleteQueueCommand({ QueueUrl: u })).catch(() => undefined);
+    }
+  }, 30_000);
+
+  it('names the tiers, and the flags and variables to set when no queue is found', async () => {
     const noTier = await runScript(['redrive', 'nope', '--queue-url', 'x', '--dlq-url', 'y']);
     expect(noTier.code).toBe(1);
     expect(noTier.err).toMatch(/redrive needs a tier: one of .*members/);
-    const noQueue = await runScript(['redrive', 'members', '--dlq-url', 'y']);
+    const noQueue = await runScript(['redrive', 'members', '--prefix', `nothing-here-${Date.now()}`]);
     expect(noQueue.code).toBe(1);
-    expect(noQueue.err).toContain('--queue-url is required');
+    expect(noQueue.err).toContain('could not find the members queue');
+    expect(noQueue.err).toContain('--queue-url');
+    expect(noQueue.err).toContain('MEMBERS_QUEUE_URL');
   }, 30_000);
+});
+
+describe('poison input through the real handler', () => {
+  it('sends a malformed record to the DLQ after maxReceiveCount, its batch mates done; redrive brings it back unchanged', async () => {
+    Object.assign(process.env, {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy',
+      DISCORD_APPLICATION_ID: '100000000000000001',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    await migrate();
+    const sqs = new SQSClient(localSqsConfig());
+    const run = Date.now();
+    const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `poison-dlq-${run}` }))).QueueUrl!;
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const queue = (
+      await sqs.send(
+        new CreateQueueCommand({ QueueName: `poison-q-${run}`, Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) } }),
+      )
+    ).QueueUrl!;
+    const g = String(650000000000000000n + BigInt(run % 1_000_000_000));
+    const good = wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `p-${run}`, seq: 1, type: 'GUILD_CREATE', receivedAt: run, data: { id: g, name: 'fine' } });
+    const busEvent = (detail: unknown) => JSON.stringify({ version: '0', id: 'x', 'detail-type': 'GUILD_CREATE', source: 'discord.gateway', account: '1', time: new Date(run).toISOString(), region: 'us-east-1', resources: [], detail });
+    const poison = busEvent({ v: 1, id: 'not-an-envelope-id', type: 'GUILD_CREATE' });
+    try {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: busEvent(good) }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: poison }));
+      // a poller like Lambda's: invoke with what arrives, delete what the handler did not report failed
+      const failures: string[] = [];
+      const deadline = Date.now() + 20_000;
+      let inDlq: string[] = [];
+      while (Date.now() < deadline && inDlq.length === 0) {
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'] }));
+        const msgs = r.Messages ?? [];
+        if (msgs.length) {
+          const event = { Records: msgs.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: m.Attributes ?? {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' })) } as unknown as SQSEvent;
+          const res = await handler(event, { functionName: 'guild', awsRequestId: String(Date.now()) } as Context);
+          const failed = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
+          failures.push(...failed);
+          for (const m of msgs) if (!failed.has(m.MessageId!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queue, ReceiptHandle: m.ReceiptHandle! }));
+        }
+        const d = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+        inDlq = (d.Messages ?? []).map((m) => m.Body!);
+      }
+      expect(inDlq).toEqual([poison]);
+      expect(failures.length).toBeGreaterThanOrEqual(2);
+      const stored = await withGuild(workerPool, g, async (c) => (await c.query('SELECT name FROM guilds')).rows);
+      expect(stored).toEqual([{ name: 'fine' }]);
+
+      const back = await runScript(['redrive', 'guilds', '--queue-url', queue, '--dlq-url', dlq]);
+      expect(back.out).toContain('moved 1 messages');
+      const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
+      expect(again.Messages?.map((m) => m.Body)).toEqual([poison]);
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queue })).catch(() => undefined);
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: dlq })).catch(() => undefined);
+      await workerPool.end();
+    }
+  }, 60_000);
 });
