@@ -7,6 +7,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { migrate } from '../../db/migrate';
+import { awsDatabaseCa } from '../shared/aws';
 
 const sm = new SecretsManagerClient({});
 
@@ -27,8 +28,8 @@ export const handler = async (event: CloudFormationCustomResourceEvent): Promise
   const raw = (await sm.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
   if (!raw) throw new Error(`secret ${secretArn} has no SecretString`);
   const s = JSON.parse(raw) as AdminSecret;
-  // the Node.js 20+ Lambda runtimes trust the Amazon RDS certificate authorities
-  const conn = { host: s.host, port: Number(s.port), user: s.username, password: s.password, database, ssl: { rejectUnauthorized: true } };
+  // the instance presents an RDS CA certificate: Node.js 20+ Lambda runtimes do not load that bundle by default
+  const conn = { host: s.host, port: Number(s.port), user: s.username, password: s.password, database, ssl: { rejectUnauthorized: true, ca: awsDatabaseCa() } };
 
   const r = await migrate(conn);
   console.log(JSON.stringify({ msg: 'migrations', applied: r.applied, alreadyApplied: r.alreadyApplied }));

@@ -9,6 +9,7 @@
  */
 import { Signer } from '@aws-sdk/rds-signer';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { awsDatabaseCa } from './aws';
 import type { WorkerConfig } from './config';
 
 export function createPool(cfg: WorkerConfig): Pool {
@@ -23,7 +24,7 @@ export function createPool(cfg: WorkerConfig): Pool {
     user: cfg.DB_USER,
     // a fresh token per new connection (tokens live 15 minutes)
     password: signer ? () => signer.getAuthToken() : undefined,
-    ssl: cfg.DB_IAM_AUTH ? { rejectUnauthorized: true } : undefined,
+    ssl: cfg.DB_IAM_AUTH ? { rejectUnauthorized: true, ca: awsDatabaseCa() } : undefined,
   });
 }
 

@@ -1,6 +1,11 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { wrapDispatch, type Envelope } from '../../../lib/contract';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { awsDatabaseCa } from '../../../lambdas/shared/aws';
 import { inlineEnvelope, s3ClaimCheckLoader } from '../../../lambdas/shared/claim-check';
 import { redisOptions, secretValue } from '../../../lambdas/shared/redis';
 import { logger } from '../../../lambdas/shared/logger';
@@ -94,5 +99,16 @@ describe('the middy worker wrapper', () => {
     expect(built).toBe(1);
     expect(errors).toEqual([expect.objectContaining({ messageId: 'b', envelopeId: other.id, reason: 'NoSuchKey', poison: false })]);
     spy.mockRestore();
+  });
+});
+
+describe('database TLS in Lambda', () => {
+  it("trusts Node's roots plus the runtime's Amazon bundle when it exists (Node.js 20+ runtimes skip it by default)", () => {
+    const bundle = join(mkdtempSync(join(tmpdir(), 'ca-')), 'ca-cert.pem');
+    writeFileSync(bundle, '-----BEGIN CERTIFICATE-----\nrds\n-----END CERTIFICATE-----\n');
+    const ca = awsDatabaseCa(bundle)!;
+    expect(ca).toHaveLength(rootCertificates.length + 1);
+    expect(ca.at(-1)).toContain('rds');
+    expect(awsDatabaseCa(join(tmpdir(), 'no-such-bundle.pem'))).toBeUndefined();
   });
 });
