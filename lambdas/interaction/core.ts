@@ -59,6 +59,7 @@ interface InteractionData {
 }
 
 const STATE_TTL_S = 15 * 60; // interaction tokens live 15 minutes
+const RUN_LOCK_MS = 30_000; // longer than any command runs (the score service times out first)
 
 export async function handleInteraction(env: Envelope, deps: InteractionDeps): Promise<InteractionOutcome> {
   const out = (o: InteractionOutcome, ageMs: number) => {
@@ -96,12 +97,37 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const editOriginal = (data: APIInteractionResponseCallbackData) =>
     deps.rest.patch(Routes.webhookMessage(deps.applicationId, d.token as string, '@original'), { body: data, auth: false });
 
+  // held while a deferred interaction's follow-up runs, so a concurrent copy does not run it twice
+  const runLock = `${key}:run`;
+  let lockHeld = false;
+  const takeRunLock = async () => (lockHeld = (await deps.redis.set(runLock, '1', 'PX', RUN_LOCK_MS, 'NX')) === 'OK');
+  const releaseRunLock = async () => {
+    if (lockHeld) await deps.redis.del(runLock);
+    lockHeld = false;
+  };
+  /** records the defer; false when another copy is already following up */
+  const deferred = async () => {
+    const mine = await takeRunLock();
+    await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
+    return mine;
+  };
+  const finish = async (o: InteractionOutcome) => {
+    await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+    await releaseRunLock();
+    return out(o, ageMs);
+  };
   const deferData = command?.ephemeral ? { flags: MessageFlags.Ephemeral } : undefined;
   // a redelivery after the defer: only the follow-up is left to do
   if (state === 'deferred' && command) {
-    await editOriginal(await command.run(ctx));
-    await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
-    return out('deferred', ageMs);
+    // another copy may be following up right now (it holds the run lock): leave it to that copy,
+    // whose own message is redelivered if it fails
+    if (!(await takeRunLock())) return out('duplicate', ageMs);
+    try {
+      await editOriginal(await command.run(ctx));
+      return await finish('deferred');
+    } finally {
+      await releaseRunLock();
+    }
   }
   if (ageMs > (deps.windowMs ?? 3_000)) {
     await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
@@ -141,26 +167,27 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       }
       // too slow for a direct answer: defer while the window is open, then edit the original
       await callback(InteractionResponseType.DeferredChannelMessageWithSource, deferData);
-      await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
+      await deferred();
       await editOriginal(await running);
-      await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
-      return out('deferred-fallback', ageMs);
+      return finish('deferred-fallback');
     }
     await callback(InteractionResponseType.DeferredChannelMessageWithSource, deferData);
-    await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
+    await deferred();
     await editOriginal(await command.run(ctx));
-    await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
-    return out('deferred', ageMs);
+    return finish('deferred');
   } catch (err) {
     if (err instanceof DiscordAPIError && err.code === 40060) {
       // already acknowledged by an earlier delivery. A slow command's defer may have gone out before
       // that delivery died (state lost): the edit is what is left to do, and editing twice is harmless.
       if (command?.mode === 'slow' && (await deps.redis.get(key)) !== 'done') {
-        await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
-        await editOriginal(await command.run(ctx));
+        if (!(await deferred())) return out('duplicate', ageMs); // the copy holding the lock follows up
+        try {
+          await editOriginal(await command.run(ctx));
+        } finally {
+          await releaseRunLock();
+        }
       }
-      await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
-      return out('duplicate', ageMs);
+      return finish('duplicate');
     }
     if (err instanceof DiscordAPIError && err.code === 10062) {
       await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
@@ -172,6 +199,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       await deps.redis.del(key);
       if (cooldownKey) await deps.redis.del(cooldownKey);
     }
+    await releaseRunLock();
     throw err;
   }
 }

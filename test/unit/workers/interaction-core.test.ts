@@ -137,6 +137,30 @@ describe('interaction core', () => {
     expect(calls.map((c) => [c.verb, c.body])).toEqual([['patch', { content: 'done' }]]);
   });
 
+  it('leaves the follow-up of a deferred interaction to the copy already running it, and takes over once that copy failed', async () => {
+    let release!: () => void;
+    let runs = 0;
+    const gated: Command = { definition: { name: 'gated', description: 'x' }, mode: 'slow', run: () => (runs++, new Promise((r) => (release = () => r({ content: 'once' })))) };
+    const { deps, calls, redis } = setup([gated]);
+    const first = handleInteraction(interaction('gated'), deps);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(redis.m.get(`ix:${idAt(NOW - 100)}`)).toBe('deferred');
+    // a concurrent copy of the same message while the first one runs the command
+    expect(await handleInteraction(interaction('gated'), deps)).toBe('duplicate');
+    release();
+    expect(await first).toBe('deferred');
+    expect(runs).toBe(1);
+    expect(calls.map((c) => c.verb)).toEqual(['post', 'patch']);
+    expect(redis.m.has(`ix:${idAt(NOW - 100)}:run`)).toBe(false);
+
+    // the first copy dies after its defer: its redelivery (no lock left) edits the original
+    const crash = setup([{ ...slow, run: async () => { throw new Error('score service exploded'); } }]);
+    await expect(handleInteraction(interaction('slow'), crash.deps)).rejects.toThrow('exploded');
+    crash.deps.commands = commandRegistry([slow]);
+    expect(await handleInteraction(interaction('slow'), crash.deps)).toBe('deferred');
+    expect(crash.calls.map((c) => [c.verb, (c.body as { type?: number }).type ?? (c.body as { content: string }).content])).toEqual([['post', 5], ['patch', 'done']]);
+  });
+
   it('decodes creation time from a snowflake', () => {
     expect(snowflakeTime(idAt(NOW))).toBe(NOW);
   });
