@@ -7,6 +7,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { WorkerConfig } from './config';
+import { coreLogger, type CoreLogger } from './logger';
 
 type SecretsReader = Pick<SecretsManagerClient, 'send'>;
 
@@ -37,6 +38,19 @@ export async function redisOptions(cfg: Pick<WorkerConfig, 'REDIS_URL' | 'REDIS_
   return opts;
 }
 
-export async function createRedis(cfg: Pick<WorkerConfig, 'REDIS_URL' | 'REDIS_AUTH_SECRET_ARN'>, sm?: SecretsReader): Promise<Redis> {
-  return new Redis(cfg.REDIS_URL, await redisOptions(cfg, sm));
+export async function createRedis(
+  cfg: Pick<WorkerConfig, 'REDIS_URL' | 'REDIS_AUTH_SECRET_ARN'>,
+  sm?: SecretsReader,
+  log: Pick<CoreLogger, 'warn'> = coreLogger,
+): Promise<Redis> {
+  const redis = new Redis(cfg.REDIS_URL, await redisOptions(cfg, sm));
+  // connection errors surface on the commands that fail; log them once each instead of ioredis's
+  // "Unhandled error event" (the message never holds the token)
+  let last = '';
+  redis.on('error', (err: Error) => {
+    if (err.message !== last) log.warn('redis connection error', { error: err.message, url: cfg.REDIS_URL.replace(/\/\/[^@]*@/, '//') });
+    last = err.message;
+  });
+  redis.on('ready', () => (last = ''));
+  return redis;
 }

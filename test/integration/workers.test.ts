@@ -3,6 +3,9 @@
  * simulator's REST: migrations, idempotency, ordering, and the Redis-shared bot-token rate limiter.
  * (worker-data.test.ts holds the larger scenarios: 1,000 shuffled member events, auto role, 20 containers.)
  */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import Redis from 'ioredis';
@@ -16,6 +19,7 @@ import { handleInteraction } from '../../lambdas/interaction/core';
 import { handleMemberEvent } from '../../lambdas/member/core';
 import { inlineEnvelope, s3ClaimCheckLoader } from '../../lambdas/shared/claim-check';
 import { maybePruneProcessed, withGuild } from '../../lambdas/shared/db';
+import { createRedis } from '../../lambdas/shared/redis';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { localAwsConfig } from '../../local/aws';
 import { SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
@@ -170,6 +174,41 @@ describe('claim-checked events', () => {
     expect(await handleGuildEvent(inline, { pool })).toBe('applied');
     const stored = await withGuild(pool, g, async (c) => (await c.query('SELECT name, member_count FROM guilds')).rows[0]);
     expect(stored).toEqual({ name: 'Huge guild', member_count: 250_000 });
+  });
+});
+
+describe('Redis with an AUTH token', () => {
+  it('connects with the token from Secrets Manager (REDIS_AUTH_SECRET_ARN) and is refused without it', async () => {
+    const port = 20000 + (run % 20000);
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', 'auth-token-123', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const sm = new SecretsManagerClient(localAwsConfig());
+    try {
+      const { ARN } = await sm.send(new CreateSecretCommand({ Name: `redis-auth-${run}`, SecretString: 'auth-token-123' }));
+      const url = `redis://127.0.0.1:${port}`;
+      for (let i = 0; i < 50; i++) {
+        const up = await new Promise<boolean>((r) => {
+          const sock = connect(port, '127.0.0.1', () => (sock.end(), r(true)));
+          sock.on('error', () => r(false));
+        });
+        if (up) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const authed = await createRedis({ REDIS_URL: url, REDIS_AUTH_SECRET_ARN: ARN }, sm);
+      try {
+        await authed.set('k', 'v');
+        expect(await authed.get('k')).toBe('v');
+      } finally {
+        authed.disconnect();
+      }
+      const anon = await createRedis({ REDIS_URL: url });
+      try {
+        await expect(anon.get('k')).rejects.toThrow(/NOAUTH/);
+      } finally {
+        anon.disconnect();
+      }
+    } finally {
+      server.kill();
+    }
   });
 });
 
