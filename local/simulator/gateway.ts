@@ -51,6 +51,55 @@ export interface LedgerEntry {
   at: number;
   /** when it first went out over an open socket (undefined: never sent, e.g. the session died first) */
   sentAt?: number;
+  /** the object the event is about, for correlation: the interaction, message or guild id, or the member's user id */
+  id?: string;
+  /** times it went out again in a RESUME replay (a consumer that acknowledged it may see it twice) */
+  replays?: number;
+}
+
+/** Something a consumer received, identified the way Discord identifies a dispatch: session and seq. */
+export interface Received {
+  sessionId: string;
+  seq: number;
+}
+
+const keyOf = (e: Received): string => `${e.sessionId}:${e.seq}`;
+
+/**
+ * Every dispatch the simulator produced, in order. An array (filter/map/length work as usual) with
+ * helpers that compare it with what a consumer received.
+ */
+export class Ledger extends Array<LedgerEntry> {
+  // filter/map/slice return plain arrays
+  static get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  /** Entries that went out over a socket at least once, optionally of the wanted types. */
+  sent(wanted: (e: LedgerEntry) => boolean = () => true): LedgerEntry[] {
+    return this.filter((e) => e.sentAt !== undefined && wanted(e));
+  }
+
+  /** Sent entries (of the wanted types) that the consumer never received: what it lost. */
+  missed(received: Iterable<Received>, wanted: (e: LedgerEntry) => boolean = () => true): LedgerEntry[] {
+    const got = new Set<string>();
+    for (const r of received) got.add(keyOf(r));
+    return this.sent(wanted).filter((e) => !got.has(keyOf(e)));
+  }
+
+  /** Received items that the simulator never sent (a consumer bug, or a different simulator). */
+  unknown(received: Iterable<Received>): Received[] {
+    const known = new Set(this.map(keyOf));
+    return [...received].filter((r) => !known.has(keyOf(r)));
+  }
+
+  /** How many times each received event arrived more than once, by `sessionId:seq`. */
+  static duplicates(received: Iterable<Received>): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of received) counts.set(keyOf(r), (counts.get(keyOf(r)) ?? 0) + 1);
+    for (const [k, n] of counts) if (n < 2) counts.delete(k);
+    return counts;
+  }
 }
 
 interface Frame {
@@ -60,13 +109,20 @@ interface Frame {
   d: unknown;
 }
 
+interface Buffered {
+  f: Frame;
+  /** the ledger entry (none for RESUMED) */
+  e?: LedgerEntry;
+}
+
 export interface Session {
   id: string;
   shardId: number;
   numShards: number;
   intents: number;
   seq: number;
-  buffer: Frame[];
+  /** frames kept for RESUME, oldest first */
+  buffer: Buffered[];
   conn?: Connection;
   valid: boolean;
   disconnectedAt?: number;
@@ -105,7 +161,7 @@ export class GatewaySimulator {
   readonly sessions = new Map<string, Session>();
   /** the current session of each shard id */
   readonly shardSessions = new Map<number, Session>();
-  readonly ledger: LedgerEntry[] = [];
+  readonly ledger = new Ledger();
   readonly identifies: IdentifyRecord[] = [];
   readonly closes: Array<{ at: number; shardId?: number; code: number; by: 'server' | 'client' }> = [];
   sessionStartRemaining: number;
@@ -164,7 +220,13 @@ export class GatewaySimulator {
       const d = conn.deflate;
       d.write(json);
       d.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        const out = Buffer.concat(conn.deflated);
+        const out = conn.deflated.length === 1 ? conn.deflated[0]! : Buffer.concat(conn.deflated);
+        // a sync flush ends with 00 00 ff ff; should output ever arrive after the callback, hold it
+        // and send it with the next message rather than a frame that cuts a message in two
+        if (out.length < 4 || out.readUInt32BE(out.length - 4) !== 0x0000ffff) {
+          conn.deflated = [out];
+          return;
+        }
         conn.deflated = [];
         if (!conn.closed && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(out, { binary: true });
       });
@@ -297,7 +359,7 @@ export class GatewaySimulator {
       shard: [shardId, numShards],
       application: { id: this.opts.appId, flags: 0 },
     });
-    for (const g of guilds) this.emit(session, 'GUILD_CREATE', g.payload(), g.id);
+    for (const g of guilds) this.emit(session, 'GUILD_CREATE', g.payload(), g.id, g.id);
   }
 
   private resume(conn: Connection, d: any): void {
@@ -306,7 +368,7 @@ export class GatewaySimulator {
     const s = this.sessions.get(String(d.session_id));
     const seq = Number(d.seq);
     const expired = s?.disconnectedAt !== undefined && Date.now() - s.disconnectedAt > this.opts.sessionTtlMs;
-    const oldest = s?.buffer[0]?.s ?? (s ? s.seq + 1 : 0);
+    const oldest = s?.buffer[0]?.f.s ?? (s ? s.seq + 1 : 0);
     if (!s || !s.valid || expired || !Number.isInteger(seq) || seq > s.seq || seq < oldest - 1) {
       this.send(conn, { op: GatewayOpcodes.InvalidSession, d: false });
       return;
@@ -315,33 +377,39 @@ export class GatewaySimulator {
     s.conn = conn;
     s.disconnectedAt = undefined;
     conn.session = s;
-    for (const f of s.buffer) if (f.s > seq) this.deliver(s, f);
-    this.emit(s, 'RESUMED', null);
+    for (const b of s.buffer) {
+      if (b.f.s <= seq) continue;
+      if (b.e?.sentAt !== undefined) b.e.replays = (b.e.replays ?? 0) + 1;
+      this.deliver(s, b);
+    }
+    this.emit(s, 'RESUMED', { _trace: ['["gateway-sim",{}]'] });
   }
 
   /** Sends a frame over the session's socket when it has one; records the first send in the ledger. */
-  private deliver(s: Session, f: Frame): void {
+  private deliver(s: Session, b: Buffered): void {
     if (!s.conn) return;
-    if (this.paused.has(s.shardId) && f.t !== 'READY' && f.t !== 'RESUMED') return;
-    if (this.send(s.conn, f)) {
-      const e = this.ledgerIndex.get(`${s.id}:${f.s}`);
-      if (e && e.sentAt === undefined) e.sentAt = Date.now();
-    }
+    if (this.paused.has(s.shardId) && b.f.t !== 'READY' && b.f.t !== 'RESUMED') return;
+    if (this.send(s.conn, b.f) && b.e && b.e.sentAt === undefined) b.e.sentAt = Date.now();
   }
 
-  private readonly ledgerIndex = new Map<string, LedgerEntry>();
-
-  /** Produces one dispatch in a session: numbered, kept for replay, sent when connected, recorded. */
-  emit(s: Session, type: string, data: unknown, guildId: string | null = null): number {
+  /**
+   * Produces one dispatch in a session: numbered, kept for replay, sent when connected, recorded.
+   * RESUMED takes a seq like any dispatch but is not kept for replay (a later RESUME never replays an
+   * old RESUMED).
+   */
+  emit(s: Session, type: string, data: unknown, guildId: string | null = null, id?: string): number {
     const f: Frame = { op: 0, s: ++s.seq, t: type, d: data };
-    s.buffer.push(f);
-    if (s.buffer.length > this.opts.replayBufferSize) s.buffer.splice(0, s.buffer.length - this.opts.replayBufferSize);
-    const entry: LedgerEntry = { shardId: s.shardId, sessionId: s.id, seq: f.s, type, guildId, at: Date.now() };
+    const e: LedgerEntry = { shardId: s.shardId, sessionId: s.id, seq: f.s, type, guildId, at: Date.now() };
+    if (id !== undefined) e.id = id;
+    this.ledger.push(e);
+    const b: Buffered = { f, e };
     if (type !== 'RESUMED') {
-      this.ledger.push(entry);
-      this.ledgerIndex.set(`${s.id}:${f.s}`, entry);
+      s.buffer.push(b);
+      // trim in steps, not one splice per event
+      const max = this.opts.replayBufferSize;
+      if (s.buffer.length > max + Math.max(64, max >> 4)) s.buffer.splice(0, s.buffer.length - max);
     }
-    this.deliver(s, f);
+    this.deliver(s, b);
     return f.s;
   }
 
@@ -386,10 +454,7 @@ export class GatewaySimulator {
     this.paused.delete(shardId);
     const s = this.shardSessions.get(shardId);
     if (!s?.conn) return;
-    for (const f of s.buffer) {
-      const e = this.ledgerIndex.get(`${s.id}:${f.s}`);
-      if (e && e.sentAt === undefined) this.deliver(s, f);
-    }
+    for (const b of s.buffer) if (b.e && b.e.sentAt === undefined) this.deliver(s, b);
   }
 
   requestReconnect(shardId: number): boolean {

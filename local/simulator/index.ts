@@ -10,12 +10,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { envelopeId } from '../../lib/contract';
-import { GatewaySimulator, type LedgerEntry } from './gateway';
+import { GatewaySimulator, Ledger, type LedgerEntry, type Received } from './gateway';
 import { RateLimiter, type WindowLimit } from './ratelimit';
 import { shardOf, SnowflakeGenerator, snowflakeTime } from './snowflake';
 
 export { shardOf, snowflakeTime } from './snowflake';
-export type { LedgerEntry } from './gateway';
+export { Ledger, PRIVILEGED_INTENTS } from './gateway';
+export type { LedgerEntry, Received } from './gateway';
 
 export interface SimulatorOptions {
   /** @default 0 (any free port) */
@@ -52,8 +53,15 @@ export interface SimulatorOptions {
   allowedIntents?: number;
   /** @default 2500 */
   maxGuildsPerShard?: number;
-  /** @default 100000 */
+  /** events kept per session for RESUME; a RESUME from before the oldest gets op 9 @default 100000 */
   replayBufferSize?: number;
+  /** how long a disconnected session stays resumable @default 120000 */
+  sessionTtlMs?: number;
+  /**
+   * Makes generated ids repeatable: guild ids (and their channels, owners) are created at fixed
+   * times derived from the seed instead of "now minus a day". @default none (time-based)
+   */
+  seed?: number;
   rateLimits?: {
     /** per bot token, all bot routes @default 50 per second */
     global?: WindowLimit;
@@ -78,6 +86,10 @@ export interface RecordedRequest {
   path: string;
   route: RouteName | 'unknown';
   body: unknown;
+  /** request headers, lower-case; the Authorization value is redacted to its scheme (`Bot [redacted]`) */
+  headers: Record<string, string>;
+  /** the query string, e.g. `with_response=true` (empty when none) */
+  query: string;
   status: number;
   /** arrival time, Unix ms */
   at: number;
@@ -101,6 +113,9 @@ export interface SimInteraction {
   messages: Array<{ kind: 'edit' | 'followup'; body: unknown; at: number }>;
 }
 
+/** Dispatches whose `d.id` is the guild id (they carry no guild_id). */
+const GUILD_OBJECT_EVENTS = new Set(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE']);
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -117,11 +132,12 @@ export class DiscordSimulator {
   readonly guildIds: string[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly interactions = new Map<string, SimInteraction>();
+  private readonly interactionsByToken = new Map<string, SimInteraction>();
   readonly commands: unknown[] = [];
   readonly gateway: GatewaySimulator;
   private readonly snowflakes = new SnowflakeGenerator();
   private readonly limiter: RateLimiter;
-  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild'>> & {
+  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild' | 'seed'>> & {
     rateLimits: NonNullable<SimulatorOptions['rateLimits']>;
     channelsPerGuild: number;
     rolesPerGuild: number;
@@ -149,6 +165,7 @@ export class DiscordSimulator {
       allowedIntents: options.allowedIntents ?? GatewayIntentBits.GuildMembers,
       maxGuildsPerShard: options.maxGuildsPerShard ?? 2500,
       replayBufferSize: options.replayBufferSize ?? 100_000,
+      sessionTtlMs: options.sessionTtlMs ?? 120_000,
       rateLimits: options.rateLimits ?? {},
       channelsPerGuild: options.channelsPerGuild ?? 1,
       rolesPerGuild: options.rolesPerGuild ?? 0,
@@ -156,7 +173,7 @@ export class DiscordSimulator {
     };
     this.limiter = new RateLimiter(this.opts.rateLimits.global ?? { limit: 50, windowMs: 1000 });
     // guild ids created 1 ms apart, so (id >> 22) % shards spreads them evenly
-    const base = Date.now() - 86_400_000;
+    const base = options.seed !== undefined ? Date.UTC(2024, 0, 1) + (Math.abs(Math.trunc(options.seed)) % 1_000_000) * 10_000 : Date.now() - 86_400_000;
     for (let i = 0; i < this.opts.guilds; i++) {
       const id = this.snowflakes.next(base + i);
       this.guildIds.push(id);
@@ -175,7 +192,7 @@ export class DiscordSimulator {
         sessionResetAfterMs: 86_400_000,
         maxGuildsPerShard: this.opts.maxGuildsPerShard,
         replayBufferSize: this.opts.replayBufferSize,
-        sessionTtlMs: 120_000,
+        sessionTtlMs: this.opts.sessionTtlMs,
         sendLimit: { limit: 120, windowMs: 60_000 },
         maxPayloadBytes: 4096,
       },
@@ -210,8 +227,14 @@ export class DiscordSimulator {
     return `ws://127.0.0.1:${this.port}`;
   }
 
-  get ledger(): readonly LedgerEntry[] {
+  /** Every dispatch produced, per shard and session, with when it first went out; see `Ledger`. */
+  get ledger(): Ledger {
     return this.gateway.ledger;
+  }
+
+  /** Dispatches that went out over a socket (of the wanted types) but are not in `received`: what a consumer lost. */
+  missedBy(received: Iterable<Received>, wanted: (type: string) => boolean = () => true): LedgerEntry[] {
+    return this.gateway.ledger.missed(received, (e) => wanted(e.type));
   }
 
   /** The envelope ids our ingestor must produce for every event that went out over a socket and that `wanted` keeps. */
@@ -257,13 +280,26 @@ export class DiscordSimulator {
     };
   }
 
-  /** Sends a dispatch to the shard that owns data.guild_id (or `opts.shardId`). Returns its seq, or undefined if that shard has no session. */
-  dispatch(type: string, data: Record<string, unknown>, opts: { shardId?: number } = {}): number | undefined {
-    const guildId = typeof data.guild_id === 'string' ? data.guild_id : null;
-    const shardId = opts.shardId ?? (guildId ? shardOf(guildId, this.opts.shards) : 0);
-    const s = this.gateway.sessionOf(shardId);
+  /**
+   * Sends a dispatch to the shard that owns data.guild_id (or `opts.shardId`; shard 0 for events
+   * without a guild). Returns its seq, or undefined if that shard has no live session (then nothing
+   * is produced, as with Discord). The ledger entry's `id` is `opts.id`, else data.id, else the
+   * member's user id.
+   */
+  dispatch(type: string, data: Record<string, unknown>, opts: { shardId?: number; id?: string } = {}): number | undefined {
+    const guildId = typeof data.guild_id === 'string' ? data.guild_id : GUILD_OBJECT_EVENTS.has(type) && typeof data.id === 'string' ? data.id : null;
+    const s = this.gateway.sessionOf(opts.shardId ?? this.shardOfGuild(guildId));
     if (!s) return undefined;
-    return this.gateway.emit(s, type, data, guildId);
+    const user = data.user as { id?: unknown } | undefined;
+    const id = opts.id ?? (typeof data.id === 'string' ? data.id : typeof user?.id === 'string' ? user.id : typeof data.user_id === 'string' ? data.user_id : undefined);
+    return this.gateway.emit(s, type, data, guildId, id);
+  }
+
+  /** The shard that receives a guild's events: by the shard count its live session identified with, else the recommended count. */
+  shardOfGuild(guildId: string | null): number {
+    if (!guildId) return 0;
+    for (const s of this.gateway.shardSessions.values()) if (s.valid && shardOf(guildId, s.numShards) === s.shardId) return s.shardId;
+    return shardOf(guildId, this.opts.shards);
   }
 
   /** Creates a slash command interaction now and dispatches INTERACTION_CREATE; the 3 s window starts. */
@@ -281,6 +317,7 @@ export class DiscordSimulator {
       messages: [],
     };
     this.interactions.set(ix.id, ix);
+    this.interactionsByToken.set(ix.token, ix);
     this.dispatch('INTERACTION_CREATE', {
       id: ix.id,
       application_id: this.appId,
@@ -433,7 +470,14 @@ export class DiscordSimulator {
     }
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname).replace(/^\/api(\/v\d+)?/, '');
-    const rec: RecordedRequest = { method: req.method ?? 'GET', path, route: 'unknown', body, status: 0, at };
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined) continue;
+      const value = Array.isArray(v) ? v.join(', ') : v;
+      // never keep a token: only the scheme survives
+      headers[k] = k === 'authorization' ? `${value.split(' ')[0] ?? ''} [redacted]`.trim() : value;
+    }
+    const rec: RecordedRequest = { method: req.method ?? 'GET', path, route: 'unknown', body, headers, query: url.search.replace(/^\?/, ''), status: 0, at };
     this.requests.push(rec);
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
       rec.status = status;
@@ -457,7 +501,7 @@ export class DiscordSimulator {
         rec.global = decision.global;
         return reply(429, { message: 'You are being rate limited.', retry_after: Number(decision.retryAfter!.toFixed(3)), global: !!decision.global }, decision.headers);
       }
-      const out = match.handle(body, at);
+      const out = match.handle(body, at, url.searchParams);
       reply(out.status, out.body, decision.headers);
     } catch (err) {
       if (err instanceof HttpError) {
@@ -468,7 +512,7 @@ export class DiscordSimulator {
     }
   }
 
-  private route(method: string, path: string): { name: RouteName; major: string; bot: boolean; handle: (body: unknown, at: number) => { status: number; body?: unknown } } | undefined {
+  private route(method: string, path: string): { name: RouteName; major: string; bot: boolean; handle: (body: unknown, at: number, query: URLSearchParams) => { status: number; body?: unknown } } | undefined {
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
       return {
@@ -492,7 +536,7 @@ export class DiscordSimulator {
     }
     if (method === 'POST' && (m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path))) {
       const [, id, token] = m;
-      return { name: 'interaction_callback', major: id!, bot: false, handle: (body, at) => this.interactionCallback(id!, token!, body, at) };
+      return { name: 'interaction_callback', major: id!, bot: false, handle: (body, at, query) => this.interactionCallback(id!, token!, body, at, query.get('with_response') === 'true') };
     }
     if (method === 'PATCH' && (m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
       const [, app, token] = m;
@@ -540,7 +584,7 @@ export class DiscordSimulator {
     return undefined;
   }
 
-  private interactionCallback(id: string, token: string, body: unknown, at: number): { status: number } {
+  private interactionCallback(id: string, token: string, body: unknown, at: number, withResponse: boolean): { status: number; body?: unknown } {
     const ix = this.interactions.get(id);
     if (!ix || ix.token !== token) throw new HttpError(404, 10062, 'Unknown interaction');
     if (ix.callback) throw new HttpError(400, 40060, 'Interaction has already been acknowledged.');
@@ -548,11 +592,21 @@ export class DiscordSimulator {
     const b = (body ?? {}) as { type?: number; data?: unknown };
     if (typeof b.type !== 'number') throw new HttpError(400, 50035, 'Invalid Form Body');
     ix.callback = { type: b.type, data: b.data, at };
-    return { status: 204 };
+    if (!withResponse) return { status: 204 };
+    // ?with_response=true: an InteractionCallbackResponse
+    const messageId = b.type === 4 || b.type === 5 ? this.snowflakes.next(at) : null;
+    const flags = (b.data as { flags?: number } | undefined)?.flags ?? 0;
+    return {
+      status: 200,
+      body: {
+        interaction: { id: ix.id, type: 2, activity_instance_id: null, response_message_id: messageId, response_message_loading: b.type === 5, response_message_ephemeral: (flags & 64) !== 0 },
+        resource: { type: b.type, ...(b.type === 4 ? { message: { id: messageId, channel_id: ix.channelId, ...(b.data as object), author: { id: this.appId, bot: true } } } : {}) },
+      },
+    };
   }
 
   private webhookMessage(kind: 'edit' | 'followup', app: string, token: string, body: unknown, at: number): { status: number; body: unknown } {
-    const ix = [...this.interactions.values()].find((i) => i.token === token);
+    const ix = this.interactionsByToken.get(token);
     if (app !== this.appId || !ix) throw new HttpError(404, 10015, 'Unknown Webhook');
     if (at - ix.createdAt > this.opts.interactionTokenTtlMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
     if (!ix.callback) throw new HttpError(404, 10008, 'Unknown Message');
