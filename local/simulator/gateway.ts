@@ -369,7 +369,12 @@ export class GatewaySimulator {
     const seq = Number(d.seq);
     const expired = s?.disconnectedAt !== undefined && Date.now() - s.disconnectedAt > this.opts.sessionTtlMs;
     const oldest = s?.buffer[0]?.f.s ?? (s ? s.seq + 1 : 0);
-    if (!s || !s.valid || expired || !Number.isInteger(seq) || seq > s.seq || seq < oldest - 1) {
+    if (s && s.valid && !expired && Number.isInteger(seq) && seq > s.seq) {
+      // a seq the session never reached: 4007, and the session is over
+      s.valid = false;
+      return this.close(conn, GatewayCloseCodes.InvalidSeq, 'Invalid seq.');
+    }
+    if (!s || !s.valid || expired || !Number.isInteger(seq) || seq < oldest - 1) {
       this.send(conn, { op: GatewayOpcodes.InvalidSession, d: false });
       return;
     }
@@ -462,11 +467,22 @@ export class GatewaySimulator {
     return !!s?.conn && this.send(s.conn, { op: GatewayOpcodes.Reconnect, d: null });
   }
 
+  /**
+   * Sends op 9. Not resumable: the session is over, the client must IDENTIFY. Resumable: the session
+   * is detached from the socket, so a RESUME (on this socket, as @discordjs/ws does, or a new one) works.
+   */
   invalidateSession(shardId: number, resumable: boolean): boolean {
     const s = this.shardSessions.get(shardId);
-    if (!s?.conn) return false;
+    const conn = s?.conn;
+    if (!s || !conn) return false;
     if (!resumable) s.valid = false;
-    return this.send(s.conn, { op: GatewayOpcodes.InvalidSession, d: resumable });
+    const sent = this.send(conn, { op: GatewayOpcodes.InvalidSession, d: resumable });
+    if (resumable) {
+      s.conn = undefined;
+      s.disconnectedAt = Date.now();
+      conn.session = undefined;
+    }
+    return sent;
   }
 
   requestHeartbeat(shardId: number): boolean {

@@ -383,6 +383,28 @@ export class DiscordSimulator {
     }
   }
 
+  /**
+   * An identify throttler for `@discordjs/ws`'s `buildIdentifyThrottler` that spaces IDENTIFYs by this
+   * simulator's `identifyWindowMs` per `shard_id % max_concurrency` bucket (the library's own one
+   * always waits Discord's 5 s): lets tests with a short window reconnect fast.
+   */
+  identifyThrottler(): { waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> } {
+    const next = new Map<number, number>();
+    return {
+      waitForIdentify: async (shardId, signal) => {
+        const bucket = shardId % this.opts.maxConcurrency;
+        const at = Math.max(Date.now(), next.get(bucket) ?? 0);
+        // +5 ms: the simulator measures the window on its own clock reading
+        next.set(bucket, at + this.opts.identifyWindowMs + 5);
+        const wait = at - Date.now();
+        if (wait > 0) await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, wait);
+          signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+        });
+      },
+    };
+  }
+
   connectedShards(): number[] {
     return this.gateway.connectedShards();
   }
@@ -609,7 +631,8 @@ export class DiscordSimulator {
     const ix = this.interactionsByToken.get(token);
     if (app !== this.appId || !ix) throw new HttpError(404, 10015, 'Unknown Webhook');
     if (at - ix.createdAt > this.opts.interactionTokenTtlMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
-    if (!ix.callback) throw new HttpError(404, 10008, 'Unknown Message');
+    // before the first callback there is no webhook message yet: no original to edit, no thread to follow up
+    if (!ix.callback) throw kind === 'edit' ? new HttpError(404, 10008, 'Unknown Message') : new HttpError(404, 10015, 'Unknown Webhook');
     ix.messages.push({ kind, body, at });
     return { status: 200, body: { id: this.snowflakes.next(), channel_id: ix.channelId, ...(body as object), author: { id: this.appId, bot: true } } };
   }
