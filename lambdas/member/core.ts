@@ -19,10 +19,12 @@ export interface MemberDeps {
   /** bot-token REST for per-guild actions (the auto role); absent: such actions are skipped */
   botRest?: { put(route: `/${string}`): Promise<unknown> };
   /** optional hook for metrics: what happened to each event */
-  onOutcome?: (outcome: MemberOutcome, envelope: Envelope) => void;
+  onOutcome?: (outcome: MemberOutcome | MemberActionOutcome, envelope: Envelope) => void;
 }
 
 export type MemberOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored';
+/** reported besides the outcome when a pending action cannot ever succeed and is dropped */
+export type MemberActionOutcome = 'action-done' | 'action-dropped';
 
 interface MemberData {
   guild_id?: unknown;
@@ -62,8 +64,12 @@ async function autoRole(c: PoolClient, guildId: string): Promise<string | null> 
   return autoRoles.get(guildId)!.role;
 }
 
-/** Discord errors that make an action pointless rather than failed: the member or the role is gone. */
-const GONE = new Set([10007, 10011, 10013]);
+/**
+ * Discord errors that no retry can fix: the member, role or user is gone (10007, 10011, 10013), or the
+ * bot lacks the permission or access (50013, 50001). Retrying those would only add invalid requests
+ * (Discord bans an IP after 10,000 in 10 minutes), so the action is dropped and counted.
+ */
+const PERMANENT = new Set([10007, 10011, 10013, 50001, 50013]);
 
 export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promise<MemberOutcome> {
   if (!MEMBER_TYPES.has(env.type)) {
@@ -109,12 +115,15 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
     return { outcome: 'applied' as const, pending: action };
   });
   if (pending && deps.botRest) {
+    let action: MemberActionOutcome = 'action-done';
     try {
       await deps.botRest.put(pending as `/${string}`);
     } catch (err) {
-      // the member left or the role was deleted meanwhile: nothing left to do; anything else is retried
-      if (!GONE.has(Number((err as { code?: unknown }).code))) throw err;
+      // anything else (network, 5xx, a paused token) is retried with the record
+      if (!PERMANENT.has(Number((err as { code?: unknown }).code))) throw err;
+      action = 'action-dropped';
     }
+    deps.onOutcome?.(action, env);
     await withGuild(deps.pool, m.guildId, (c) => c.query('UPDATE processed_events SET pending_action = NULL WHERE event_id = $1', [env.id]));
   }
   deps.onOutcome?.(outcome, env);

@@ -24,7 +24,19 @@ export async function botToken(cfg: WorkerConfig, sm: Pick<SecretsManagerClient,
   return token;
 }
 
-export async function createBotRest(cfg: WorkerConfig, redis: Redis): Promise<SharedRateLimitedRest> {
-  const rest = new REST({ api: cfg.DISCORD_API_URL ?? 'https://discord.com/api', retries: 3 }).setToken(await botToken(cfg));
-  return new SharedRateLimitedRest(rest, redis, { prefix: `discord:rl:${cfg.DISCORD_APPLICATION_ID}` });
+/** Forgets the cached token, so the next botToken() reads the secret again (after a 401: rotated?). */
+export function forgetBotToken(): void {
+  token = undefined;
+}
+
+export async function createBotRest(cfg: WorkerConfig, redis: Redis, sm?: Pick<SecretsManagerClient, 'send'>): Promise<SharedRateLimitedRest> {
+  const rest = new REST({ api: cfg.DISCORD_API_URL ?? 'https://discord.com/api', retries: 3 }).setToken(await botToken(cfg, sm));
+  return new SharedRateLimitedRest(rest, redis, {
+    prefix: `discord:rl:${cfg.DISCORD_APPLICATION_ID}`,
+    // a rejected token may have been rotated in Secrets Manager: read it again, once per 401 episode
+    onUnauthorized: async () => {
+      forgetBotToken();
+      rest.setToken(await botToken(cfg, sm));
+    },
+  });
 }

@@ -20,11 +20,12 @@ import type { REST, RequestData, RouteLike } from '@discordjs/rest';
 import type Redis from 'ioredis';
 
 /**
- * KEYS: global window (zset), global block (string: until ms), route bucket (hash)
+ * KEYS: global window (zset), global block (string: until ms), route bucket (hash), token-rejected flag
  * ARGV: now, global limit, global window ms, permit id, probe ms, safety margin ms
- * Returns 0 for a permit, else the ms to wait.
+ * Returns 0 for a permit, -1 while the bot token is marked rejected, else the ms to wait.
  */
 const ACQUIRE = `
+if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 local now = tonumber(ARGV[1])
 local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if blocked > now then return blocked - now end
@@ -121,6 +122,13 @@ export interface SharedRateLimitOptions {
   probeMs?: number;
   /** Redis key prefix (one per bot) @default 'discord:rl' */
   prefix?: string;
+  /**
+   * After a 401 every container stops sending for this long: a rejected token would otherwise make
+   * each retry an invalid request, and 10,000 in 10 minutes get the NAT's IP banned. @default 60000
+   */
+  unauthorizedPauseMs?: number;
+  /** called once per container and 401 episode, e.g. to read a rotated token again */
+  onUnauthorized?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -129,12 +137,28 @@ interface ResponseLike {
   headers: { get(name: string): string | null };
 }
 
+export class BotTokenRejectedError extends Error {
+  constructor(readonly retryInMs: number) {
+    super(
+      `Discord rejected the bot token (401): bot-token requests are paused for every container for ${Math.ceil(retryInMs / 1000)} s ` +
+        'to stay clear of the invalid-request ban; put a valid token in the secret at DISCORD_TOKEN_SECRET_ARN (it is read again)',
+    );
+    this.name = 'BotTokenRejectedError';
+  }
+}
+
 export class SharedRateLimitedRest {
   /** how often and how long this container waited for a permit */
   waits = 0;
   waitedMs = 0;
   /** 429s this container received (should stay near zero) */
   rateLimited = 0;
+  /** 401s this container received */
+  unauthorized = 0;
+  private readonly pauseMs: number;
+  private readonly onUnauthorized?: () => Promise<void>;
+  /** the 401 episode (flag value) this container already reacted to */
+  private handledEpisode: string | null = null;
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly marginMs: number;
@@ -155,6 +179,8 @@ export class SharedRateLimitedRest {
     this.probeMs = opts.probeMs ?? 5000;
     this.prefix = opts.prefix ?? 'discord:rl';
     this.now = opts.now ?? Date.now;
+    this.pauseMs = opts.unauthorizedPauseMs ?? 60_000;
+    this.onUnauthorized = opts.onUnauthorized;
     // every response teaches all containers about its bucket (also 429s, which @discordjs/rest retries)
     rest.on('response', (req, res) => {
       void this.learn(String(req.method), String(req.path), res).catch(() => undefined);
@@ -192,6 +218,11 @@ export class SharedRateLimitedRest {
 
   private async record(key: string, res: ResponseLike): Promise<void> {
     const now = this.now();
+    if (res.status === 401) {
+      this.unauthorized++;
+      await this.redis.set(`${this.prefix}:unauthorized`, String(now), 'PX', this.pauseMs);
+      return;
+    }
     if (res.status === 429) {
       this.rateLimited++;
       const retryMs = Math.ceil(Number(res.headers.get('retry-after') ?? '1') * 1000);
@@ -223,14 +254,26 @@ export class SharedRateLimitedRest {
       const key = this.bucketKey(route, major, await this.hashOf(route));
       const id = `${this.now()}-${Math.random().toString(36).slice(2)}`;
       const wait = Number(
-        await this.redis.eval(ACQUIRE, 3, global, `${global}:block`, key, String(this.now()), String(this.limit), String(this.windowMs), id, String(this.probeMs), String(this.marginMs)),
+        await this.redis.eval(ACQUIRE, 4, global, `${global}:block`, key, `${this.prefix}:unauthorized`, String(this.now()), String(this.limit), String(this.windowMs), id, String(this.probeMs), String(this.marginMs)),
       );
+      if (wait === -1) await this.rejected();
       if (wait <= 0) return;
       this.waits++;
       this.waitedMs += wait;
       // a little jitter so waiting containers do not all come back in the same millisecond
       await new Promise((r) => setTimeout(r, wait + Math.floor(Math.random() * 20)));
     }
+  }
+
+  /** Throws while the token is marked rejected; reacts (onUnauthorized) once per episode. */
+  private async rejected(): Promise<never> {
+    const key = `${this.prefix}:unauthorized`;
+    const [episode, ttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
+    if (episode && episode !== this.handledEpisode && this.onUnauthorized) {
+      this.handledEpisode = episode;
+      await this.onUnauthorized().catch(() => undefined);
+    }
+    throw new BotTokenRejectedError(Math.max(0, ttl));
   }
 
   async put(route: RouteLike, options: RequestData = {}): Promise<unknown> {

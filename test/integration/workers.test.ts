@@ -22,7 +22,7 @@ import { maybePruneProcessed, withGuild } from '../../lambdas/shared/db';
 import { createRedis } from '../../lambdas/shared/redis';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { localAwsConfig } from '../../local/aws';
-import { SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
+import { BotTokenRejectedError, SharedRateLimitedRest } from '../../lambdas/shared/discord-rest';
 import { DiscordSimulator } from '../../local/simulator';
 
 const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 4 });
@@ -140,6 +140,19 @@ describe('side effects and retention', () => {
     expect(await pending()).toBeNull();
     expect(await handleMemberEvent(join, { pool, botRest })).toBe('duplicate');
     expect(puts).toHaveLength(1);
+  });
+
+  it('drops an auto role Discord refuses for good (50013 Missing Permissions) instead of retrying invalid requests', async () => {
+    const g = guild();
+    await withGuild(pool, g, (c) => c.query("INSERT INTO guild_config (guild_id, settings) VALUES ($1, jsonb_build_object('autoRoleId', '760000000000000098'))", [g]));
+    let calls = 0;
+    const outcomes: string[] = [];
+    const botRest = { put: async () => { calls++; throw Object.assign(new Error('Missing Permissions'), { code: 50013, status: 403 }); } };
+    const join = env('GUILD_MEMBER_ADD', member(g, '760000000000000011'));
+    expect(await handleMemberEvent(join, { pool, botRest, onOutcome: (o) => outcomes.push(o) })).toBe('applied');
+    expect(outcomes).toEqual(['action-dropped', 'applied']);
+    expect(await handleMemberEvent(join, { pool, botRest })).toBe('duplicate');
+    expect(calls).toBe(1);
   });
 
   it("prunes a guild's idempotency records older than 15 days, keeping recent ones and pending actions", async () => {
@@ -291,6 +304,42 @@ describe('bot-token REST shared through Redis', () => {
       expect(sim.requests.filter((r) => r.route === 'member_role_add' && r.status === 429).length).toBeGreaterThan(0);
       // @discordjs/rest honoured retry_after: every request still succeeded
       expect(sim.requests.filter((r) => r.route === 'member_role_add' && r.status === 204)).toHaveLength(8);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('pauses every container after a 401 instead of piling up invalid requests, and reads the rotated token again', async () => {
+    const sim = await DiscordSimulator.start({ guilds: 1 });
+    try {
+      const g = sim.guildIds[0]!;
+      const route = (u: number) => `/guilds/${g}/members/${String(770000000000000000n + BigInt(u))}/roles/${String(BigInt(g) + 5n)}` as const;
+      const prefix = `unauth-${run}`;
+      let refreshed = 0;
+      const container = (token: string) => {
+        const rest = new REST({ api: sim.restUrl, retries: 0 }).setToken(token);
+        return new SharedRateLimitedRest(rest, redis, {
+          prefix,
+          unauthorizedPauseMs: 800,
+          onUnauthorized: async () => void (refreshed++, rest.setToken(sim.token)),
+        });
+      };
+      const a = container('revoked-token');
+      const b = container('revoked-token');
+      await expect(a.put(route(1))).rejects.toThrow(/401|Unauthorized/);
+      await new Promise((r) => setTimeout(r, 50)); // the response listener records the 401
+      const before = sim.requests.length;
+      // every container now refuses at once, without a request; each reads its token again once
+      await expect(b.put(route(2))).rejects.toBeInstanceOf(BotTokenRejectedError);
+      await expect(b.put(route(3))).rejects.toBeInstanceOf(BotTokenRejectedError);
+      await expect(a.put(route(4))).rejects.toBeInstanceOf(BotTokenRejectedError);
+      expect(sim.requests.length).toBe(before);
+      expect(refreshed).toBe(2);
+      // after the pause both go through with the token they read again
+      await new Promise((r) => setTimeout(r, 900));
+      await a.put(route(5));
+      await b.put(route(6));
+      expect(sim.requests.filter((r) => r.status === 401)).toHaveLength(1);
     } finally {
       await sim.stop();
     }
