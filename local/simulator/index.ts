@@ -12,11 +12,13 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
 import { envelopeId } from '../../lib/contract';
 import { GatewaySimulator, Ledger, type LedgerEntry, type Received } from './gateway';
 import { RateLimiter, type WindowLimit } from './ratelimit';
+import { DEFAULT_MIX, payloadFor, seededRandom, weightedPicker, type TrafficType } from './scenarios';
 import { shardOf, SnowflakeGenerator, snowflakeTime } from './snowflake';
 
 export { shardOf, snowflakeTime } from './snowflake';
 export { Ledger, PRIVILEGED_INTENTS } from './gateway';
 export type { LedgerEntry, Received } from './gateway';
+export { DEFAULT_MIX, TRAFFIC_TYPES, type TrafficType } from './scenarios';
 
 export interface SimulatorOptions {
   /** @default 0 (any free port) */
@@ -143,6 +145,7 @@ export class DiscordSimulator {
     rolesPerGuild: number;
     inlineMembersPerGuild: number;
   };
+  private readonly random: () => number;
   private server!: Server;
   private port = 0;
   private readonly guildMeta = new Map<string, { name: string; ownerId: string; memberCount: number; channelId: string }>();
@@ -171,6 +174,7 @@ export class DiscordSimulator {
       rolesPerGuild: options.rolesPerGuild ?? 0,
       inlineMembersPerGuild: options.inlineMembersPerGuild ?? 0,
     };
+    this.random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.limiter = new RateLimiter(this.opts.rateLimits.global ?? { limit: 50, windowMs: 1000 });
     // guild ids created 1 ms apart, so (id >> 22) % shards spreads them evenly
     const base = options.seed !== undefined ? Date.UTC(2024, 0, 1) + (Math.abs(Math.trunc(options.seed)) % 1_000_000) * 10_000 : Date.now() - 86_400_000;
@@ -369,6 +373,44 @@ export class DiscordSimulator {
       flags: 0,
       ...extra,
     };
+  }
+
+  /**
+   * Mixed gateway traffic: `count` dispatches at `ratePerSec` (default: as fast as possible, yielding
+   * every 500), types drawn by weight from `mix` (default `DEFAULT_MIX`: mostly presences, messages
+   * and typing that no tier wants), spread over `guildIds` (default all) and `users` distinct users
+   * per guild. Repeats exactly with the same `seed` option. Returns how many of each type went out.
+   */
+  async traffic(opts: { count: number; ratePerSec?: number; mix?: Partial<Record<TrafficType, number>>; guildIds?: string[]; users?: number }): Promise<Partial<Record<TrafficType, number>>> {
+    const pick = weightedPicker(opts.mix ?? DEFAULT_MIX, this.random);
+    const guilds = opts.guildIds ?? this.guildIds;
+    if (guilds.length === 0) throw new Error('traffic: no guilds (start the simulator with guilds > 0 or pass guildIds)');
+    const users = Math.max(1, opts.users ?? 1000);
+    const userBase = BigInt(this.snowflakes.next(Date.UTC(2020, 0, 1)));
+    const counts: Partial<Record<TrafficType, number>> = {};
+    const start = Date.now();
+    for (let i = 0; i < opts.count; i++) {
+      const type = pick();
+      const guildId = guilds[Math.floor(this.random() * guilds.length)]!;
+      const userId = String(userBase + (BigInt(Math.floor(this.random() * users)) << 22n));
+      if (type === 'INTERACTION_CREATE') this.createInteraction({ guildId, userId, commandName: 'ping' });
+      else this.dispatch(type, payloadFor(type, { id: guildId, channelId: this.guildMeta.get(guildId)?.channelId ?? guildId }, userId, this.snowflakes));
+      counts[type] = (counts[type] ?? 0) + 1;
+      if (opts.ratePerSec) {
+        const wait = start + ((i + 1) * 1000) / opts.ratePerSec - Date.now();
+        if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+      } else if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    return counts;
+  }
+
+  /**
+   * Requests Discord counts towards its invalid-request ban (10,000 per 10 minutes per IP): 401, 403,
+   * and 429 other than shared-scope ones, within the last `windowMs`.
+   */
+  invalidRequestCount(windowMs = 600_000): number {
+    const since = Date.now() - windowMs;
+    return this.requests.filter((r) => r.at >= since && (r.status === 401 || r.status === 403 || r.status === 429)).length;
   }
 
   /** Traffic that no tier wants (messages, typing, presences): the ingestor must drop it. */

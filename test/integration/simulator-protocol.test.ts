@@ -204,6 +204,36 @@ describe('Discord simulator: gateway protocol', () => {
   });
 });
 
+describe('Discord simulator: scenarios', () => {
+  it('sends a seeded traffic mix over the owning shards; the ledger and the client agree type by type', async () => {
+    const s = await sim({ shards: 2, guilds: 10, maxConcurrency: 2, seed: 7 });
+    const { manager, dispatches } = connect(s);
+    await manager.connect();
+    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 10, 'GUILD_CREATE');
+    const counts = await s.traffic({ count: 3000 });
+    await until(() => dispatches.length === s.ledger.length, 'every dispatch');
+    for (const [type, n] of Object.entries(counts)) expect(dispatches.filter((d) => d.t === type)).toHaveLength(n);
+    expect(counts.PRESENCE_UPDATE! + counts.MESSAGE_CREATE! + counts.TYPING_START!).toBeGreaterThan(3000 * 0.6);
+    expect(s.interactions.size).toBe(counts.INTERACTION_CREATE);
+    for (const d of dispatches) {
+      const g = (d.d as { guild_id?: string }).guild_id;
+      if (g) expect(d.shardId).toBe(shardOf(g, 2));
+    }
+    expect(s.missedBy(dispatches.map((d) => ({ sessionId: d.sessionId, seq: d.s })))).toEqual([]);
+  });
+
+  it('paces traffic at the asked rate', async () => {
+    const s = await sim({ guilds: 1 });
+    const { manager, dispatches } = connect(s);
+    await manager.connect();
+    await until(() => dispatches.some((d) => d.t === 'GUILD_CREATE'), 'GUILD_CREATE');
+    const t0 = Date.now();
+    await s.traffic({ count: 100, ratePerSec: 500, mix: { GUILD_MEMBER_ADD: 1 } });
+    // 100 at 500/s is 200 ms of pacing (a lower bound; no upper wall-clock bound)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+  });
+});
+
 describe('Discord simulator: REST details', () => {
   it('makes @discordjs/rest wait out a global 429 and succeed; the 429s are recorded with the global flag', async () => {
     const s = await sim({ guilds: 1, rateLimits: { global: { limit: 3, windowMs: 500 }, route: { limit: 100, windowMs: 1000 } } });
