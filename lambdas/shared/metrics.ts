@@ -11,9 +11,7 @@ export const metrics = (): Metrics =>
   (instance ??= new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'DiscordGatewayProxy/Workers', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'workers' }));
 
 /** Counts one outcome, e.g. count('Interaction', 'expired') -> metric InteractionExpired. */
-let stored = false;
 export function countOutcome(prefix: string, outcome: string, latencyMs?: number): void {
-  stored = true;
   const name = `${prefix}${outcome.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
   metrics().addMetric(name, MetricUnit.Count, 1);
   if (latencyMs !== undefined && latencyMs >= 0) metrics().addMetric(`${prefix}AgeOnArrivalMs`, MetricUnit.Milliseconds, latencyMs);
@@ -21,8 +19,8 @@ export function countOutcome(prefix: string, outcome: string, latencyMs?: number
 
 /** Writes the metrics of this invocation (one EMF line per batch). */
 export function flushMetrics(): void {
-  // nothing counted (a batch that failed before any outcome): no empty-metrics warning either
-  if (!instance || !stored) return;
-  stored = false;
+  // nothing stored (a batch that failed before any outcome, or Powertools flushed at its 100-value
+  // limit already): no empty-metrics warning either
+  if (!instance || !instance.hasStoredMetrics()) return;
   instance.publishStoredMetrics();
 }
