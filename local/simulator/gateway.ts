@@ -9,10 +9,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import * as zlib from 'node:zlib';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
+import { createMessageDeflater, type MessageDeflater } from './zlibstream';
 
 export const PRIVILEGED_INTENTS = GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
 export const ALL_INTENTS = Object.values(GatewayIntentBits)
@@ -39,6 +39,8 @@ export interface GatewayOptions {
   /** client send limit (120 per 60 s) */
   sendLimit: { limit: number; windowMs: number };
   maxPayloadBytes: number;
+  /** zlib-stream implementation: 'auto' (synchronous when it works on this Node), 'sync' or 'stream' */
+  zlib?: 'auto' | 'sync' | 'stream';
 }
 
 export interface LedgerEntry {
@@ -133,8 +135,7 @@ export interface Session {
 interface Connection {
   ws: WebSocket;
   id: number;
-  deflate?: zlib.Deflate;
-  deflated: Buffer[];
+  deflate?: MessageDeflater;
   session?: Session;
   sends: number[];
   lastHeartbeatAt: number;
@@ -188,15 +189,14 @@ export class GatewaySimulator {
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    const conn: Connection = { ws, id: this.nextConnId++, deflated: [], sends: [], lastHeartbeatAt: Date.now(), closed: false };
+    const conn: Connection = { ws, id: this.nextConnId++, sends: [], lastHeartbeatAt: Date.now(), closed: false };
     this.conns.add(conn);
     const v = url.searchParams.get('v');
     if (v !== null && v !== '10') return this.close(conn, GatewayCloseCodes.InvalidAPIVersion, 'Invalid API version');
     const encoding = url.searchParams.get('encoding') ?? 'json';
     if (encoding !== 'json') return this.close(conn, GatewayCloseCodes.DecodeError, 'only json encoding is simulated');
     if (url.searchParams.get('compress') === 'zlib-stream') {
-      conn.deflate = zlib.createDeflate({ chunkSize: 64 * 1024 });
-      conn.deflate.on('data', (chunk: Buffer) => conn.deflated.push(chunk));
+      conn.deflate = createMessageDeflater(this.opts.zlib ?? 'auto');
     }
     ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
     ws.on('close', (code) => this.onClientClose(conn, code));
@@ -215,20 +215,9 @@ export class GatewaySimulator {
     if (conn.closed || conn.ws.readyState !== WebSocket.OPEN) return false;
     const json = JSON.stringify(payload);
     if (conn.deflate) {
-      // write + flush(Z_SYNC_FLUSH) on the connection's one deflate context; the stream processes
-      // writes in order, so the chunks that arrive before a flush's callback are that message
-      const d = conn.deflate;
-      d.write(json);
-      d.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        const out = conn.deflated.length === 1 ? conn.deflated[0]! : Buffer.concat(conn.deflated);
-        // a sync flush ends with 00 00 ff ff; should output ever arrive after the callback, hold it
-        // and send it with the next message rather than a frame that cuts a message in two
-        if (out.length < 4 || out.readUInt32BE(out.length - 4) !== 0x0000ffff) {
-          conn.deflated = [out];
-          return;
-        }
-        conn.deflated = [];
-        if (!conn.closed && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(out, { binary: true });
+      // one deflate context per connection, Z_SYNC_FLUSH per message, frames in order
+      conn.deflate.write(json, (frame) => {
+        if (!conn.closed && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(frame, { binary: true });
       });
     } else {
       conn.ws.send(json);
