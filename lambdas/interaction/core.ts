@@ -39,9 +39,13 @@ export interface InteractionDeps {
    */
   callbackMarginMs?: number;
   onOutcome?: (outcome: InteractionOutcome, envelope: Envelope, extra?: { ageMs: number }) => void;
+  /** how long a Redis command may take before the worker goes on without it @default 250 */
+  redisTimeoutMs?: number;
+  /** told the first Redis failure of an interaction (for the log) */
+  onDegraded?: (err: unknown) => void;
 }
 
-export type InteractionOutcome = 'answered' | 'deferred' | 'deferred-fallback' | 'unknown-command' | 'cooldown' | 'expired' | 'duplicate' | 'ignored';
+export type InteractionOutcome = 'answered' | 'deferred' | 'deferred-fallback' | 'redis-unavailable' | 'unknown-command' | 'cooldown' | 'expired' | 'duplicate' | 'ignored';
 
 const DISCORD_EPOCH = 1420070400000n;
 /** When Discord created the object with this snowflake id, in Unix ms. */
@@ -76,7 +80,17 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const now = deps.now ?? Date.now;
   const ageMs = now() - snowflakeTime(d.id);
   const key = `ix:${d.id}`;
-  const state = await deps.redis.get(key);
+  // Redis guards against duplicates, but Discord itself accepts one callback per interaction (40060),
+  // so when Redis is down or slow the worker answers anyway (fail open, cooldowns not enforced) rather
+  // than letting the interaction expire; the first failure is counted.
+  let degraded = false;
+  const kv = failOpen(deps.redis, deps.redisTimeoutMs ?? 250, (err) => {
+    if (degraded) return;
+    degraded = true;
+    deps.onOutcome?.('redis-unavailable', env);
+    deps.onDegraded?.(err);
+  });
+  const state = await kv.get(key);
   if (state === 'done') return out('duplicate', ageMs);
 
   const userId = String(d.member?.user?.id ?? d.user?.id ?? '');
@@ -100,19 +114,19 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   // held while a deferred interaction's follow-up runs, so a concurrent copy does not run it twice
   const runLock = `${key}:run`;
   let lockHeld = false;
-  const takeRunLock = async () => (lockHeld = (await deps.redis.set(runLock, '1', 'PX', RUN_LOCK_MS, 'NX')) === 'OK');
+  const takeRunLock = async () => (lockHeld = (await kv.set(runLock, '1', 'PX', RUN_LOCK_MS, 'NX')) === 'OK');
   const releaseRunLock = async () => {
-    if (lockHeld) await deps.redis.del(runLock);
+    if (lockHeld) await kv.del(runLock);
     lockHeld = false;
   };
   /** records the defer; false when another copy is already following up */
   const deferred = async () => {
     const mine = await takeRunLock();
-    await deps.redis.set(key, 'deferred', 'EX', STATE_TTL_S);
+    await kv.set(key, 'deferred', 'EX', STATE_TTL_S);
     return mine;
   };
   const finish = async (o: InteractionOutcome) => {
-    await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+    await kv.set(key, 'done', 'EX', STATE_TTL_S);
     await releaseRunLock();
     return out(o, ageMs);
   };
@@ -130,28 +144,28 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
     }
   }
   if (ageMs > (deps.windowMs ?? 3_000)) {
-    await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+    await kv.set(key, 'done', 'EX', STATE_TTL_S);
     return out('expired', ageMs);
   }
   // claim it: a concurrent copy of this message (SQS at-least-once) backs off
-  const claimed = await deps.redis.set(key, 'claimed', 'PX', 5_000, 'NX');
+  const claimed = await kv.set(key, 'claimed', 'PX', 5_000, 'NX');
   if (claimed !== 'OK') return out('duplicate', ageMs);
 
   let cooldownKey: string | undefined;
   try {
     if (!command) {
       await callback(InteractionResponseType.ChannelMessageWithSource, { content: `Unknown command /${name}. It may have been removed.`, flags: MessageFlags.Ephemeral });
-      await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+      await kv.set(key, 'done', 'EX', STATE_TTL_S);
       return out('unknown-command', ageMs);
     }
     if (command.cooldownSeconds) {
       const cdKey = `cd:${name}:${userId}`;
-      const ok = await deps.redis.set(cdKey, '1', 'EX', command.cooldownSeconds, 'NX');
+      const ok = await kv.set(cdKey, '1', 'EX', command.cooldownSeconds, 'NX');
       if (ok === 'OK') cooldownKey = cdKey;
       else {
-        const ttl = Math.max(1, await deps.redis.ttl(cdKey));
+        const ttl = Math.max(1, await kv.ttl(cdKey));
         await callback(InteractionResponseType.ChannelMessageWithSource, { content: `Slow down! You can use /${name} again in ${ttl} s.`, flags: MessageFlags.Ephemeral });
-        await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+        await kv.set(key, 'done', 'EX', STATE_TTL_S);
         return out('cooldown', ageMs);
       }
     }
@@ -162,7 +176,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       const answer = await within(running, budgetMs);
       if (answer) {
         await callback(InteractionResponseType.ChannelMessageWithSource, answer.value);
-        await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+        await kv.set(key, 'done', 'EX', STATE_TTL_S);
         return out('answered', ageMs);
       }
       // too slow for a direct answer: defer while the window is open, then edit the original
@@ -179,7 +193,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
     if (err instanceof DiscordAPIError && err.code === 40060) {
       // already acknowledged by an earlier delivery. A slow command's defer may have gone out before
       // that delivery died (state lost): the edit is what is left to do, and editing twice is harmless.
-      if (command?.mode === 'slow' && (await deps.redis.get(key)) !== 'done') {
+      if (command?.mode === 'slow' && (await kv.get(key)) !== 'done') {
         if (!(await deferred())) return out('duplicate', ageMs); // the copy holding the lock follows up
         try {
           await editOriginal(await command.run(ctx));
@@ -190,14 +204,14 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       return finish('duplicate');
     }
     if (err instanceof DiscordAPIError && err.code === 10062) {
-      await deps.redis.set(key, 'done', 'EX', STATE_TTL_S);
+      await kv.set(key, 'done', 'EX', STATE_TTL_S);
       return out('expired', ageMs);
     }
     // let a redelivery try again (unless it already got as far as the defer), without a cooldown
     // reply for the answer this attempt never gave
-    if ((await deps.redis.get(key)) === 'claimed') {
-      await deps.redis.del(key);
-      if (cooldownKey) await deps.redis.del(cooldownKey);
+    if ((await kv.get(key)) === 'claimed') {
+      await kv.del(key);
+      if (cooldownKey) await kv.del(cooldownKey);
     }
     await releaseRunLock();
     throw err;
@@ -213,4 +227,49 @@ async function within<T>(p: Promise<T>, ms: number): Promise<{ value: T } | unde
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** per Redis client: until when this container goes on without it after a failure */
+const redisDownUntil = new WeakMap<object, number>();
+const REDIS_RETRY_MS = 5_000;
+
+type Kv = {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ...args: Array<string | number>): Promise<'OK' | null>;
+  del(key: string): Promise<number>;
+  ttl(key: string): Promise<number>;
+};
+
+/**
+ * The few Redis commands of the core, each bounded by `ms` and never throwing: on an error or a
+ * timeout they answer as if the key were free (get -> null, SET NX -> 'OK'), so the interaction is
+ * still answered.
+ */
+function failOpen(redis: Pick<Redis, 'get' | 'set' | 'del' | 'ttl'>, ms: number, onFail: (err: unknown) => void): Kv {
+  let failed = false;
+  const guard = async <T>(op: () => Promise<T>, fallback: T): Promise<T> => {
+    // after a failure, skip Redis for the rest of this interaction and, per container, for a few
+    // seconds: every wait for it is taken from the 3 s window
+    if (failed || (redisDownUntil.get(redis) ?? 0) > Date.now()) {
+      if (!failed) onFail(new Error('redis marked unavailable by an earlier failure in this container'));
+      failed = true;
+      return fallback;
+    }
+    try {
+      const r = await within(op(), ms);
+      if (r) return r.value;
+      throw new Error(`redis did not answer within ${ms} ms`);
+    } catch (err) {
+      failed = true;
+      redisDownUntil.set(redis, Date.now() + REDIS_RETRY_MS);
+      onFail(err);
+    }
+    return fallback;
+  };
+  return {
+    get: (k) => guard(() => redis.get(k), null),
+    set: (k, v, ...args) => guard(() => (redis.set as (...a: unknown[]) => Promise<'OK' | null>)(k, v, ...args), 'OK' as const),
+    del: (k) => guard(() => redis.del(k), 0),
+    ttl: (k) => guard(() => redis.ttl(k), 1),
+  };
 }

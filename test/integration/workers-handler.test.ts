@@ -7,7 +7,11 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { wrapDispatch, type Envelope } from '../../lib/contract';
+import { REST } from '@discordjs/rest';
+import { commandRegistry } from '../../lambdas/interaction/commands';
+import { handleInteraction } from '../../lambdas/interaction/core';
 import { handler } from '../../lambdas/interaction/handler';
+import { createRedis } from '../../lambdas/shared/redis';
 import { startScoreService, type ScoreService } from '../../local/score-service';
 import { DiscordSimulator } from '../../local/simulator';
 
@@ -110,5 +114,22 @@ describe('interaction worker handler', () => {
     expect(answers[3]).toContain('circuit open');
     expect(score.requests - before).toBe(3);
     score.latencyMs = 200;
+  });
+
+  it('answers with Redis down (fail open): Discord refuses the duplicate callback, so a redelivery still adds none', async () => {
+    const down = await createRedis({ REDIS_URL: 'redis://127.0.0.1:1' }, undefined, { warn: () => undefined });
+    try {
+      const deps = { redis: down, pool: undefined as never, rest: new REST({ api: sim.restUrl, retries: 0 }), applicationId: sim.appId, commands: commandRegistry(), score: async () => 1 };
+      const ix = sim.createInteraction({ commandName: 'ping' });
+      const outcomes: string[] = [];
+      const t0 = Date.now();
+      expect(await handleInteraction(envOf(ix), { ...deps, onOutcome: (o) => outcomes.push(o) })).toBe('answered');
+      expect(Date.now() - t0).toBeLessThan(1_500);
+      expect(await handleInteraction(envOf(ix), { ...deps, onOutcome: (o) => outcomes.push(o) })).toBe('duplicate');
+      expect(outcomes).toEqual(['redis-unavailable', 'answered', 'redis-unavailable', 'duplicate']);
+      expect(sim.requests.filter((r) => r.route === 'interaction_callback' && r.path.includes(ix.id)).map((r) => r.status)).toEqual([204, 400]);
+    } finally {
+      down.disconnect();
+    }
   });
 });

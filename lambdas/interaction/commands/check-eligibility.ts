@@ -10,7 +10,8 @@ export const checkEligibility: Command = {
   cooldownSeconds: 10,
   async run(ctx) {
     const cacheKey = `score:${ctx.userId}`;
-    const cached = await ctx.redis.get(cacheKey);
+    // the cache is an optimization: a Redis failure falls through to the service
+    const cached = await ctx.redis.get(cacheKey).catch(() => null);
     let score: number;
     if (cached !== null) score = Number(cached);
     else {
@@ -19,7 +20,7 @@ export const checkEligibility: Command = {
       } catch (err) {
         return { content: `The score service is unavailable right now (${(err as Error).message}). Please try again in a minute.` };
       }
-      await ctx.redis.set(cacheKey, String(score), 'EX', 300);
+      await ctx.redis.set(cacheKey, String(score), 'EX', 300).catch(() => undefined);
     }
     const eligible = score >= 50;
     return { content: `Your score is ${score}: you are ${eligible ? '' : 'not '}eligible.` };

@@ -161,6 +161,23 @@ describe('interaction core', () => {
     expect(crash.calls.map((c) => [c.verb, (c.body as { type?: number }).type ?? (c.body as { content: string }).content])).toEqual([['post', 5], ['patch', 'done']]);
   });
 
+  it('still answers when Redis fails or hangs (Discord refuses a second callback anyway), and counts it once', async () => {
+    const broken = { get: async () => { throw new Error('ECONNREFUSED'); }, set: async () => { throw new Error('ECONNREFUSED'); }, del: async () => { throw new Error('ECONNREFUSED'); }, ttl: async () => { throw new Error('ECONNREFUSED'); } };
+    const { deps, calls } = setup([fast, slow], { redis: broken as never });
+    const seen: string[] = [];
+    deps.onOutcome = (o) => seen.push(o);
+    expect(await handleInteraction(interaction('fast'), deps)).toBe('answered');
+    expect(seen).toEqual(['redis-unavailable', 'answered']);
+    expect(calls).toHaveLength(1);
+
+    const hanging = { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined), del: () => new Promise(() => undefined), ttl: () => new Promise(() => undefined) };
+    const h = setup([slow], { redis: hanging as never, redisTimeoutMs: 20 });
+    const t0 = Date.now();
+    expect(await handleInteraction(interaction('slow'), h.deps)).toBe('deferred');
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(h.calls.map((c) => c.verb)).toEqual(['post', 'patch']);
+  });
+
   it('decodes creation time from a snowflake', () => {
     expect(snowflakeTime(idAt(NOW))).toBe(NOW);
   });
