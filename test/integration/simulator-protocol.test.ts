@@ -2,6 +2,10 @@
  * The Discord simulator's finer protocol points, against the real @discordjs/ws and @discordjs/rest
  * and against raw sockets where the library would hide what the simulator sent.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { REST, DiscordAPIError } from '@discordjs/rest';
 import { GatewayOpcodes, Routes } from 'discord-api-types/v10';
@@ -220,6 +224,21 @@ describe('Discord simulator: scenarios', () => {
       if (g) expect(d.shardId).toBe(shardOf(g, 2));
     }
     expect(s.missedBy(dispatches.map((d) => ({ sessionId: d.sessionId, seq: d.s })))).toEqual([]);
+  });
+
+  it('runs from the CLI: prints its URLs, keeps the token in a file, serves /gateway/bot', async () => {
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'sim-cli-')), 'token');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/simulator/cli.ts', '--port', '0', '--shards', '4', '--guilds', '100', '--json', '--token-file', tokenFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    stops.push(() => child.kill('SIGTERM'));
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await until(() => out.includes('\n'), 'the CLI to print its URLs', 30_000);
+    const info = JSON.parse(out.split('\n')[0]!) as { restUrl: string; gatewayUrl: string; guilds: number };
+    expect(info.guilds).toBe(100);
+    const token = readFileSync(tokenFile, 'utf8');
+    expect(out).not.toContain(token);
+    const gw = (await new REST({ api: info.restUrl }).setToken(token).get(Routes.gatewayBot())) as { url: string; shards: number };
+    expect(gw).toMatchObject({ url: info.gatewayUrl, shards: 4 });
   });
 
   it('paces traffic at the asked rate', async () => {
