@@ -190,6 +190,21 @@ describe('Discord simulator: gateway protocol', () => {
     expect(s.ledger.filter((e) => e.type === 'GUILD_MEMBER_ADD')).toHaveLength(50);
   });
 
+  it('holds a paused shard\'s dispatches and sends them in order when unpaused', async () => {
+    const s = await sim({ guilds: 1 });
+    const { manager, dispatches } = connect(s);
+    await manager.connect();
+    await until(() => dispatches.some((d) => d.t === 'GUILD_CREATE'), 'GUILD_CREATE');
+    s.pauseShard(0, true);
+    const seqs = Array.from({ length: 5 }, (_, i) => s.dispatch('GUILD_MEMBER_ADD', s.memberPayload(s.guildIds[0]!, String(580000000000000000n + BigInt(i))))!);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD')).toHaveLength(0);
+    expect(s.ledger.filter((e) => e.type === 'GUILD_MEMBER_ADD' && e.sentAt === undefined)).toHaveLength(5);
+    s.pauseShard(0, false);
+    await until(() => dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD').length === 5, 'the held members');
+    expect(dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD').map((d) => d.s)).toEqual(seqs);
+  });
+
   it('counts replays when a client resumes from an older seq than it had', async () => {
     const s = await sim({ guilds: 1 });
     const a = await raw(s);
@@ -254,6 +269,31 @@ describe('Discord simulator: scenarios', () => {
 });
 
 describe('Discord simulator: REST details', () => {
+  it('serves the bot routes the workers call through @discordjs/rest: commands, role add/remove, channel messages', async () => {
+    const s = await sim({ guilds: 1 });
+    const rest = new REST({ api: s.restUrl }).setToken(s.token);
+    const g = s.guildIds[0]!;
+    const cmds = (await rest.put(Routes.applicationCommands(s.appId), { body: [{ name: 'ping', description: 'Pong', type: 1 }] })) as Array<{ id: string; name: string; application_id: string }>;
+    expect(cmds).toHaveLength(1);
+    expect(cmds[0]).toMatchObject({ name: 'ping', application_id: s.appId });
+    expect(s.commands).toHaveLength(1);
+    await rest.put(Routes.guildMemberRole(g, '570000000000000001', '570000000000000002'), { reason: 'auto role' });
+    await rest.delete(Routes.guildMemberRole(g, '570000000000000001', '570000000000000002'));
+    const msg = (await rest.post(Routes.channelMessages('570000000000000003'), { body: { content: 'hi' } })) as { id: string; content: string };
+    expect(msg.content).toBe('hi');
+    expect(s.requests.map((r) => [r.route, r.status])).toEqual([
+      ['commands_overwrite', 200],
+      ['member_role_add', 204],
+      ['member_role_remove', 204],
+      ['channel_message', 200],
+    ]);
+    expect(decodeURIComponent(s.requests[1]!.headers['x-audit-log-reason']!)).toBe('auto role'); // clients URL-encode it
+    const unknownGuild = await rest.put(Routes.guildMemberRole('570000000000000009', '1', '2')).catch((e) => e);
+    expect(unknownGuild).toMatchObject({ status: 404, code: 10004 });
+    const otherApp = await rest.put(Routes.applicationCommands('570000000000000010'), { body: [] }).catch((e) => e);
+    expect(otherApp).toMatchObject({ status: 403, code: 50001 });
+  });
+
   it('makes @discordjs/rest wait out a global 429 and succeed; the 429s are recorded with the global flag', async () => {
     const s = await sim({ guilds: 1, rateLimits: { global: { limit: 3, windowMs: 500 }, route: { limit: 100, windowMs: 1000 } } });
     const rest = new REST({ api: s.restUrl, retries: 3 }).setToken(s.token);

@@ -94,6 +94,9 @@ describe('Discord simulator: gateway', () => {
     const seqs = dispatches.filter((d) => d.t !== 'RESUMED').map((d) => d.s);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1)); // 1..n, no gap, no repeat
     expect(dispatches.filter((d) => d.t === 'READY')).toHaveLength(1);
+    // and the ledger agrees: nothing the simulator sent is missing on the client
+    const sessionId = (dispatches.find((d) => d.t === 'READY')!.d as { session_id: string }).session_id;
+    expect(s.missedBy(dispatches.map((d) => ({ sessionId, seq: d.s })))).toEqual([]);
   });
 
   it('stops on a bad token with a clear error instead of reconnecting forever', async () => {
