@@ -122,7 +122,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   /** records the defer; false when another copy is already following up */
   const deferred = async () => {
     const mine = await takeRunLock();
-    await kv.set(key, 'deferred', 'EX', STATE_TTL_S);
+    if (mine) await kv.set(key, 'deferred', 'EX', STATE_TTL_S);
     return mine;
   };
   const finish = async (o: InteractionOutcome) => {
@@ -191,9 +191,10 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
     return finish('deferred');
   } catch (err) {
     if (err instanceof DiscordAPIError && err.code === 40060) {
-      // already acknowledged by an earlier delivery. A slow command's defer may have gone out before
-      // that delivery died (state lost): the edit is what is left to do, and editing twice is harmless.
-      if (command?.mode === 'slow' && (await kv.get(key)) !== 'done') {
+      // already acknowledged by an earlier delivery whose state is lost (it died, or Redis failed).
+      // If that was a defer, the edit is what is left to do; after a direct answer, editing it with
+      // the same answer is harmless. So edit, unless a copy is doing it or it is done.
+      if (command && (await kv.get(key)) !== 'done') {
         if (!(await deferred())) return out('duplicate', ageMs); // the copy holding the lock follows up
         try {
           await editOriginal(await command.run(ctx));

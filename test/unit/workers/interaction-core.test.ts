@@ -96,9 +96,15 @@ describe('interaction core', () => {
     expect(await handleInteraction(interaction('fast'), deps)).toBe('duplicate');
     expect(calls).toHaveLength(1);
 
+    // state lost (the answering delivery died before recording it): 40060, and the original is
+    // edited with the same answer, which covers an earlier defer too
     const { deps: d2 } = setup([fast]);
-    d2.rest = { post: async () => { throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {}); }, patch: async () => undefined } as unknown as InteractionDeps['rest'];
+    const edits: unknown[] = [];
+    d2.rest = { post: async () => { throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {}); }, patch: async (_r: string, o?: { body?: unknown }) => void edits.push(o?.body) } as unknown as InteractionDeps['rest'];
     expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
+    expect(edits).toEqual([{ content: 'hi' }]);
+    expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
+    expect(edits).toHaveLength(1);
   });
 
   it('defers a fast command that is still running when the window is about to close, then edits the original', async () => {
