@@ -135,6 +135,8 @@ export interface Session {
 interface Connection {
   ws: WebSocket;
   id: number;
+  /** the URL path it connected on ('/resume/...' for a session's resume_gateway_url) */
+  path: string;
   deflate?: MessageDeflater;
   session?: Session;
   sends: number[];
@@ -157,6 +159,18 @@ export interface IdentifyRecord {
   outcome: 'ready' | 'rate-limited' | string;
 }
 
+export interface ResumeRecord {
+  at: number;
+  sessionId: string;
+  shardId?: number;
+  seq: number;
+  /** whether it came in on the session's resume_gateway_url */
+  viaResumeUrl: boolean;
+  outcome: 'resumed' | 'invalid' | 'invalid-seq';
+  /** events replayed before RESUMED */
+  replayed?: number;
+}
+
 export class GatewaySimulator {
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   readonly sessions = new Map<string, Session>();
@@ -164,6 +178,7 @@ export class GatewaySimulator {
   readonly shardSessions = new Map<number, Session>();
   readonly ledger = new Ledger();
   readonly identifies: IdentifyRecord[] = [];
+  readonly resumes: ResumeRecord[] = [];
   readonly closes: Array<{ at: number; shardId?: number; code: number; by: 'server' | 'client' }> = [];
   sessionStartRemaining: number;
   sessionResetAt: number;
@@ -189,7 +204,7 @@ export class GatewaySimulator {
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    const conn: Connection = { ws, id: this.nextConnId++, sends: [], lastHeartbeatAt: Date.now(), closed: false };
+    const conn: Connection = { ws, id: this.nextConnId++, path: url.pathname, sends: [], lastHeartbeatAt: Date.now(), closed: false };
     this.conns.add(conn);
     const v = url.searchParams.get('v');
     if (v !== null && v !== '10') return this.close(conn, GatewayCloseCodes.InvalidAPIVersion, 'Invalid API version');
@@ -344,7 +359,8 @@ export class GatewaySimulator {
       user: this.hooks.botUser(),
       guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.id,
-      resume_gateway_url: this.hooks.gatewayUrl(),
+      // per session, like Discord's: a client that resumes elsewhere still works, and `resumes` shows it
+      resume_gateway_url: `${this.hooks.gatewayUrl()}/resume/${session.id.slice(0, 8)}`,
       shard: [shardId, numShards],
       application: { id: this.opts.appId, flags: 0 },
     });
@@ -361,12 +377,17 @@ export class GatewaySimulator {
     if (s && s.valid && !expired && Number.isInteger(seq) && seq > s.seq) {
       // a seq the session never reached: 4007, and the session is over
       s.valid = false;
+      this.resumes.push({ at: Date.now(), sessionId: s.id, shardId: s.shardId, seq, viaResumeUrl: conn.path.startsWith('/resume/'), outcome: 'invalid-seq' });
       return this.close(conn, GatewayCloseCodes.InvalidSeq, 'Invalid seq.');
     }
+    const record: ResumeRecord = { at: Date.now(), sessionId: String(d.session_id), shardId: s?.shardId, seq, viaResumeUrl: conn.path.startsWith('/resume/'), outcome: 'invalid' };
+    this.resumes.push(record);
     if (!s || !s.valid || expired || !Number.isInteger(seq) || seq < oldest - 1) {
       this.send(conn, { op: GatewayOpcodes.InvalidSession, d: false });
       return;
     }
+    record.outcome = 'resumed';
+    record.replayed = s.buffer.filter((b) => b.f.s > seq).length;
     if (s.conn && s.conn !== conn) this.close(s.conn, GatewayCloseCodes.SessionTimedOut, 'resumed elsewhere');
     s.conn = conn;
     s.disconnectedAt = undefined;

@@ -17,7 +17,7 @@ import { shardOf, SnowflakeGenerator, snowflakeTime } from './snowflake';
 
 export { shardOf, snowflakeTime } from './snowflake';
 export { Ledger, PRIVILEGED_INTENTS } from './gateway';
-export type { LedgerEntry, Received } from './gateway';
+export type { IdentifyRecord, LedgerEntry, Received, ResumeRecord } from './gateway';
 export { DEFAULT_MIX, TRAFFIC_TYPES, type TrafficType } from './scenarios';
 
 export interface SimulatorOptions {

@@ -97,6 +97,8 @@ describe('Discord simulator: gateway', () => {
     // and the ledger agrees: nothing the simulator sent is missing on the client
     const sessionId = (dispatches.find((d) => d.t === 'READY')!.d as { session_id: string }).session_id;
     expect(s.missedBy(dispatches.map((d) => ({ sessionId, seq: d.s })))).toEqual([]);
+    // it came back on the session's resume_gateway_url, and the simulator replayed what it missed
+    expect(s.gateway.resumes.at(-1)).toMatchObject({ sessionId, outcome: 'resumed', viaResumeUrl: true });
   });
 
   it('stops on a bad token with a clear error instead of reconnecting forever', async () => {
