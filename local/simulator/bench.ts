@@ -57,6 +57,26 @@ async function run(count: number, compress: boolean, zlib: 'sync' | 'stream' = '
   return { produceMs, deliverMs: out.done - t0, bytes: out.bytes };
 }
 
+/** REST: POSTs to /channels/{c}/messages from 64 concurrent fetches, limits raised out of the way. */
+async function rest(count: number): Promise<number> {
+  const sim = await DiscordSimulator.start({ guilds: 1, rateLimits: { global: { limit: 1e9, windowMs: 1000 }, route: { limit: 1e9, windowMs: 1000 } } });
+  const url = `${sim.restUrl}/v10/channels/700000000000000001/messages`;
+  const headers = { Authorization: `Bot ${sim.token}`, 'Content-Type': 'application/json' };
+  let next = 0;
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next++ < count) {
+        const r = await fetch(url, { method: 'POST', headers, body: '{"content":"hello"}' });
+        await r.arrayBuffer();
+      }
+    }),
+  );
+  const ms = Date.now() - t0;
+  await sim.stop();
+  return Math.round((count / ms) * 1000);
+}
+
 async function main() {
   const count = Number(process.argv[2] ?? 100_000);
   console.log(`simulator dispatch throughput: ${count} GUILD_MEMBER_ADD (~300 B JSON each) on one shard, client in a worker thread`);
@@ -69,6 +89,7 @@ async function main() {
     const r = await run(n, compress, zlib);
     console.log(`${label.padEnd(32)} produced ${Math.round((n / r.produceMs) * 1000)}/s, on the client ${Math.round((n / r.deliverMs) * 1000)}/s, ${(r.bytes / n).toFixed(0)} B/frame`);
   }
+  console.log(`REST (POST channel message, 64 concurrent, client in the same process) ${await rest(20_000)} requests/s`);
 }
 
 void main();
