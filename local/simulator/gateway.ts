@@ -272,7 +272,7 @@ export class GatewaySimulator {
     s.conn = undefined;
     s.disconnectedAt = Date.now();
     const fatal = [1000, 1001, 4004, 4010, 4011, 4012, 4013, 4014].includes(code);
-    if (fatal) s.valid = false;
+    if (fatal) this.endSession(s);
   }
 
   private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
@@ -339,7 +339,7 @@ export class GatewaySimulator {
 
     // a new session replaces the shard's previous one
     const prev = this.shardSessions.get(shardId);
-    if (prev) prev.valid = false;
+    if (prev) this.endSession(prev);
     const session: Session = {
       id: randomBytes(16).toString('hex'),
       shardId,
@@ -376,7 +376,7 @@ export class GatewaySimulator {
     const oldest = s?.buffer[0]?.f.s ?? (s ? s.seq + 1 : 0);
     if (s && s.valid && !expired && Number.isInteger(seq) && seq > s.seq) {
       // a seq the session never reached: 4007, and the session is over
-      s.valid = false;
+      this.endSession(s);
       this.resumes.push({ at: Date.now(), sessionId: s.id, shardId: s.shardId, seq, viaResumeUrl: conn.path.startsWith('/resume/'), outcome: 'invalid-seq' });
       return this.close(conn, GatewayCloseCodes.InvalidSeq, 'Invalid seq.');
     }
@@ -426,6 +426,12 @@ export class GatewaySimulator {
     }
     this.deliver(s, b);
     return f.s;
+  }
+
+  /** A session that can no longer be resumed: its replay buffer is released (the ledger keeps the record). */
+  private endSession(s: Session): void {
+    s.valid = false;
+    s.buffer = [];
   }
 
   /** The live session of a shard, if any (connected or resumable). */
@@ -485,7 +491,7 @@ export class GatewaySimulator {
     const s = this.shardSessions.get(shardId);
     const conn = s?.conn;
     if (!s || !conn) return false;
-    if (!resumable) s.valid = false;
+    if (!resumable) this.endSession(s);
     const sent = this.send(conn, { op: GatewayOpcodes.InvalidSession, d: resumable });
     if (resumable) {
       s.conn = undefined;

@@ -115,6 +115,8 @@ export interface SimInteraction {
   channelId: string;
   userId: string;
   commandName: string;
+  /** the INTERACTION_CREATE's seq, undefined when its shard had no session (nothing was sent) */
+  seq?: number;
   /** the first callback (type and data), when it arrived */
   callback?: { type: number; data?: unknown; at: number };
   /** edits of @original and follow-ups */
@@ -329,7 +331,7 @@ export class DiscordSimulator {
     };
     this.interactions.set(ix.id, ix);
     this.interactionsByToken.set(ix.token, ix);
-    this.dispatch('INTERACTION_CREATE', {
+    ix.seq = this.dispatch('INTERACTION_CREATE', {
       id: ix.id,
       application_id: this.appId,
       type: 2,
