@@ -97,6 +97,26 @@ describe('Discord simulator: gateway protocol', () => {
     expect(c.msgs.find((m) => m.op === 9)!.d).toBe(false);
   });
 
+  it.each([
+    [1000, false],
+    [1001, false],
+    [4000, true],
+    [4900, true],
+  ])('after the client closes with %i the session is resumable: %s', async (code, resumable) => {
+    const s = await sim({ guilds: 1 });
+    const a = await raw(s);
+    a.send({ op: 2, d: { token: s.token, intents: 1, properties: {} } });
+    await until(() => a.msgs.some((m) => m.t === 'GUILD_CREATE'), 'GUILD_CREATE');
+    const sessionId = a.msgs.find((m) => m.t === 'READY')!.d.session_id as string;
+    a.ws.close(code);
+    await a.closed;
+    await until(() => s.gateway.closes.some((c) => c.by === 'client'), 'the simulator to see the close');
+    const b = await raw(s);
+    b.send({ op: 6, d: { token: s.token, session_id: sessionId, seq: 2 } });
+    await until(() => b.msgs.some((m) => m.op === 9 || m.t === 'RESUMED'), 'op 9 or RESUMED');
+    expect(b.msgs.some((m) => m.t === 'RESUMED')).toBe(resumable);
+  });
+
   it('answers a stale session (past its TTL, or a seq older than the replay buffer) with op 9 d:false', async () => {
     const s = await sim({ guilds: 1, sessionTtlMs: 200, replayBufferSize: 10 });
     const a = await raw(s);
