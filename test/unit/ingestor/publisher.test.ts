@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PutEventsEntry } from '../../../lib/contract';
 import { Publisher, type EntryMeta, type EventSender, type PutResult } from '../../../ingestor/src/publish/publisher';
 import { DiskSpool } from '../../../ingestor/src/publish/spool';
@@ -107,7 +107,8 @@ describe('Publisher', () => {
     await tick();
     await tick();
     calls[1]!.resolve({ errors: [{ code: 'ThrottlingException' }, { code: 'MalformedDetail', message: 'bad json' }] });
-    await new Promise((r) => setTimeout(r, 20));
+    // the retry waits out a backoff timer (1-5 ms); on a loaded machine that timer fires late, so wait for the request itself
+    await vi.waitFor(() => expect(calls).toHaveLength(3), { timeout: 5000, interval: 5 });
     expect(dead.map((d) => [d.meta.seq, d.reason])).toEqual([[3, 'MalformedDetail: bad json']]);
     expect(calls[2]!.entries.map((e) => JSON.parse(e.Detail).i)).toEqual([2]); // only the throttled one again
     calls[2]!.resolve({ errors: [undefined] });

@@ -1,5 +1,5 @@
 import { DiscordAPIError } from '@discordjs/rest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { wrapDispatch } from '../../../lib/contract';
 import { commandRegistry } from '../../../lambdas/interaction/commands';
 import type { Command } from '../../../lambdas/interaction/commands/types';
@@ -149,8 +149,7 @@ describe('interaction core', () => {
     const gated: Command = { definition: { name: 'gated', description: 'x' }, mode: 'slow', run: () => (runs++, new Promise((r) => (release = () => r({ content: 'once' })))) };
     const { deps, calls, redis } = setup([gated]);
     const first = handleInteraction(interaction('gated'), deps);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(redis.m.get(`ix:${idAt(NOW - 100)}`)).toBe('deferred');
+    await vi.waitFor(() => expect(redis.m.get(`ix:${idAt(NOW - 100)}`)).toBe('deferred'), { timeout: 5000, interval: 2 });
     // a concurrent copy of the same message while the first one runs the command
     expect(await handleInteraction(interaction('gated'), deps)).toBe('duplicate');
     release();
