@@ -196,7 +196,17 @@ export class GatewaySimulator {
   ) {
     this.sessionStartRemaining = opts.sessionStartTotal;
     this.sessionResetAt = Date.now() + opts.sessionResetAfterMs;
+    // sessions left disconnected past their TTL are over: release their replay buffers
+    this.sweepTimer = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.sessions.values()) {
+        if (s.valid && !s.conn && s.disconnectedAt !== undefined && now - s.disconnectedAt > opts.sessionTtlMs) this.endSession(s);
+      }
+    }, Math.max(1000, Math.min(opts.sessionTtlMs, 30_000)));
+    this.sweepTimer.unref();
   }
+
+  private readonly sweepTimer: NodeJS.Timeout;
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
@@ -507,6 +517,7 @@ export class GatewaySimulator {
   }
 
   shutdown(): void {
+    clearInterval(this.sweepTimer);
     for (const c of this.conns) {
       clearInterval(c.heartbeatTimer);
       c.closed = true;
