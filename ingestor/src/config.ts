@@ -26,6 +26,10 @@ export interface IngestorConfig {
   bufferMaxEvents: number;
   bufferMaxBytes: number;
   maxInFlight: number;
+  /** direct: signed PutEvents without the SDK's per-request middleware (default); sdk: PutEventsCommand */
+  putEventsClient: 'direct' | 'sdk';
+  /** zlib-stream inflater: zlib-sync (default; startup fails when it does not load) or node:zlib */
+  gatewayInflate: 'zlib-sync' | 'node';
   metricsNamespace: string;
   shardGroup: string;
   /** how often EMF metrics are written @default 60000 */
@@ -89,6 +93,8 @@ const Env = z.object({
   BUFFER_MAX_EVENTS: z.coerce.number().int().min(10).default(50_000),
   BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(32 * 1024 * 1024),
   PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
+  GATEWAY_INFLATE: z.enum(['zlib-sync', 'node'], { message: 'expected zlib-sync or node (node:zlib: more CPU, and see docs/ingestor.md on its ordering under load)' }).default('zlib-sync'),
+  PUT_EVENTS_CLIENT: z.enum(['direct', 'sdk'], { message: 'expected direct (signed requests, no SDK middleware per request) or sdk (PutEventsCommand)' }).default('direct'),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -149,6 +155,8 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     bufferMaxEvents: e.BUFFER_MAX_EVENTS,
     bufferMaxBytes: e.BUFFER_MAX_BYTES,
     maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
+    putEventsClient: e.PUT_EVENTS_CLIENT,
+    gatewayInflate: e.GATEWAY_INFLATE,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,
     metricsIntervalMs: e.METRICS_INTERVAL_MS,

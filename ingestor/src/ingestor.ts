@@ -6,11 +6,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DiscordAPIError, REST } from '@discordjs/rest';
-import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
+import { WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import Redis from 'ioredis';
 import { createClassifier, DEFAULT_ROUTING_TABLE, entrySize, toPutEventsEntry, wrapDispatch, type RoutingTable } from '../../lib/contract';
@@ -19,7 +18,9 @@ import { fatalCloseAdvice } from './gateway/close-codes';
 import { SessionStore } from './gateway/session-store';
 import { IngestorMetrics } from './metrics';
 import { ClaimChecker } from './publish/claim-check';
-import { EventBridgeSender } from './publish/eventbridge-sender';
+import { chooseCompression } from './gateway/compression';
+import { DirectPutEventsSender } from './publish/direct-put-events';
+import { createEventBridgeClient, EventBridgeSender } from './publish/eventbridge-sender';
 import { Publisher, type EventSender } from './publish/publisher';
 import { DiskSpool } from './publish/spool';
 import { WatermarkTracker } from './publish/watermark';
@@ -83,6 +84,9 @@ async function resolveToken(cfg: IngestorConfig, aws: Record<string, unknown>): 
 export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}): Promise<IngestorHandle> {
   const log = deps.log ?? defaultLog;
   const aws = deps.aws ?? {};
+  // before anything opens: a missing zlib-sync stops startup with what to do
+  const compression = chooseCompression(cfg.gatewayInflate);
+  if (compression.warning) log('error', compression.warning);
   const token = await resolveToken(cfg, aws);
   const routing = deps.routing ?? DEFAULT_ROUTING_TABLE;
   const classify = createClassifier(routing);
@@ -95,7 +99,8 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   const sessions = new SessionStore(redis, deps.keyPrefix ?? `gateway:${cfg.applicationId}`, watermarks);
 
   const spool = new DiskSpool(cfg.spoolDir, cfg.spoolMaxBytes);
-  const sender = deps.sender ?? new EventBridgeSender(new EventBridgeClient(aws));
+  const eventBridge = createEventBridgeClient(aws);
+  const sender = deps.sender ?? (cfg.putEventsClient === 'sdk' ? new EventBridgeSender(eventBridge) : new DirectPutEventsSender(eventBridge));
   const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? new S3Client({ forcePathStyle: true, ...aws }) : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
   const publisher = new Publisher(
     sender,
@@ -149,7 +154,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     rest,
     shardCount: totalShards,
     shardIds,
-    compression: CompressionMethod.ZlibNative,
+    compression: compression.method,
     retrieveSessionInfo: (shardId) => sessions.retrieve(shardId),
     updateSessionInfo: (shardId, info) => sessions.update(shardId, info),
   });
@@ -275,7 +280,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     // a fatal close during the first connect: keep serving /ready with what to fix, do not retry
     if (!fatal) throw err;
   }
-  log('info', 'ingestor started', { shards: shardIds, totalShards, bus: cfg.eventBusName, httpPort });
+  log('info', 'ingestor started', { shards: shardIds, totalShards, bus: cfg.eventBusName, httpPort, inflate: compression.name, putEvents: cfg.putEventsClient });
 
   let stopped = false;
   const close = async () => {

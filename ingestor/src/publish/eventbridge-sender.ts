@@ -1,7 +1,26 @@
 /** The real sender: EventBridge PutEvents, one request per batch; per-entry errors mapped in order. */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
+import { AwsJson1_1Protocol, JsonCodec } from '@aws-sdk/core/protocols';
 import type { PutEventsEntry } from '../../../lib/contract';
 import type { EventSender, PutResult } from './publisher';
+
+/**
+ * EventBridge's own protocol (awsJson1_1) with the SDK's JSON.stringify codec instead of its default
+ * single-pass writer. The default writes every character of every string in JavaScript; our Detail
+ * is one long JSON string per entry, so on the ingestor's hot path that writer alone took more CPU
+ * than inflating the gateway frames. Same wire format, same error mapping (the protocol class and
+ * its error registries are unchanged; only the body serializer differs).
+ */
+export class StringifyJson1_1Protocol extends AwsJson1_1Protocol {
+  constructor(settings: ConstructorParameters<typeof AwsJson1_1Protocol>[0]) {
+    super({ ...settings, jsonCodec: new JsonCodec({ timestampFormat: { useTrait: true, default: 7 }, jsonName: false }) });
+  }
+}
+
+/** The ingestor's EventBridge client: the faster codec and a cached middleware stack (one command, sent thousands of times a second). */
+export function createEventBridgeClient(config: EventBridgeClientConfig = {}): EventBridgeClient {
+  return new EventBridgeClient({ cacheMiddleware: true, ...config, protocol: StringifyJson1_1Protocol as unknown as EventBridgeClientConfig['protocol'] });
+}
 
 export class EventBridgeSender implements EventSender {
   constructor(private readonly client: EventBridgeClient) {}

@@ -32,4 +32,12 @@ describe('ingestor config', () => {
     expect(() => parseIngestorConfig({ ...base, GATEWAY_INTENTS: 'Guilds|Nope' })).toThrow(/GATEWAY_INTENTS: unknown intent "Nope"/);
     expect(() => parseIngestorConfig({ DISCORD_APPLICATION_ID: '1', EVENT_BUS_NAME: 'b' })).toThrow(/DISCORD_TOKEN \/ DISCORD_TOKEN_SECRET_ARN: set one/);
   });
+
+  it('defaults to direct PutEvents and zlib-sync, and names the choices on a bad value', () => {
+    const c = parseIngestorConfig(base);
+    expect([c.putEventsClient, c.gatewayInflate]).toEqual(['direct', 'zlib-sync']);
+    expect(parseIngestorConfig({ ...base, PUT_EVENTS_CLIENT: 'sdk', GATEWAY_INFLATE: 'node' })).toMatchObject({ putEventsClient: 'sdk', gatewayInflate: 'node' });
+    expect(() => parseIngestorConfig({ ...base, PUT_EVENTS_CLIENT: 'fast' })).toThrow(/PUT_EVENTS_CLIENT: expected direct .* or sdk .*; got "fast"/);
+    expect(() => parseIngestorConfig({ ...base, GATEWAY_INFLATE: 'zstd' })).toThrow(/GATEWAY_INFLATE: expected zlib-sync or node .*; got "zstd"/);
+  });
 });
