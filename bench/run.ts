@@ -67,9 +67,9 @@ async function simChild(opts: { shards: number; guilds: number; putLatencyMs?: n
   };
 }
 
-async function ourIngestor(s: SimChild, shards: number): Promise<IngestorHandle> {
+async function ourIngestor(s: SimChild, shards: number, env: Record<string, string> = {}): Promise<IngestorHandle> {
   return startIngestor(
-    parseIngestorConfig({ DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')), METRICS_INTERVAL_MS: '3600000', BUFFER_MAX_EVENTS: '200000' }),
+    parseIngestorConfig({ ...env, DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')), METRICS_INTERVAL_MS: '3600000', BUFFER_MAX_EVENTS: '200000' }),
     { aws: { endpoint: s.ebUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, emf: () => undefined, log: () => undefined },
   );
 }
@@ -97,16 +97,15 @@ async function frames(n: number, size: number): Promise<Buffer[]> {
 }
 
 async function floorRate(fr: Buffer[]): Promise<number> {
-  // inflate (one context, like zlib-stream) + JSON.parse + JSON.stringify, nothing else
-  const inf = zlib.createInflate();
-  let cur: Buffer[] = [];
-  inf.on('data', (c: Buffer) => cur.push(c));
+  // inflate (one context, like zlib-stream; zlib-sync, the inflater our ingestor uses) +
+  // JSON.parse + JSON.stringify, nothing else, in one synchronous loop
+  const ZlibSync = require('zlib-sync') as { Inflate: new (o: object) => { push(b: Buffer, flush: number): void; result: string; err: number }; Z_SYNC_FLUSH: number };
+  const inf = new ZlibSync.Inflate({ chunkSize: 65535, to: 'string' });
   const c0 = process.cpuUsage();
   for (const f of fr) {
-    inf.write(f);
-    await new Promise<void>((r) => inf.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
-    const obj = JSON.parse(Buffer.concat(cur).toString('utf8'));
-    cur = [];
+    inf.push(f, ZlibSync.Z_SYNC_FLUSH);
+    if (inf.err) throw new Error(`inflate failed: ${inf.err}`);
+    const obj = JSON.parse(inf.result);
     JSON.stringify(obj.d);
   }
   const c = process.cpuUsage(c0);
@@ -116,24 +115,45 @@ async function floorRate(fr: Buffer[]): Promise<number> {
 /** PutEvents round trip of the local endpoint in the throughput rows (in-region PutEvents takes ms, loopback far less) */
 const PUT_LATENCY_MS = 15;
 
+/** CPU rate of one ingestor over a storm of n events of `size` bytes, and the wall rate */
+async function stormRate(s: SimChild, h: IngestorHandle, n: number, size: number): Promise<{ perCore: number; wall: number }> {
+  const before = h.metrics.published;
+  const c0 = process.cpuUsage();
+  const t0 = Date.now();
+  await s.call({ cmd: 'storm', n, size });
+  await waitPublished(h, before + n);
+  const c = process.cpuUsage(c0);
+  return { perCore: n / ((c.user + c.system) / 1e6), wall: n / ((Date.now() - t0) / 1000) };
+}
+
 async function throughput() {
   const s = await simChild({ shards: 1, guilds: 1, putLatencyMs: PUT_LATENCY_MS });
   const h = await ourIngestor(s, 1);
   await s.call({ cmd: 'ready-shards', n: 1 });
   await waitPublished(h, 1);
+  await stormRate(s, h, 2000, 500); // warm-up (JIT, sockets)
+  let ours500 = 0;
   for (const [size, n] of (QUICK ? [[500, 5000]] : [[500, 30_000], [4_000, 15_000], [16_000, 5_000]]) as Array<[number, number]>) {
-    const before = h.metrics.published;
-    const c0 = process.cpuUsage();
-    const t0 = Date.now();
-    await s.call({ cmd: 'storm', n, size });
-    await waitPublished(h, before + n);
-    const c = process.cpuUsage(c0);
-    const wall = (Date.now() - t0) / 1000;
-    const ours = n / ((c.user + c.system) / 1e6);
+    const r = await stormRate(s, h, n, size);
+    if (size === 500) ours500 = r.perCore;
     const floor = await floorRate(await frames(Math.min(n, 10_000), size));
     const st = (await s.call({ cmd: 'stats' })) as { accepted: number; requests: number };
-    row(`ingestor throughput, ${size} B events`, ours, floor, 'inflate+parse+stringify floor', 'events/s/core', `${Math.round(n / wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents, endpoint answers in ${PUT_LATENCY_MS} ms`);
-    log(`throughput ${size} B: ${Math.round(ours)}/s/core vs floor ${Math.round(floor)}/s/core`);
+    row(`ingestor throughput, ${size} B events`, r.perCore, floor, 'inflate+parse+stringify floor (zlib-sync)', 'events/s/core', `${Math.round(r.wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents, endpoint answers in ${PUT_LATENCY_MS} ms`);
+    log(`throughput ${size} B: ${Math.round(r.perCore)}/s/core vs floor ${Math.round(floor)}/s/core`);
+  }
+  {
+    // the same ingestor on the off-the-shelf path: the SDK's PutEventsCommand and node:zlib's stream inflate
+    const s2 = await simChild({ shards: 1, guilds: 1, putLatencyMs: PUT_LATENCY_MS });
+    const h2 = await ourIngestor(s2, 1, { PUT_EVENTS_CLIENT: 'sdk', GATEWAY_INFLATE: 'node' });
+    await s2.call({ cmd: 'ready-shards', n: 1 });
+    await waitPublished(h2, 1);
+    await stormRate(s2, h2, 2000, 500);
+    const r2 = await stormRate(s2, h2, QUICK ? 5000 : 15_000, 500);
+    row('ingestor throughput, 500 B events, our path vs SDK PutEventsCommand + node:zlib', ours500, r2.perCore, 'PUT_EVENTS_CLIENT=sdk GATEWAY_INFLATE=node', 'events/s/core', `${Math.round(r2.wall)} events/s wall on the SDK + node:zlib path`);
+    log(`throughput 500 B on SDK + node:zlib: ${Math.round(r2.perCore)}/s/core`);
+    await h2.kill();
+    s2.child.send({ cmd: 'stop' });
+    await new Promise((r) => s2.child.once('exit', r));
   }
   // ---------- 3. publish latency at low and high load ----------
   for (const [name, rate, n] of (QUICK ? [['low (20/s)', 20, 40], ['high (5,000/s)', 5000, 5000]] : [['low (20/s)', 20, 100], ['high (5,000/s)', 5000, 20_000]]) as Array<[string, number, number]>) {
