@@ -11,6 +11,7 @@ import * as zlib from 'node:zlib';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { parseIngestorConfig } from '../ingestor/src/config';
 import { startIngestor, type IngestorHandle } from '../ingestor/src/ingestor';
+import { ingestorNodeOptions } from '../ingestor/src/runtime';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const QUICK = process.argv.includes('--quick');
@@ -177,9 +178,9 @@ async function throughput() {
 /** A modest real guild: 20 channels, 10 roles, 25 members listed inline (real bots see far more in big guilds) */
 const GUILD_SHAPE = { channels: 20, roles: 10, members: 25 };
 
-async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): Promise<{ rss: number; heap: number }> {
+async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): Promise<{ rss: number; heap: number; peak?: number }> {
   const s = await simChild({ shards, guilds, ...GUILD_SHAPE });
-  let result: { rss: number; heap: number };
+  let result: { rss: number; heap: number; peak?: number };
   if (kind === 'discordjs') {
     const child = fork(join(__dirname, 'lib', 'rss-discordjs.cjs'), [s.restUrl, s.token, s.appId, String(guilds), String(shards)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     result = await new Promise((resolve, reject) => {
@@ -188,38 +189,64 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     });
     child.kill();
   } else {
-    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, '..', 'ingestor', 'dist', 'main.js')], {
+    // --inspect on a free loopback port: the bench asks for a full GC through the inspector before it
+    // reads RSS, as the discord.js child calls gc() itself; nothing in the ingestor changes for it
+    // with the flags the CDK task gives it (512 MiB task)
+    const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...ingestorNodeOptions(512).split(' '), join(__dirname, '..', 'ingestor', 'dist', 'main.js')], {
       env: { ...process.env, DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '18099', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')), METRICS_INTERVAL_MS: '3600000', AWS_ENDPOINT_URL: s.ebUrl },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const inspectorUrl = new Promise<string>((resolve) => {
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => {
+        err += c.toString();
+        const m = err.match(/Debugger listening on (ws:\/\/\S+)/);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const rssMiB = () => Number(execSync(`ps -o rss= -p ${child.pid}`).toString().trim()) / 1024;
+    let peak = 0;
     const end = Date.now() + 120_000;
     for (;;) {
       const st = (await fetch('http://127.0.0.1:18099/ready').then((r) => r.json()).catch(() => ({}))) as { guilds?: number; bufferDepth?: number };
+      peak = Math.max(peak, rssMiB());
       if ((st.guilds ?? 0) >= guilds && st.bufferDepth === 0) break;
       if (Date.now() > end) throw new Error('our ingestor did not get every guild in 120 s');
       await sleep(200);
     }
-    await sleep(1800);
-    const kb = Number(execSync(`ps -o rss= -p ${child.pid}`).toString().trim());
-    result = { rss: kb * 1024, heap: NaN };
+    await sleep(1500);
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(await inspectorUrl);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    await new Promise((r) => ws.once('message', r));
+    ws.close();
+    await sleep(300);
+    const met = await (await fetch('http://127.0.0.1:18099/metrics')).text();
+    const heap = Number(met.match(/^nodejs_heap_used_bytes (\d+)$/m)?.[1] ?? NaN);
+    result = { rss: rssMiB() * 1024 * 1024, heap, peak };
     child.kill('SIGKILL');
   }
   s.child.send({ cmd: 'stop' });
   await new Promise((r) => s.child.once('exit', r));
-  return { rss: result.rss / 1024 / 1024, heap: result.heap / 1024 / 1024 };
+  return { rss: result.rss / 1024 / 1024, heap: result.heap / 1024 / 1024, peak: result.peak };
 }
 
 async function memory() {
   const sizes = QUICK ? [1000] : [1000, 5000, 10_000];
   let last = { ours: 0, djs: 0 };
+  let first: { ours: number; djs: number } | undefined;
   for (const g of sizes) {
-    const ours = (await rss('ours', g, 4)).rss;
+    const o = await rss('ours', g, 4);
+    const ours = o.rss;
     const d = await rss('discordjs', g, 4);
-    row(`RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`, ours, d.rss, 'discord.js Client, default caches', 'MiB', `discord.js / ours = ${(d.rss / ours).toFixed(1)}x; discord.js heap ${d.heap.toFixed(0)} MiB`);
+    row(`RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`, ours, d.rss, 'discord.js Client, default caches', 'MiB', `both after a full GC; discord.js / ours = ${(d.rss / ours).toFixed(1)}x; heap in use: ours ${o.heap.toFixed(0)} MiB, discord.js ${d.heap.toFixed(0)} MiB; our peak RSS during the GUILD_CREATE burst ${o.peak?.toFixed(0)} MiB`);
     log(`rss ${g}: ours ${ours.toFixed(0)} MiB, discord.js ${d.rss.toFixed(0)} MiB (heap ${d.heap.toFixed(0)})`);
     last = { ours, djs: d.rss };
+    first ??= last;
   }
-  if (!QUICK) {
+  if (!QUICK && first) {
+    row('RSS added per 1,000 guilds (1,000 -> 10,000 guilds)', (last.ours - first.ours) / 9, (last.djs - first.djs) / 9, 'discord.js Client, default caches', 'MiB', 'flat in guild count means close to 0');
     const ours8 = (await rss('ours', 10_000, 8)).rss;
     row('RSS per added shard (10,000 guilds, 4 -> 8 shards)', (ours8 - last.ours) / 4, null, '', 'MiB/shard');
   }

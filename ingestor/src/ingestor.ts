@@ -13,7 +13,8 @@ import { WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import Redis from 'ioredis';
 import { createClassifier, DEFAULT_ROUTING_TABLE, entrySize, toPutEventsEntry, wrapDispatch, type RoutingTable } from '../../lib/contract';
-import type { IngestorConfig } from './config';
+import { IngestorConfigError, type IngestorConfig } from './config';
+import { checkBufferFitsHeap } from './runtime';
 import { fatalCloseAdvice } from './gateway/close-codes';
 import { SessionStore } from './gateway/session-store';
 import { IngestorMetrics } from './metrics';
@@ -84,7 +85,9 @@ async function resolveToken(cfg: IngestorConfig, aws: Record<string, unknown>): 
 export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}): Promise<IngestorHandle> {
   const log = deps.log ?? defaultLog;
   const aws = deps.aws ?? {};
-  // before anything opens: a missing zlib-sync stops startup with what to do
+  // before anything opens: a missing zlib-sync or a buffer the heap cannot hold stops startup with what to do
+  const bufferProblem = checkBufferFitsHeap(cfg.bufferMaxBytes);
+  if (bufferProblem) throw new IngestorConfigError([bufferProblem]);
   const compression = chooseCompression(cfg.gatewayInflate);
   if (compression.warning) log('error', compression.warning);
   const token = await resolveToken(cfg, aws);

@@ -116,6 +116,11 @@ export class IngestorMetrics {
     gauge('gateway_publish_in_flight', 'PutEvents requests in flight', this.gauges.inFlight);
     gauge('gateway_shards_ready', 'Owned shards that are READY', this.gauges.shardsReady);
     gauge('gateway_shards_total', 'Owned shards', this.gauges.shardsTotal);
+    const m = process.memoryUsage();
+    gauge('process_resident_memory_bytes', 'Resident set size', m.rss);
+    gauge('nodejs_heap_used_bytes', 'V8 heap in use', m.heapUsed);
+    gauge('nodejs_heap_total_bytes', 'V8 heap reserved', m.heapTotal);
+    gauge('nodejs_external_memory_bytes', 'Memory of buffers and other objects outside the V8 heap', m.external);
     return `${l.join('\n')}\n`;
   }
 }

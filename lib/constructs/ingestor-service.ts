@@ -17,6 +17,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
+import { ingestorNodeOptions } from '../../ingestor/src/runtime';
 
 /** Namespace of the ingestor's EMF metrics (dimension ShardGroup). */
 export const INGESTOR_METRICS_NAMESPACE = 'DiscordGatewayProxy/Ingestor';
@@ -86,9 +87,10 @@ export class IngestorService extends Construct {
     }
     this.shardGroup = shardIdsLabel(props.shardIds);
 
+    const memoryLimitMiB = props.memoryLimitMiB ?? 512;
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 256,
-      memoryLimitMiB: props.memoryLimitMiB ?? 512,
+      memoryLimitMiB,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -117,7 +119,8 @@ export class IngestorService extends Construct {
         HTTP_PORT: String(INGESTOR_HTTP_PORT),
         SPOOL_DIR: INGESTOR_SPOOL_DIR,
         METRICS_NAMESPACE: INGESTOR_METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
+        // the heap bounded by the task's memory (see ingestor/src/runtime.ts)
+        NODE_OPTIONS: ingestorNodeOptions(memoryLimitMiB),
       },
       // node is in the image; no curl/wget needed
       healthCheck: {

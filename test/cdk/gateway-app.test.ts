@@ -154,6 +154,8 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
                 { Name: 'EVENT_BUS_NAME', Value: { Ref: gid(t.gateway.eventBus.bus) } },
                 { Name: 'HTTP_PORT', Value: '8080' },
                 { Name: 'METRICS_NAMESPACE', Value: 'DiscordGatewayProxy/Ingestor' },
+                // the heap bounded by the task's 512 MiB; no source maps held on the heap
+                { Name: 'NODE_OPTIONS', Value: '--max-old-space-size=256 --max-semi-space-size=2' },
               ]),
             }),
           ],
