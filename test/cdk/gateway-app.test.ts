@@ -155,7 +155,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
                 { Name: 'HTTP_PORT', Value: '8080' },
                 { Name: 'METRICS_NAMESPACE', Value: 'DiscordGatewayProxy/Ingestor' },
                 // the heap bounded by the task's 512 MiB; no source maps held on the heap
-                { Name: 'NODE_OPTIONS', Value: '--max-old-space-size=256 --max-semi-space-size=2' },
+                { Name: 'NODE_OPTIONS', Value: '--max-old-space-size=256' },
               ]),
             }),
           ],

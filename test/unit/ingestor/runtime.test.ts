@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { checkBufferFitsHeap, ingestorNodeOptions } from '../../../ingestor/src/runtime';
 
 describe('ingestor runtime flags', () => {
-  it('bounds the old space to half the task memory and keeps the young generation small', () => {
-    expect(ingestorNodeOptions(512)).toBe('--max-old-space-size=256 --max-semi-space-size=2');
-    expect(ingestorNodeOptions(2048)).toContain('--max-old-space-size=1024');
+  it('bounds the old space to half the task memory (the young generation keeps its default: 2 MiB cost 30 % throughput)', () => {
+    expect(ingestorNodeOptions(512)).toBe('--max-old-space-size=256');
+    expect(ingestorNodeOptions(2048)).toBe('--max-old-space-size=1024');
   });
 
   it('refuses a memory buffer larger than a quarter of the heap limit, saying what to change', () => {
