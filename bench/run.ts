@@ -268,6 +268,7 @@ async function endToEnd() {
     return ixs.map((ix) => p.sim.interactionResponses(ix.id)?.callback?.at).map((at, i) => (at ? at - ixs[i]!.createdAt : 15_000));
   };
   await sleep(3000);
+  await measure(5); // warm-up: first calls pay connection setup and JIT in every hop; not counted
   const idle = await measure(QUICK ? 5 : 20);
   p.runner.setEnabled('member', false);
   const backlog = QUICK ? 2000 : 10_000;
