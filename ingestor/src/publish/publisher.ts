@@ -216,13 +216,16 @@ export class Publisher {
       if (!batch) break;
       this.send(batch);
     }
-    // a backoff at the head: come back when it is due
+    // a backoff at the head: come back when it is due. With nothing in flight no request's end will
+    // pump again, so come back even when it fell due while we looked (takeBatch saw it not yet due, a
+    // moment later it is): without that the entry waited for the next event to arrive, forever if
+    // none did (a flaky unit test on a loaded machine showed it).
     const due = Math.min(...this.lanes.map((l) => l.at(0)?.notBefore ?? Infinity));
-    if (Number.isFinite(due) && due > this.now() && !this.timer) {
+    if (Number.isFinite(due) && !this.timer && (due > this.now() || this.inFlight === 0)) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();
-      }, due - this.now());
+      }, Math.max(0, due - this.now()));
     }
     if (this.depth === 0 && this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
   }

@@ -17,7 +17,7 @@ function manualSender() {
   return { sender, calls, ok: (k: number) => calls[k]!.resolve({ errors: calls[k]!.entries.map(() => undefined) }) };
 }
 
-function publisher(sender: EventSender, opts: { maxInFlight?: number; bufferMaxEvents?: number; spoolMaxBytes?: number } = {}) {
+function publisher(sender: EventSender, opts: { maxInFlight?: number; bufferMaxEvents?: number; spoolMaxBytes?: number; now?: () => number; baseBackoffMs?: number } = {}) {
   const accepted: EntryMeta[] = [];
   const dead: Array<{ meta: EntryMeta; reason: string }> = [];
   const refused: EntryMeta[] = [];
@@ -26,7 +26,7 @@ function publisher(sender: EventSender, opts: { maxInFlight?: number; bufferMaxE
     sender,
     spool,
     { accepted: (m) => accepted.push(m), deadLettered: (m, _e, reason) => dead.push({ meta: m, reason }), failedEntries: () => undefined, refused: (m) => refused.push(m) },
-    { maxInFlight: opts.maxInFlight ?? 2, bufferMaxEvents: opts.bufferMaxEvents ?? 1000, baseBackoffMs: 1, maxBackoffMs: 5, random: () => 0.5 },
+    { maxInFlight: opts.maxInFlight ?? 2, bufferMaxEvents: opts.bufferMaxEvents ?? 1000, baseBackoffMs: opts.baseBackoffMs ?? 1, maxBackoffMs: 5, random: () => 0.5, now: opts.now },
   );
   return { p, accepted, dead, refused, spool };
 }
@@ -114,6 +114,21 @@ describe('Publisher', () => {
     calls[2]!.resolve({ errors: [undefined] });
     await tick();
     expect(accepted.map((m) => m.seq).sort()).toEqual([1, 2]);
+  });
+
+  it('retries an entry whose backoff falls due while the publisher looks at it (no stall until the next event)', async () => {
+    // a clock that moves 1 ms on every read, like a loaded machine between two lines of pump()
+    let t = 1_000;
+    const { sender, calls } = manualSender();
+    // backoff 2 ms (base 2, first attempt, random 0.5): takeBatch reads the clock one tick after retry()
+    // set it (not due yet), the timer check one tick later (due)
+    const { p, accepted } = publisher(sender, { maxInFlight: 1, now: () => t++, baseBackoffMs: 2 });
+    p.enqueue(entry(1), meta(1));
+    calls[0]!.resolve({ errors: [{ code: 'ThrottlingException' }] });
+    await vi.waitFor(() => expect(calls).toHaveLength(2), { timeout: 2000, interval: 5 });
+    calls[1]!.resolve({ errors: [undefined] });
+    await tick();
+    expect(accepted.map((m) => m.seq)).toEqual([1]);
   });
 
   it('spools to disk past the memory bound and drains in order once requests succeed', async () => {
