@@ -171,6 +171,11 @@ export class EventSourceRunner {
     }
   }
 
+  /** Starts a new peak for maxInFlight (e.g. after setConcurrency), for a mapping by logical id or worker name. */
+  resetPeak(mappingOrWorker: string): void {
+    for (const [logicalId, s] of this.stats) if (logicalId === mappingOrWorker || s.worker === mappingOrWorker) s.maxInFlight = s.inFlight;
+  }
+
   snapshot(): MappingStats[] {
     return [...this.stats.values()].map((s) => ({ ...s }));
   }

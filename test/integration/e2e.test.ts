@@ -136,8 +136,9 @@ describe('end to end', () => {
     }
   });
 
-  it('processes member events faster with more runner concurrency (US-4), reported as numbers', async () => {
+  it('runs more member batches at once with more runner concurrency (US-4), the rate reported as numbers', async () => {
     const rates: Record<number, number> = {};
+    const peaks: Record<number, number> = {};
     for (const [i, concurrency] of [1, 4].entries()) {
       p.runner.setConcurrency('member', concurrency);
       p.runner.setEnabled('member', false);
@@ -145,14 +146,20 @@ describe('end to end', () => {
       await p.sim.memberJoinStorm(g, 2000);
       await until(async () => (await p.tierNumbers()).find((t) => t.tier === 'members')!.visible >= 1900, 'the backlog queued', 60_000);
       const t0 = Date.now();
+      p.runner.resetPeak('member');
       p.runner.setEnabled('member', true);
       await until(async () => (await memberRows(g)) === 2000, `2,000 rows at concurrency ${concurrency}`, 120_000);
       rates[concurrency] = Math.round(2000 / ((Date.now() - t0) / 1000));
+      peaks[concurrency] = p.runner.snapshot().find((m) => m.worker === 'member')!.maxInFlight;
     }
     p.runner.setConcurrency('member', 10);
-    console.log(`member events/s: concurrency 1 -> ${rates[1]}/s, concurrency 4 -> ${rates[4]}/s (x${(rates[4]! / rates[1]!).toFixed(2)})`);
-    // correctness only: timing is reported, not asserted (benchmarks own timing)
-    expect(Object.keys(rates)).toHaveLength(2);
+    console.log(`member events/s: concurrency 1 -> ${rates[1]}/s, concurrency 4 -> ${rates[4]}/s (x${(rates[4]! / rates[1]!).toFixed(2)}); batches in flight at once: ${peaks[1]} and ${peaks[4]}`);
+    // the behaviour: the setting bounds how many batches run at once, and more of them do run;
+    // the rate is reported, not asserted (timing belongs to benchmarks; on 2 shared cores the
+    // in-process workers are CPU-bound, so the ratio moved between 0.8 and 1.6 across runs)
+    expect(peaks[1]).toBe(1);
+    expect(peaks[4]).toBeGreaterThanOrEqual(2);
+    expect(peaks[4]).toBeLessThanOrEqual(4);
   });
 
   it('loses nothing end to end when the ingestor is killed and restarted mid-stream', async () => {
