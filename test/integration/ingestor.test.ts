@@ -189,6 +189,73 @@ describe('ingestor', () => {
     console.log(`graceful stop: ${expected.size} expected, ${envelopes.size} delivered, ${messages - envelopes.size} duplicates`);
   });
 
+  it('as a process (main.ts): SIGTERM mid-stream exits 0 and the next process RESUMEs; SIGKILL mid-stream loses nothing either (by the ledger)', async () => {
+    // a fresh application id: main.ts keeps its resume point under gateway:<app id> in Redis
+    const appId = String(100000000000000000n + BigInt(Math.floor(Math.random() * 1e12)));
+    const sim = await DiscordSimulator.start({ appId, shards: 2, guilds: 4, maxConcurrency: 2, heartbeatIntervalMs: 1000 });
+    cleanups.push(() => sim.stop());
+    const { bus, queueUrl } = await busToQueue();
+    const aws = localAwsConfig() as { endpoint: string; region: string };
+    const env = {
+      ...process.env,
+      DISCORD_TOKEN: sim.token,
+      DISCORD_APPLICATION_ID: appId,
+      DISCORD_API_URL: sim.restUrl,
+      TOTAL_SHARDS: '2',
+      EVENT_BUS_NAME: bus,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      HTTP_PORT: '0',
+      METRICS_INTERVAL_MS: '3600000',
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    // node itself (not npx) so that the signal reaches the ingestor's process
+    const start = () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'ingestor/src/main.ts'], { env: { ...env, SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')) } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += String(d)));
+      child.stderr.on('data', (d) => (out += String(d)));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+      cleanups.push(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+      return { child, exited, out: () => out };
+    };
+    const disconnected = async () => {
+      for (let i = 0; i < 200 && sim.connectedShards().length > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(sim.connectedShards()).toHaveLength(0);
+    };
+
+    const a = start();
+    await sim.waitForShardsReady(2, 60_000);
+    const storm1 = sim.memberJoinStorm(sim.guildIds[0]!, 1500, { ratePerSec: 3000 });
+    await new Promise((r) => setTimeout(r, 200));
+    a.child.kill('SIGTERM');
+    expect(await a.exited, a.out()).toEqual({ code: 0, signal: null });
+    expect(a.out()).toContain('SIGTERM: stopping');
+    expect(sim.gateway.closes.filter((c) => c.by === 'client').every((c) => c.code !== 1000 && c.code !== 1001)).toBe(true);
+    await storm1;
+    await disconnected();
+
+    const b = start();
+    await sim.waitForShardsReady(2, 60_000);
+    expect(sim.gateway.identifies.filter((i) => i.outcome === 'ready')).toHaveLength(2); // resumed, no new IDENTIFY
+    const storm2 = sim.memberJoinStorm(sim.guildIds[1]!, 1500, { ratePerSec: 3000 });
+    await new Promise((r) => setTimeout(r, 200));
+    b.child.kill('SIGKILL'); // no flush, no persist: whatever was buffered is gone from this process
+    expect(await b.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await storm2;
+    await disconnected();
+
+    const c = start();
+    await sim.waitForShardsReady(2, 60_000);
+    const expected = sim.expectedEnvelopeIds(wanted);
+    const { envelopes, messages } = await drain(queueUrl, expected.size, 5000);
+    expect([...expected].filter((id) => !envelopes.has(id))).toEqual([]);
+    console.log(`process signals: ${expected.size} expected (ledger), ${envelopes.size} delivered, ${messages - envelopes.size} duplicates; identifies ${sim.gateway.identifies.filter((i) => i.outcome === 'ready').length}`);
+    c.child.kill('SIGTERM');
+    expect((await c.exited).code).toBe(0);
+  });
+
   it('exits non-zero with one clear error on a bad token, without a reconnect loop (main.ts)', async () => {
     const sim = await DiscordSimulator.start({ shards: 1, guilds: 1 });
     cleanups.push(() => sim.stop());
