@@ -68,6 +68,15 @@ describe('DirectPutEventsSender', () => {
     await expect(sender.put(entries)).rejects.toMatchObject({ name: 'Http502', statusCode: 502, message: 'PutEvents answered 502: Http502: <html>bad gateway</html>' });
   });
 
+  it('sends the session token of temporary credentials (what a Fargate task role gives), signed', async () => {
+    const { url, seen } = await endpoint(() => ({ status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }, { EventId: 'b' }] }) }));
+    const sender = new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials: { ...credentials, sessionToken: 'session-token-from-the-task-role' } }));
+    await sender.put(entries);
+    const { req } = seen[0]!;
+    expect(req.headers['x-amz-security-token']).toBe('session-token-from-the-task-role');
+    expect(req.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
+  });
+
   it('marks an entry the endpoint gave no result for as InternalFailure (retried by the publisher)', async () => {
     const { sender } = await endpoint(() => ({ status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }] }) }));
     expect(await sender.put(entries)).toEqual({ errors: [undefined, { code: 'InternalFailure', message: 'no result for this entry' }] });
