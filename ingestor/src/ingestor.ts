@@ -293,6 +293,8 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     await new Promise<void>((r) => http.close(() => r()));
     http.closeAllConnections();
     redis?.disconnect();
+    eventBridge.destroy(); // its keep-alive sockets
+    claimChecker.destroy();
   };
   return {
     metrics,

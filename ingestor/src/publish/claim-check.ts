@@ -14,6 +14,11 @@ export class ClaimChecker {
     readonly thresholdBytes: number,
   ) {}
 
+  /** Closes the S3 client's sockets. */
+  destroy(): void {
+    this.s3?.destroy();
+  }
+
   needs(env: InlineEnvelope): boolean {
     return envelopeEntrySize(env) > this.thresholdBytes;
   }

@@ -107,6 +107,7 @@ export class Publisher {
   private readonly lanes = [new Lane(), new Lane()];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly waiters: Array<() => void> = [];
   private readonly maxRequestBytes: number;
   private readonly now: () => number;
@@ -210,6 +211,7 @@ export class Publisher {
   }
 
   pump(): void {
+    if (this.stopped) return;
     this.refill();
     while (this.inFlight < this.opts.maxInFlight) {
       const batch = this.takeBatch(this.inFlight > 0);
@@ -282,7 +284,9 @@ export class Publisher {
       });
   }
 
+  /** No more requests from here on (what is still queued stays where it is; the resume point is before it). */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }

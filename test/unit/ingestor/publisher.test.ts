@@ -131,6 +131,18 @@ describe('Publisher', () => {
     expect(accepted.map((m) => m.seq)).toEqual([1]);
   });
 
+  it('sends nothing after stop(), not even the retry of a request that fails afterwards', async () => {
+    const { sender, calls } = manualSender();
+    const { p } = publisher(sender, { maxInFlight: 1 });
+    for (let i = 1; i <= 3; i++) p.enqueue(entry(i), meta(i));
+    expect(calls).toHaveLength(1);
+    p.stop();
+    calls[0]!.reject(new Error('socket destroyed'));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls).toHaveLength(1);
+    expect(p.depth).toBe(3); // still queued, never sent: the resume point stays before them
+  });
+
   it('spools to disk past the memory bound and drains in order once requests succeed', async () => {
     let fail = true;
     const sent: number[] = [];
