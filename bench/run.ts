@@ -342,8 +342,10 @@ async function main() {
   ];
   console.log(lines.join('\n'));
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ at: new Date().toISOString(), quick: QUICK, seconds: Math.round((Date.now() - t0) / 1000), node: process.version, rows }, null, 2));
-  log(`done in ${Math.round((Date.now() - t0) / 1000)} s; bench/results/latest.json written`);
+  // a partial run (--quick, --only) never overwrites the full run's record
+  const file = QUICK || ONLY ? 'partial.json' : 'latest.json';
+  writeFileSync(join(__dirname, 'results', file), JSON.stringify({ at: new Date().toISOString(), quick: QUICK, only: ONLY ?? null, seconds: Math.round((Date.now() - t0) / 1000), node: process.version, rows }, null, 2));
+  log(`done in ${Math.round((Date.now() - t0) / 1000)} s; bench/results/${file} written`);
   process.exit(0);
 }
 
