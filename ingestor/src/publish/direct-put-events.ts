@@ -17,6 +17,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { PutEventsEntry } from '../../../lib/contract';
+import { putResult } from './eventbridge-sender';
 import type { EventSender, PutResult } from './publisher';
 
 /** A whole-request refusal, named like the SDK names its exceptions. */
@@ -106,13 +107,6 @@ export class DirectPutEventsSender implements EventSender {
       throw new PutEventsRequestError(name, `PutEvents answered ${response.statusCode}: ${name}: ${message}`, response.statusCode);
     }
     const out = JSON.parse(text) as { Entries?: Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }> };
-    const results = out.Entries ?? [];
-    return {
-      errors: entries.map((_, i) => {
-        const r = results[i];
-        if (!r) return { code: 'InternalFailure', message: 'no result for this entry' };
-        return r.ErrorCode ? { code: r.ErrorCode, message: r.ErrorMessage } : undefined;
-      }),
-    };
+    return putResult(entries.length, out.Entries);
   }
 }

@@ -27,13 +27,17 @@ export class EventBridgeSender implements EventSender {
 
   async put(entries: PutEventsEntry[]): Promise<PutResult> {
     const out = await this.client.send(new PutEventsCommand({ Entries: entries }));
-    const results = out.Entries ?? [];
-    return {
-      errors: entries.map((_, i) => {
-        const r = results[i];
-        if (!r) return { code: 'InternalFailure', message: 'no result for this entry' };
-        return r.ErrorCode ? { code: r.ErrorCode, message: r.ErrorMessage } : undefined;
-      }),
-    };
+    return putResult(entries.length, out.Entries);
   }
+}
+
+/** PutEvents' per-entry results, in order; an entry without a result is InternalFailure (retried). */
+export function putResult(count: number, results: Array<{ ErrorCode?: string; ErrorMessage?: string }> = []): PutResult {
+  return {
+    errors: Array.from({ length: count }, (_, i) => {
+      const r = results[i];
+      if (!r) return { code: 'InternalFailure', message: 'no result for this entry' };
+      return r.ErrorCode ? { code: r.ErrorCode, message: r.ErrorMessage } : undefined;
+    }),
+  };
 }
