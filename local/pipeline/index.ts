@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { migrate } from '../../db/migrate';
 import { classify, type RoutingTable, type TierName } from '../../lib/contract';
@@ -112,9 +113,15 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
   await migrate();
   const sim = await DiscordSimulator.start({ shards, guilds: opts.guilds ?? 20, maxConcurrency: shards, heartbeatIntervalMs: 5_000, identifyWindowMs: 0, ...opts.simulator });
   const score = await startScoreService(opts.scoreLatencyMs ?? 200);
+  const prefix = `gp-${randomUUID().slice(0, 6)}`;
+  // oversize events (a big guild's GUILD_CREATE) travel through S3 like in AWS: the ingestor stores,
+  // the workers load
+  const claimCheckBucket = `${prefix}-claim-checks`;
+  await new S3Client(localAwsConfig()).send(new CreateBucketCommand({ Bucket: claimCheckBucket }));
 
   // the worker environment, as the template will carry it
   const workerEnv: Record<string, string> = {
+    CLAIM_CHECK_BUCKET: claimCheckBucket,
     REDIS_URL: 'redis://127.0.0.1:6379',
     DATABASE_URL: LOCAL_DATABASE_URL,
     DISCORD_APPLICATION_ID: sim.appId,
@@ -129,7 +136,6 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
   const plan = planFromTemplate(template);
   const eb = new EventBridgeClient(localAwsConfig());
   const sqs = new SQSClient(localSqsConfig());
-  const prefix = `gp-${randomUUID().slice(0, 6)}`;
   log(`creating the template's bus, ${plan.rules.length} rules and ${plan.queues.length} queues on ${localAwsConfig().endpoint}`);
   const wiring = await applyWiring(plan, eb, sqs, { prefix, table: opts.routing, purge: true });
 
@@ -138,6 +144,13 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
   const fnEnv = Object.assign({}, ...plan.functions.map((f) => f.environment)) as Record<string, unknown>;
   for (const [k, v] of Object.entries(fnEnv)) if (typeof v === 'string' && k !== 'WORKER' && k !== 'POWERTOOLS_SERVICE_NAME') process.env[k] = v;
   process.env.DISCORD_TOKEN = sim.token;
+  // what Lambda's runtime gives every function (region, credentials), with the endpoint pointed at the
+  // local one: the workers' own AWS clients (S3 for claim checks) read them from the environment
+  const aws = localAwsConfig();
+  process.env.AWS_REGION ??= aws.region;
+  process.env.AWS_ENDPOINT_URL ??= aws.endpoint;
+  process.env.AWS_ACCESS_KEY_ID ??= aws.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= aws.credentials.secretAccessKey;
   // the workers' EMF metric lines would flood this one screen; CloudWatch reads them in AWS
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const loaded = await loadWorkerHandlers(plan);
@@ -155,6 +168,7 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
     DISCORD_API_URL: sim.restUrl,
     TOTAL_SHARDS: String(shards),
     EVENT_BUS_NAME: wiring.busName,
+    CLAIM_CHECK_BUCKET: claimCheckBucket,
     REDIS_URL: 'redis://127.0.0.1:6379',
     HTTP_PORT: '0',
     SPOOL_DIR: mkdtempSync(join(tmpdir(), 'gp-spool-')),

@@ -7,7 +7,7 @@ import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withOverrides } from '../../lib/contract';
+import { envelopeId, withOverrides } from '../../lib/contract';
 import { withGuild } from '../../lambdas/shared/db';
 import { LOCAL_DATABASE_URL, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
 import { redrive } from '../../local/wiring/redrive';
@@ -160,6 +160,18 @@ describe('end to end', () => {
     expect(peaks[1]).toBe(1);
     expect(peaks[4]).toBeGreaterThanOrEqual(2);
     expect(peaks[4]).toBeLessThanOrEqual(4);
+  });
+
+  it('carries a 300 KB GUILD_CREATE through the claim check: stored in S3 by the ingestor, loaded and processed by the guild worker', async () => {
+    const g = p.sim.guildIds[11]!;
+    const before = p.ingestor.metrics.claimChecked;
+    const seq = p.sim.bigGuildCreate(g, 300_000)!;
+    const entry = p.sim.gateway.ledger.find((e) => e.seq === seq && e.type === 'GUILD_CREATE' && e.sentAt !== undefined)!;
+    const id = envelopeId(p.sim.appId, entry.shardId, entry.sessionId, entry.seq);
+    const processed = () => withGuild(pool, g, async (c) => (await c.query('SELECT 1 FROM processed_events WHERE event_id = $1', [id])).rowCount === 1);
+    await until(processed, 'the claim-checked GUILD_CREATE processed by the guild worker', 60_000);
+    expect(p.ingestor.metrics.claimChecked).toBe(before + 1);
+    expect(await p.tierNumbers().then((t) => t.find((x) => x.tier === 'guilds')!.dlq)).toBe(0);
   });
 
   it('loses nothing end to end when the ingestor is killed and restarted mid-stream', async () => {
