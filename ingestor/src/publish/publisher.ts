@@ -180,8 +180,7 @@ export class Publisher {
   }
 
   /** Takes the next batch from the lane heads, priority first: ready entries only, ≤10, ≤ maxRequestBytes. */
-  private takeBatch(onlyFull: boolean): QueuedEntry[] | undefined {
-    const t = this.now();
+  private takeBatch(onlyFull: boolean, t: number): QueuedEntry[] | undefined {
     const batch: QueuedEntry[] = [];
     const taken = [0, 0];
     let bytes = 0;
@@ -213,21 +212,22 @@ export class Publisher {
   pump(): void {
     if (this.stopped) return;
     this.refill();
+    // one clock reading for the whole pass: what takeBatch found not yet due is exactly what gets a
+    // timer below (reading the clock twice let an entry fall due in between and get neither, so it
+    // waited for the next event, forever if none came; a flaky unit test on a loaded machine showed it)
+    const t = this.now();
     while (this.inFlight < this.opts.maxInFlight) {
-      const batch = this.takeBatch(this.inFlight > 0);
+      const batch = this.takeBatch(this.inFlight > 0, t);
       if (!batch) break;
       this.send(batch);
     }
-    // a backoff at the head: come back when it is due. With nothing in flight no request's end will
-    // pump again, so come back even when it fell due while we looked (takeBatch saw it not yet due, a
-    // moment later it is): without that the entry waited for the next event to arrive, forever if
-    // none did (a flaky unit test on a loaded machine showed it).
+    // a backoff at the head: come back when it is due
     const due = Math.min(...this.lanes.map((l) => l.at(0)?.notBefore ?? Infinity));
-    if (Number.isFinite(due) && !this.timer && (due > this.now() || this.inFlight === 0)) {
+    if (Number.isFinite(due) && due > t && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();
-      }, Math.max(0, due - this.now()));
+      }, due - t);
     }
     if (this.depth === 0 && this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
   }
