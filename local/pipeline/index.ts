@@ -117,7 +117,9 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
   // oversize events (a big guild's GUILD_CREATE) travel through S3 like in AWS: the ingestor stores,
   // the workers load
   const claimCheckBucket = `${prefix}-claim-checks`;
-  await new S3Client(localAwsConfig()).send(new CreateBucketCommand({ Bucket: claimCheckBucket }));
+  const s3 = new S3Client(localAwsConfig());
+  await s3.send(new CreateBucketCommand({ Bucket: claimCheckBucket }));
+  s3.destroy();
 
   // the worker environment, as the template will carry it
   const workerEnv: Record<string, string> = {
