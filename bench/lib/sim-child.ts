@@ -9,6 +9,7 @@ import { DiscordSimulator } from '../../local/simulator';
 
 let accepted = 0;
 let requests = 0;
+let connections = 0;
 
 async function main() {
   const opts = JSON.parse(process.argv[2] ?? '{}') as { shards?: number; guilds?: number; putLatencyMs?: number; channels?: number; roles?: number; members?: number };
@@ -38,6 +39,7 @@ async function main() {
       else answer();
     });
   });
+  eb.on('connection', () => connections++);
   await new Promise<void>((r) => eb.listen(0, '127.0.0.1', () => r()));
   process.send!({ type: 'ready', restUrl: sim.restUrl, token: sim.token, appId: sim.appId, guildIds: sim.guildIds.slice(0, 4), ebUrl: `http://127.0.0.1:${(eb.address() as AddressInfo).port}` });
   process.on('message', async (m: { cmd: string; n?: number; size?: number; rate?: number; id?: number }) => {
@@ -54,7 +56,7 @@ async function main() {
       }
       process.send!({ type: 'done', id: m.id });
     } else if (m.cmd === 'stats') {
-      process.send!({ type: 'stats', id: m.id, accepted, requests });
+      process.send!({ type: 'stats', id: m.id, accepted, requests, connections });
     } else if (m.cmd === 'ready-shards') {
       await sim.waitForShardsReady(m.n!, 120_000);
       process.send!({ type: 'done', id: m.id });

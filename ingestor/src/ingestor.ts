@@ -103,7 +103,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
 
   const spool = new DiskSpool(cfg.spoolDir, cfg.spoolMaxBytes);
   const eventBridge = createEventBridgeClient(aws);
-  const sender = deps.sender ?? (cfg.putEventsClient === 'sdk' ? new EventBridgeSender(eventBridge) : new DirectPutEventsSender(eventBridge));
+  const sender: EventSender = deps.sender ?? (cfg.putEventsClient === 'sdk' ? new EventBridgeSender(eventBridge) : new DirectPutEventsSender(eventBridge, { connections: cfg.maxInFlight }));
   const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? new S3Client({ forcePathStyle: true, ...aws }) : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
   const publisher = new Publisher(
     sender,
@@ -294,6 +294,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     http.closeAllConnections();
     redis?.disconnect();
     eventBridge.destroy(); // its keep-alive sockets
+    await sender.destroy?.();
     claimChecker.destroy();
   };
   return {

@@ -1,21 +1,23 @@
 /**
- * PutEvents without the SDK's per-request middleware stack: the ingestor sends one request per ten
- * events, thousands a second, and the SDK's stack (schema serialization, endpoint rules, retry
- * bookkeeping, log filtering of the whole input, user-agent building) cost several hundred µs of CPU
- * per request, more than everything else the ingestor does per event (see docs/benchmarks.md).
+ * PutEvents without the SDK's per-request machinery: the ingestor sends one request per ten events,
+ * thousands a second, and per request the SDK's middleware stack (schema serialization, endpoint
+ * rules, retry bookkeeping, log filtering of the whole input, user-agent building) cost several
+ * hundred µs of CPU, its SigV4 signer ~45 µs and its Node HTTP handler ~220 µs, more than everything
+ * else the ingestor does for the ten events (measured, see docs/benchmarks.md).
  *
- * Everything that is not per-request still comes from the SDK, resolved by a real EventBridgeClient:
- * credentials (the default provider chain, cached and refreshed before expiry), region, the endpoint
- * (its endpoint rules once: partitions, FIPS, dual-stack, AWS_ENDPOINT_URL), the SHA-256
- * implementation, SigV4 signing (@smithy/signature-v4, the SDK's signer) and the HTTP handler with its
- * keep-alive agent. What the lean path does not do: the SDK's own retries (the Publisher retries
- * failed requests and entries itself, with backoff) and clock-skew correction (Fargate's clock is
- * NTP-synced; a skewed clock shows as InvalidSignatureException / SignatureDoesNotMatch).
- * PUT_EVENTS_CLIENT=sdk switches back to the SDK's PutEventsCommand.
+ * What is resolved once still comes from the SDK, by a real EventBridgeClient: credentials (the
+ * default provider chain, cached and refreshed before expiry; asked for on every request, so a
+ * refreshed Fargate task role is picked up), region and the endpoint (its endpoint rules: partitions,
+ * FIPS, dual-stack, AWS_ENDPOINT_URL). Per request: SigV4 by aws4 (signing keys cached per day,
+ * ~20 µs) and HTTP/1.1 keep-alive by an undici Pool (~110 µs). What the lean path does not do: the
+ * SDK's own retries (the Publisher retries failed requests and entries itself, with backoff) and
+ * clock-skew correction (Fargate's clock is NTP-synced; a skewed clock shows as
+ * InvalidSignatureException / SignatureDoesNotMatch, retried). PUT_EVENTS_CLIENT=sdk switches back to
+ * the SDK's PutEventsCommand.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { HttpRequest } from '@smithy/core/protocols';
-import { SignatureV4 } from '@smithy/signature-v4';
+import aws4 from 'aws4';
+import { Pool } from 'undici';
 import type { PutEventsEntry } from '../../../lib/contract';
 import { putResult } from './eventbridge-sender';
 import type { EventSender, PutResult } from './publisher';
@@ -30,72 +32,82 @@ export class PutEventsRequestError extends Error {
 
 interface Target {
   url: URL;
-  signer: SignatureV4;
+  region: string;
+  pool: Pool;
 }
 
-type Handler = { handle(req: HttpRequest, opts?: { abortSignal?: AbortSignal }): Promise<{ response: { statusCode: number; body: AsyncIterable<Uint8Array> } }> };
-
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 type EndpointLike = { protocol: string; hostname: string; port?: number; path: string };
 const endpointUrl = (e: EndpointLike) => `${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}${e.path}`;
 
-async function readBody(body: AsyncIterable<Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of body) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks).toString('utf8');
+export interface DirectPutEventsOptions {
+  /** a request without an answer in this time fails (retried by the publisher) @default 10000 */
+  requestTimeoutMs?: number;
+  /** keep-alive connections to the endpoint: the publisher's in-flight requests @default 32 */
+  connections?: number;
 }
 
 export class DirectPutEventsSender implements EventSender {
   private target?: Promise<Target>;
+  private closed = false;
+  private readonly requestTimeoutMs: number;
+  private readonly connections: number;
 
   constructor(
     private readonly client: EventBridgeClient,
-    private readonly requestTimeoutMs = 10_000,
-  ) {}
+    opts: DirectPutEventsOptions = {},
+  ) {
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.connections = opts.connections ?? 32;
+  }
 
-  /** Region, endpoint and signer, resolved once by the SDK's own config. */
-  private async resolve(): Promise<Target> {
-    const c = this.client.config as unknown as {
+  private get config() {
+    return this.client.config as unknown as {
       region: () => Promise<string>;
       useFipsEndpoint: () => Promise<boolean>;
       useDualstackEndpoint: () => Promise<boolean>;
       endpoint?: () => Promise<EndpointLike>;
       serviceConfiguredEndpoint?: () => Promise<string | undefined>;
       endpointProvider: (params: Record<string, unknown>) => { url: URL };
-      credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
-      sha256: ConstructorParameters<typeof SignatureV4>[0]['sha256'];
+      credentials: () => Promise<Credentials>;
     };
+  }
+
+  /** Region and endpoint, resolved once by the SDK's own config; one connection pool to it. */
+  private async resolve(): Promise<Target> {
+    const c = this.config;
     const region = await c.region();
     const custom = c.endpoint ? endpointUrl(await c.endpoint()) : await c.serviceConfiguredEndpoint?.();
     const { url } = c.endpointProvider({ Region: region, UseFIPS: await c.useFipsEndpoint(), UseDualStack: await c.useDualstackEndpoint(), Endpoint: custom });
-    return { url: new URL(url.href), signer: new SignatureV4({ service: 'events', region, credentials: c.credentials, sha256: c.sha256, uriEscapePath: true, applyChecksum: true }) };
+    const u = new URL(url.href);
+    return { url: u, region, pool: new Pool(u.origin, { connections: this.connections, pipelining: 1, headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs }) };
   }
 
   async put(entries: PutEventsEntry[]): Promise<PutResult> {
+    if (this.closed) throw new Error('the PutEvents sender is closed');
     this.target ??= this.resolve().catch((err) => {
-      this.target = undefined; // resolve again next time (e.g. credentials not there yet)
+      this.target = undefined; // resolve again next time
       throw err;
     });
-    const { url, signer } = await this.target;
+    const { url, region, pool } = await this.target;
+    const credentials = await this.config.credentials();
     const body = JSON.stringify({ Entries: entries });
-    const request = new HttpRequest({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port ? Number(url.port) : undefined,
-      path: url.pathname,
-      headers: {
+    const signed = aws4.sign(
+      {
+        service: 'events',
+        region,
+        method: 'POST',
         host: url.host,
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'AWSEvents.PutEvents',
-        'content-length': String(Buffer.byteLength(body)),
+        path: url.pathname,
+        headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSEvents.PutEvents', 'Content-Length': String(Buffer.byteLength(body)) },
+        body,
       },
-      body,
-    });
-    const signed = (await signer.sign(request)) as HttpRequest;
-    const { response } = await (this.client.config.requestHandler as unknown as Handler).handle(signed, { abortSignal: AbortSignal.timeout(this.requestTimeoutMs) });
-    const text = await readBody(response.body);
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      let name = `Http${response.statusCode}`;
+      credentials,
+    );
+    const res = await pool.request({ method: 'POST', path: url.pathname, headers: signed.headers as Record<string, string>, body });
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      let name = `Http${res.statusCode}`;
       let message = text.slice(0, 300);
       try {
         const e = JSON.parse(text) as { __type?: string; message?: string; Message?: string };
@@ -104,9 +116,16 @@ export class DirectPutEventsSender implements EventSender {
       } catch {
         // not JSON (a proxy's HTML page): keep the text
       }
-      throw new PutEventsRequestError(name, `PutEvents answered ${response.statusCode}: ${name}: ${message}`, response.statusCode);
+      throw new PutEventsRequestError(name, `PutEvents answered ${res.statusCode}: ${name}: ${message}`, res.statusCode);
     }
     const out = JSON.parse(text) as { Entries?: Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }> };
     return putResult(entries.length, out.Entries);
+  }
+
+  /** Closes the keep-alive connections; no request is sent after this. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    const t = await this.target?.catch(() => undefined);
+    await t?.pool.destroy();
   }
 }

@@ -42,6 +42,8 @@ export interface PutResult {
 
 export interface EventSender {
   put(entries: PutEventsEntry[]): Promise<PutResult>;
+  /** closes what the sender holds open (keep-alive connections) */
+  destroy?(): Promise<void>;
 }
 
 export interface PublisherHooks {

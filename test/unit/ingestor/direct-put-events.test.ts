@@ -15,7 +15,12 @@ const entries = [
 ];
 
 let server: Server | undefined;
-afterEach(() => server?.close());
+const senders: DirectPutEventsSender[] = [];
+afterEach(async () => {
+  for (const s of senders.splice(0)) await s.destroy();
+  server?.close();
+});
+const track = (s: DirectPutEventsSender) => (senders.push(s), s);
 
 async function endpoint(answer: (req: IncomingMessage, body: string) => { status: number; body: string }) {
   const seen: Array<{ req: IncomingMessage; body: string }> = [];
@@ -30,7 +35,7 @@ async function endpoint(answer: (req: IncomingMessage, body: string) => { status
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
-  return { url, seen, sender: new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials })) };
+  return { url, seen, sender: track(new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }))) };
 }
 
 describe('DirectPutEventsSender', () => {
@@ -50,7 +55,8 @@ describe('DirectPutEventsSender', () => {
     const date = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
     const signed = auth.match(/SignedHeaders=([^,]+)/)![1]!.split(';');
     const headers = Object.fromEntries(signed.filter((h) => h !== 'x-amz-date').map((h) => [h, String(req.headers[h])]));
-    const verifier = new SignatureV4({ service: 'events', region: 'eu-west-1', credentials, sha256: Sha256, uriEscapePath: true, applyChecksum: true });
+    // exactly the headers the request lists as signed (no x-amz-content-sha256 of its own: EventBridge does not need it)
+    const verifier = new SignatureV4({ service: 'events', region: 'eu-west-1', credentials, sha256: Sha256, uriEscapePath: true, applyChecksum: false });
     const again = await verifier.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: req.url, headers, body }), { signingDate: date });
     expect(again.headers.authorization).toBe(auth);
   });
@@ -70,7 +76,7 @@ describe('DirectPutEventsSender', () => {
 
   it('sends the session token of temporary credentials (what a Fargate task role gives), signed', async () => {
     const { url, seen } = await endpoint(() => ({ status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }, { EventId: 'b' }] }) }));
-    const sender = new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials: { ...credentials, sessionToken: 'session-token-from-the-task-role' } }));
+    const sender = track(new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials: { ...credentials, sessionToken: 'session-token-from-the-task-role' } })));
     await sender.put(entries);
     const { req } = seen[0]!;
     expect(req.headers['x-amz-security-token']).toBe('session-token-from-the-task-role');
@@ -86,7 +92,7 @@ describe('DirectPutEventsSender', () => {
     const { url } = await endpoint(() => ({ status: 200, body: '{}' }));
     server!.removeAllListeners('request');
     server!.on('request', () => undefined); // never answers
-    const sender = new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }), 300);
+    const sender = track(new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }), { requestTimeoutMs: 300 }));
     await expect(sender.put(entries)).rejects.toThrow(/abort|timeout/i);
   });
 });
