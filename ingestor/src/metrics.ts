@@ -3,6 +3,39 @@
  * stdout (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
  * and served as Prometheus text on /metrics.
  */
+/**
+ * EMF takes at most 100 values per metric in one document (the specification; the official
+ * aws-embedded-metrics library splits documents at 100 too). A document over the limit is not turned
+ * into metrics at all, so every number in it would be lost, not only the long array.
+ */
+export const EMF_MAX_VALUES = 100;
+
+/** A uniform random sample of at most `size` values out of a stream of any length (Vitter's algorithm R). */
+export class Reservoir {
+  values: number[] = [];
+  seen = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  add(v: number): void {
+    this.seen++;
+    if (this.values.length < this.size) {
+      this.values.push(v);
+      return;
+    }
+    const j = Math.floor(this.random() * this.seen);
+    if (j < this.size) this.values[j] = v;
+  }
+
+  reset(): void {
+    this.values = [];
+    this.seen = 0;
+  }
+}
+
 export class IngestorMetrics {
   received = 0;
   receivedByType = new Map<string, number>();
@@ -12,7 +45,8 @@ export class IngestorMetrics {
   deadLettered = 0;
   refused = 0;
   claimChecked = 0;
-  latencies: number[] = [];
+  /** publish latencies of the current EMF interval: a sample, so memory stays flat at any event rate */
+  private readonly latencySample = new Reservoir(EMF_MAX_VALUES);
   heartbeatLatencies: number[] = [];
   gauges = { bufferDepth: 0, spoolDepth: 0, shardsReady: 0, shardsTotal: 0, inFlight: 0 };
 
@@ -55,12 +89,12 @@ export class IngestorMetrics {
       EventsPublished: this.published - this.last.published,
       EventsDropped: this.dropped - this.last.dropped,
       PublishFailedEntries: this.failedEntries - this.last.failedEntries,
-      PublishLatencyMs: this.latencies.length ? this.latencies.slice(-1000) : 0,
+      PublishLatencyMs: this.latencySample.values.length ? [...this.latencySample.values] : 0,
       BufferDepth: this.gauges.bufferDepth,
       SpoolDepth: this.gauges.spoolDepth,
       ShardsReady: this.gauges.shardsReady,
       ShardsTotal: this.gauges.shardsTotal,
-      HeartbeatLatencyMs: this.heartbeatLatencies.length ? this.heartbeatLatencies.slice(-100) : 0,
+      HeartbeatLatencyMs: this.heartbeatLatencies.length ? this.heartbeatLatencies.slice(-EMF_MAX_VALUES) : 0,
     };
     this.write(JSON.stringify(doc));
     // received by type: one more document with a Type dimension
@@ -73,7 +107,7 @@ export class IngestorMetrics {
       }
     }
     this.last = { received: this.received, published: this.published, dropped: this.dropped, failedEntries: this.failedEntries, byType: new Map(this.receivedByType) };
-    this.latencies = [];
+    this.latencySample.reset();
     this.heartbeatLatencies = [];
   }
 
@@ -82,7 +116,7 @@ export class IngestorMetrics {
 
   onPublished(latencyMs: number): void {
     this.published++;
-    this.latencies.push(latencyMs);
+    this.latencySample.add(latencyMs);
     this.allLatencies.push(latencyMs);
     if (this.allLatencies.length > 10_000) this.allLatencies.splice(0, 5_000);
   }
