@@ -10,10 +10,11 @@
  * refreshed Fargate task role is picked up), region and the endpoint (its endpoint rules: partitions,
  * FIPS, dual-stack, AWS_ENDPOINT_URL). Per request: SigV4 by aws4 (signing keys cached per day,
  * ~20 µs) and HTTP/1.1 keep-alive by an undici Pool (~110 µs). What the lean path does not do: the
- * SDK's own retries (the Publisher retries failed requests and entries itself, with backoff) and
- * clock-skew correction (Fargate's clock is NTP-synced; a skewed clock shows as
- * InvalidSignatureException / SignatureDoesNotMatch, retried). PUT_EVENTS_CLIENT=sdk switches back to
- * the SDK's PutEventsCommand.
+ * SDK's own retries (the Publisher retries failed requests and entries itself, with backoff).
+ * Clock skew is corrected like the SDK does it: a refused request whose Date header is 5 minutes or
+ * more away from our clock sets the offset the next requests are signed with (a signature is only
+ * valid within 5 minutes of AWS's clock, so without it a skewed task would be refused forever).
+ * PUT_EVENTS_CLIENT=sdk switches back to the SDK's PutEventsCommand.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import aws4 from 'aws4';
@@ -36,6 +37,11 @@ interface Target {
   pool: Pool;
 }
 
+/** How far from AWS's clock a request may be signed; the SDK corrects at the same distance. */
+const MAX_SKEW_MS = 5 * 60_000;
+/** SigV4's timestamp form: 20261202T074100Z */
+const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[:-]|\.\d{3}/g, '');
+
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 type EndpointLike = { protocol: string; hostname: string; port?: number; path: string };
 const endpointUrl = (e: EndpointLike) => `${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}${e.path}`;
@@ -52,6 +58,8 @@ export class DirectPutEventsSender implements EventSender {
   private closed = false;
   private readonly requestTimeoutMs: number;
   private readonly connections: number;
+  /** added to our clock when signing: AWS's clock minus ours, when they were 5 minutes or more apart */
+  clockOffsetMs = 0;
 
   constructor(
     private readonly client: EventBridgeClient,
@@ -99,7 +107,7 @@ export class DirectPutEventsSender implements EventSender {
         method: 'POST',
         host: url.host,
         path: url.pathname,
-        headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSEvents.PutEvents', 'Content-Length': String(Buffer.byteLength(body)) },
+        headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSEvents.PutEvents', 'Content-Length': String(Buffer.byteLength(body)), 'X-Amz-Date': amzDate(Date.now() + this.clockOffsetMs) },
         body,
       },
       credentials,
@@ -107,6 +115,7 @@ export class DirectPutEventsSender implements EventSender {
     const res = await pool.request({ method: 'POST', path: url.pathname, headers: signed.headers as Record<string, string>, body });
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode > 299) {
+      this.correctClock(res.headers.date);
       let name = `Http${res.statusCode}`;
       let message = text.slice(0, 300);
       try {
@@ -120,6 +129,14 @@ export class DirectPutEventsSender implements EventSender {
     }
     const out = JSON.parse(text) as { Entries?: Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }> };
     return putResult(entries.length, out.Entries);
+  }
+
+  /** A refused request tells AWS's time in its Date header: sign with that clock from now on when ours is 5 minutes or more off. */
+  private correctClock(date: string | string[] | undefined): void {
+    const server = typeof date === 'string' ? Date.parse(date) : NaN;
+    if (Number.isNaN(server)) return;
+    const now = Date.now();
+    if (Math.abs(server - (now + this.clockOffsetMs)) >= MAX_SKEW_MS) this.clockOffsetMs = server - now;
   }
 
   /** Closes the keep-alive connections; no request is sent after this. */

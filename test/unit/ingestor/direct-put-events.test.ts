@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 const track = (s: DirectPutEventsSender) => (senders.push(s), s);
 
-async function endpoint(answer: (req: IncomingMessage, body: string) => { status: number; body: string }) {
+async function endpoint(answer: (req: IncomingMessage, body: string) => { status: number; body: string; headers?: Record<string, string> }) {
   const seen: Array<{ req: IncomingMessage; body: string }> = [];
   server = createServer((req, res) => {
     let body = '';
@@ -30,7 +30,7 @@ async function endpoint(answer: (req: IncomingMessage, body: string) => { status
     req.on('end', () => {
       seen.push({ req, body });
       const a = answer(req, body);
-      res.writeHead(a.status, { 'content-type': 'application/x-amz-json-1.1' }).end(a.body);
+      res.writeHead(a.status, { 'content-type': 'application/x-amz-json-1.1', ...a.headers }).end(a.body);
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
@@ -81,6 +81,23 @@ describe('DirectPutEventsSender', () => {
     const { req } = seen[0]!;
     expect(req.headers['x-amz-security-token']).toBe('session-token-from-the-task-role');
     expect(req.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
+  });
+
+  it('corrects a skewed clock from the Date header of a refused request, like the SDK (a signature is valid within 5 minutes of AWS time)', async () => {
+    const awsNow = () => Date.now() + 3_600_000; // the service's clock is an hour ahead of ours
+    const parse = (d: string) => Date.parse(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`);
+    const { seen, sender } = await endpoint((req) => {
+      const skew = Math.abs(parse(String(req.headers['x-amz-date'])) - awsNow());
+      const date = new Date(awsNow()).toUTCString();
+      return skew >= 5 * 60_000
+        ? { status: 400, headers: { date }, body: JSON.stringify({ __type: 'InvalidSignatureException', message: 'Signature expired' }) }
+        : { status: 200, headers: { date }, body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }, { EventId: 'b' }] }) };
+    });
+    await expect(sender.put(entries)).rejects.toMatchObject({ name: 'InvalidSignatureException' });
+    expect(Math.abs(sender.clockOffsetMs - 3_600_000)).toBeLessThan(5_000);
+    // the publisher's retry: signed with AWS's clock now, accepted
+    expect(await sender.put(entries)).toEqual({ errors: [undefined, undefined] });
+    expect(Math.abs(parse(String(seen[1]!.req.headers['x-amz-date'])) - awsNow())).toBeLessThan(5_000);
   });
 
   it('marks an entry the endpoint gave no result for as InternalFailure (retried by the publisher)', async () => {
