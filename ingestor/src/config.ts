@@ -92,7 +92,7 @@ const Env = z.object({
   SPOOL_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024 * 1024),
   BUFFER_MAX_EVENTS: z.coerce.number().int().min(10).default(50_000),
   BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(32 * 1024 * 1024),
-  PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(32),
+  PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   GATEWAY_INFLATE: z.enum(['zlib-sync', 'node'], { message: 'expected zlib-sync or node (node:zlib: more CPU, and see docs/ingestor.md on its ordering under load)' }).default('zlib-sync'),
   PUT_EVENTS_CLIENT: z.enum(['direct', 'sdk'], { message: 'expected direct (signed requests, no SDK middleware per request) or sdk (PutEventsCommand)' }).default('direct'),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),

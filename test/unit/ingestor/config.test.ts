@@ -35,7 +35,7 @@ describe('ingestor config', () => {
 
   it('defaults to direct PutEvents and zlib-sync, and names the choices on a bad value', () => {
     const c = parseIngestorConfig(base);
-    expect([c.putEventsClient, c.gatewayInflate, c.maxInFlight]).toEqual(['direct', 'zlib-sync', 32]);
+    expect([c.putEventsClient, c.gatewayInflate, c.maxInFlight]).toEqual(['direct', 'zlib-sync', 64]);
     expect(parseIngestorConfig({ ...base, PUT_EVENTS_CLIENT: 'sdk', GATEWAY_INFLATE: 'node' })).toMatchObject({ putEventsClient: 'sdk', gatewayInflate: 'node' });
     expect(() => parseIngestorConfig({ ...base, PUT_EVENTS_CLIENT: 'fast' })).toThrow(/PUT_EVENTS_CLIENT: expected direct .* or sdk .*; got "fast"/);
     expect(() => parseIngestorConfig({ ...base, GATEWAY_INFLATE: 'zstd' })).toThrow(/GATEWAY_INFLATE: expected zlib-sync or node .*; got "zstd"/);
