@@ -162,7 +162,17 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     updateSessionInfo: (shardId, info) => sessions.update(shardId, info),
   });
 
-  const onDispatch = async (payload: GatewayDispatchPayload, shardId: number) => {
+  /** a dispatch we cannot wrap or store: keep it on disk with the reason, never lose it silently */
+  const deadLetterUnwrapped = (payload: GatewayDispatchPayload, shardId: number, sessionId: string, err: unknown) => {
+    const type = payload.t as string;
+    spool.deadLetter({ shardId, sessionId, seq: payload.s, type, id: 'unwrapped', receivedAt: Date.now() }, { Source: 'discord.gateway', DetailType: type, Detail: JSON.stringify(payload.d ?? null), EventBusName: cfg.eventBusName }, String((err as Error).message ?? err));
+    metrics.deadLettered++;
+    watermarks.accepted(shardId, sessionId, payload.s);
+    log('error', 'could not wrap a dispatch: written to the dead-letter file', { type, shardId, seq: payload.s, reason: String((err as Error).message ?? err) });
+  };
+
+  // synchronous for every event but an oversize one (thousands a second: no promise per event)
+  const onDispatch = (payload: GatewayDispatchPayload, shardId: number): void => {
     const type = payload.t as string;
     metrics.onReceived(type);
     const info = sessions.retrieve(shardId);
@@ -181,29 +191,33 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
       return;
     }
     watermarks.pending(shardId, sessionId, payload.s);
+    const priority = routing[tier].priority === topPriority;
     try {
       const env = wrapDispatch({ appId: cfg.applicationId, shardId, sessionId, seq: payload.s, type, receivedAt: Date.now(), data: payload.d });
+      const meta = { shardId, sessionId, seq: payload.s, type, id: env.id, receivedAt: env.receivedAt };
       // serialize once; only an oversize entry is serialized again, after the claim check
-      let entry = toPutEventsEntry(env, cfg.eventBusName);
-      let size = entrySize(entry);
-      if (size > claimChecker.thresholdBytes) {
-        entry = toPutEventsEntry(await claimChecker.store(env), cfg.eventBusName);
-        size = entrySize(entry);
-        metrics.claimChecked++;
+      const entry = toPutEventsEntry(env, cfg.eventBusName);
+      const size = entrySize(entry);
+      if (size <= claimChecker.thresholdBytes) {
+        publisher.enqueue(entry, meta, priority, size);
+        return;
       }
-      publisher.enqueue(entry, { shardId, sessionId, seq: payload.s, type, id: env.id, receivedAt: env.receivedAt }, routing[tier].priority === topPriority, size);
+      claimChecker
+        .store(env)
+        .then((checked) => {
+          const small = toPutEventsEntry(checked, cfg.eventBusName);
+          metrics.claimChecked++;
+          publisher.enqueue(small, meta, priority, entrySize(small));
+        })
+        .catch((err: unknown) => deadLetterUnwrapped(payload, shardId, sessionId, err));
     } catch (err) {
-      // a dispatch we cannot wrap or store: keep it on disk with the reason, never lose it silently
-      spool.deadLetter({ shardId, sessionId, seq: payload.s, type, id: 'unwrapped', receivedAt: Date.now() }, { Source: 'discord.gateway', DetailType: type, Detail: JSON.stringify(payload.d ?? null), EventBusName: cfg.eventBusName }, String((err as Error).message ?? err));
-      metrics.deadLettered++;
-      watermarks.accepted(shardId, sessionId, payload.s);
-      log('error', 'could not wrap a dispatch: written to the dead-letter file', { type, shardId, seq: payload.s, reason: String((err as Error).message ?? err) });
+      deadLetterUnwrapped(payload, shardId, sessionId, err);
     }
   };
 
   manager.on(WebSocketShardEvents.Dispatch, (payload, shardId) => {
     if (payload.t === 'READY' || payload.t === 'RESUMED') states[shardId] = 'ready';
-    void onDispatch(payload, shardId);
+    onDispatch(payload, shardId);
   });
   manager.on(WebSocketShardEvents.Resumed, (shardId) => {
     states[shardId] = 'ready';

@@ -39,12 +39,9 @@ export function entrySize(entry: Pick<PutEventsEntry, 'Source' | 'DetailType' | 
 
 /** The PutEvents entry for an envelope. */
 export function toPutEventsEntry(envelope: Envelope, eventBusName?: string): PutEventsEntry {
-  return {
-    Source: EVENT_SOURCE,
-    DetailType: envelope.type,
-    Detail: JSON.stringify(envelope),
-    ...(eventBusName ? { EventBusName: eventBusName } : {}),
-  };
+  const entry: PutEventsEntry = { Source: EVENT_SOURCE, DetailType: envelope.type, Detail: JSON.stringify(envelope) };
+  if (eventBusName) entry.EventBusName = eventBusName;
+  return entry;
 }
 
 /** The size an envelope's entry will have, without building the entry twice on hot paths. */
