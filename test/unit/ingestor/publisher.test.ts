@@ -33,7 +33,29 @@ function publisher(sender: EventSender, opts: { maxInFlight?: number; bufferMaxE
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
+/** every entry the publisher's queue still points at (taken or not) */
+const referenced = (p: Publisher) => new Set((p as unknown as { lanes: Array<{ items: Array<{ entry: PutEventsEntry } | undefined> }> }).lanes.flatMap((l) => l.items.filter((q) => q !== undefined).map((q) => q!.entry)));
+
 describe('Publisher', () => {
+  it('keeps no reference to an entry once it is taken for a request (a published GUILD_CREATE must not stay in memory)', async () => {
+    const { sender, calls, ok } = manualSender();
+    const { p } = publisher(sender, { maxInFlight: 1 });
+    const es = Array.from({ length: 35 }, (_, i) => entry(i, 1000));
+    es.forEach((e, i) => p.enqueue(e, meta(i)));
+    // the first request took entry 0; 34 wait
+    expect(referenced(p).has(es[0]!)).toBe(false);
+    expect(referenced(p).size).toBe(34);
+    ok(0);
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    expect(referenced(p).size).toBe(24); // the 10 in flight are held by the request, not the queue
+    for (let k = 1; k <= 4; k++) {
+      ok(k);
+      if (k < 4) await vi.waitFor(() => expect(calls).toHaveLength(k + 2));
+    }
+    expect(await p.drain(1000)).toBe(true);
+    expect(referenced(p).size).toBe(0);
+  });
+
   it('sends at once when nothing is in flight, then accumulates and sends only full batches while requests are in flight', async () => {
     const { sender, calls, ok } = manualSender();
     const { p } = publisher(sender, { maxInFlight: 2 });
