@@ -17,7 +17,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { ingestorNodeOptions } from '../../ingestor/src/runtime';
+import { ingestorMallocEnv, ingestorNodeOptions } from '../../ingestor/src/runtime';
 
 /** Namespace of the ingestor's EMF metrics (dimension ShardGroup). */
 export const INGESTOR_METRICS_NAMESPACE = 'DiscordGatewayProxy/Ingestor';
@@ -121,6 +121,8 @@ export class IngestorService extends Construct {
         METRICS_NAMESPACE: INGESTOR_METRICS_NAMESPACE,
         // the heap bounded by the task's memory (see ingestor/src/runtime.ts)
         NODE_OPTIONS: ingestorNodeOptions(memoryLimitMiB),
+        // large buffers mmapped and given back after a GUILD_CREATE burst (see ingestor/src/runtime.ts)
+        ...ingestorMallocEnv(),
       },
       // node is in the image; no curl/wget needed
       healthCheck: {

@@ -156,6 +156,9 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
                 { Name: 'METRICS_NAMESPACE', Value: 'DiscordGatewayProxy/Ingestor' },
                 // the heap bounded by the task's 512 MiB; no source maps held on the heap
                 { Name: 'NODE_OPTIONS', Value: '--max-old-space-size=256' },
+                // glibc gives large buffers back after a burst
+                { Name: 'MALLOC_MMAP_THRESHOLD_', Value: '65536' },
+                { Name: 'MALLOC_TRIM_THRESHOLD_', Value: '131072' },
               ]),
             }),
           ],
