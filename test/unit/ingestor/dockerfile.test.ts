@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -13,4 +14,13 @@ describe('ingestor image', () => {
     expect(dockerfile).toContain('COPY --from=native /build/node_modules ./node_modules');
     expect(readFileSync(join(root, 'ingestor', 'build.sh'), 'utf8')).toContain('--external:zlib-sync');
   });
+
+  it('bundles to ASCII only, so V8 holds the 3 MB source one byte per character (one non-ASCII character anywhere, even in a comment, doubled it to 8.5 MiB of heap)', () => {
+    execFileSync('bash', [join(root, 'ingestor', 'build.sh')], { stdio: 'ignore' });
+    const bundle = readFileSync(join(root, 'ingestor', 'dist', 'main.js'));
+    const firstNonAscii = bundle.findIndex((b) => b > 0x7f);
+    expect(firstNonAscii, firstNonAscii >= 0 ? bundle.subarray(Math.max(0, firstNonAscii - 60), firstNonAscii + 20).toString('utf8') : '').toBe(-1);
+    // the license comments esbuild takes out of the bundle ship next to it (COPY dist/)
+    expect(existsSync(join(root, 'ingestor', 'dist', 'main.js.LEGAL.txt'))).toBe(true);
+  }, 60_000);
 });
