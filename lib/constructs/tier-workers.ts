@@ -173,6 +173,10 @@ export class TierWorkers extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
+        // file:line:column and names are all a stack trace needs; without the embedded sources the
+        // map is 2.6 instead of 7.2 MB, and --enable-source-maps holds 2.8 instead of 8.2 MiB of heap
+        // (interaction worker, measured by loading the bundle; cold require ~285 vs ~330 ms here)
+        sourcesContent: false,
         // pg's optional native binding is never used; the SDK is bundled at the pinned versions
         externalModules: ['pg-native'],
       },

@@ -3,6 +3,8 @@
  * on the properties that matter: least privilege, encryption and TLS, event sources from the routing
  * table, ingestor services, alarms, pinned logical ids of stateful resources, and cdk-nag.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -27,6 +29,23 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
     gateway = Template.fromStack(t.gateway);
     stateful = Template.fromStack(t.stateful);
     gwRes = gateway.toJSON().Resources as Resources;
+  });
+
+  describe('worker bundles', () => {
+    it('ship source maps that map stack traces to file:line but carry no source text (2.6 instead of 7.2 MB, less heap under --enable-source-maps)', () => {
+      const dir = t.app.synth().directory;
+      const maps = readdirSync(dir)
+        .filter((d) => d.startsWith('asset.'))
+        .map((d) => join(dir, d, 'index.js.map'))
+        .filter((f) => existsSync(f));
+      expect(maps.length).toBeGreaterThanOrEqual(3); // interaction, member, guild
+      for (const f of maps) {
+        const map = JSON.parse(readFileSync(f, 'utf8')) as { sources: string[]; mappings: string; sourcesContent?: unknown[] };
+        expect(map.sources.some((x) => x.includes('lambdas/')), f).toBe(true);
+        expect(map.mappings.length, f).toBeGreaterThan(0);
+        expect(map.sourcesContent ?? [], f).toEqual([]);
+      }
+    });
   });
 
   describe('least privilege', () => {
