@@ -51,8 +51,10 @@ export class WatermarkTracker {
   accepted(shardId: number, sessionId: string, seq: number): void {
     const m = this.shards.get(shardId);
     if (!m || m.sessionId !== sessionId) return;
-    m.done.add(seq);
-    while (m.head < m.queue.length && m.done.has(m.queue[m.head]!)) {
+    // acceptances come mostly in order: the oldest pending seq just moves the head (no Set per event)
+    if (m.queue[m.head] === seq) m.head++;
+    else m.done.add(seq);
+    while (m.done.size > 0 && m.head < m.queue.length && m.done.has(m.queue[m.head]!)) {
       m.done.delete(m.queue[m.head]!);
       m.head++;
     }

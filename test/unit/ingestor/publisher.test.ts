@@ -209,6 +209,24 @@ describe('WatermarkTracker', () => {
     expect(w.get(0)?.seq).toBe(5);
   });
 
+  it('moves in order and out of order alike (a shuffled acceptance order ends at the highest seq, never passing a pending one)', () => {
+    const w = new WatermarkTracker();
+    const seqs = Array.from({ length: 500 }, (_, i) => i + 1);
+    for (const q of seqs) w.pending(0, 's', q);
+    // deterministic shuffle of blocks: mostly in order, some late
+    const order = [...seqs].sort((a, b) => (a % 7) - (b % 7) || a - b);
+    const accepted = new Set<number>();
+    for (const q of order) {
+      w.accepted(0, 's', q);
+      accepted.add(q);
+      let firstMissing = 1;
+      while (accepted.has(firstMissing)) firstMissing++;
+      expect(w.get(0)?.seq).toBe(firstMissing - 1);
+    }
+    expect(w.get(0)?.seq).toBe(500);
+    expect(w.pendingCount(0)).toBe(0);
+  });
+
   it('starts over for a new session and ignores late acceptances of the old one', () => {
     const w = new WatermarkTracker();
     w.pending(0, 'old', 7);
