@@ -69,8 +69,8 @@ function send(pool: Pool, path: string, headers: Record<string, string>, body: B
         onConnect: () => undefined,
         onHeaders: (status: number, raw: Buffer[] | string[] | null) => {
           statusCode = status;
-          // raw: name, value, name, value, ...
-          for (let i = 0; raw && i + 1 < raw.length; i += 2) {
+          // the Date header only matters on a refusal (clock skew); raw: name, value, name, value, ...
+          for (let i = 0; status > 299 && raw && i + 1 < raw.length; i += 2) {
             if (raw[i]!.toString().toLowerCase() === 'date') date = raw[i + 1]!.toString();
           }
           return true;
