@@ -7,7 +7,6 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { envelopeEntrySize, type Envelope, type InlineEnvelope } from '../../../lib/contract';
 
 export class ClaimChecker {
-  stored = 0;
   constructor(
     private readonly s3: S3Client | undefined,
     private readonly bucket: string | undefined,
@@ -19,15 +18,6 @@ export class ClaimChecker {
     this.s3?.destroy();
   }
 
-  needs(env: InlineEnvelope): boolean {
-    return envelopeEntrySize(env) > this.thresholdBytes;
-  }
-
-  async check(env: InlineEnvelope): Promise<Envelope> {
-    if (!this.needs(env)) return env;
-    return this.store(env);
-  }
-
   /** Stores the payload in S3 and returns the envelope with `dataRef` (the caller measured the size). */
   async store(env: InlineEnvelope): Promise<Envelope> {
     if (!this.s3 || !this.bucket) {
@@ -36,7 +26,6 @@ export class ClaimChecker {
     const body = JSON.stringify(env.data);
     const key = `claim-check/${env.type}/${env.id}.json`;
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
-    this.stored++;
     const { data: _data, ...rest } = env;
     return { ...rest, dataRef: { bucket: this.bucket, key, bytes: Buffer.byteLength(body) } };
   }
