@@ -198,13 +198,14 @@ async function throughput() {
 /** A modest real guild: 20 channels, 10 roles, 25 members listed inline (real bots see far more in big guilds) */
 const GUILD_SHAPE = { channels: 20, roles: 10, members: 25 };
 
-/** the private (anonymous) and file-backed parts of a process's RSS, bytes */
-function rssParts(pid: number): { anon: number; file: number } {
+/** a process's RSS and its private (anonymous) and file-backed parts, MiB, from /proc/<pid>/status */
+function procMem(pid: number): { rss: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { anon: kb('RssAnon'), file: kb('RssFile') };
+  const mib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile') };
 }
 
+/** MiB */
 interface MemResult {
   rss: number;
   heap: number;
@@ -220,10 +221,12 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
   if (kind === 'discordjs') {
     // the same glibc malloc settings as ours, so the allocator is not the difference
     const child = fork(join(__dirname, 'lib', 'rss-discordjs.cjs'), [s.restUrl, s.token, s.appId, String(guilds), String(shards)], { execArgv: ['--expose-gc'], env: { ...process.env, ...ingestorMallocEnv() }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    result = await new Promise((resolve, reject) => {
-      child.once('message', (x) => resolve(x as MemResult));
+    // it reports its heap after gc() and waits: its memory is read here, the same way as ours
+    const { heap } = await new Promise<{ heap: number }>((resolve, reject) => {
+      child.once('message', (x) => resolve(x as { heap: number }));
       child.once('exit', (code) => (code ? reject(new Error(`discord.js child exited ${code}`)) : undefined));
     });
+    result = { heap: heap / 1048576, ...procMem(child.pid!) };
     child.kill();
   } else {
     // --inspect on a free loopback port: the bench asks for a full GC through the inspector before it
@@ -241,12 +244,11 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
         if (m) resolve(m[1]!);
       });
     });
-    const rssMiB = () => Number(execSync(`ps -o rss= -p ${child.pid}`).toString().trim()) / 1024;
     let peak = 0;
     const end = Date.now() + 120_000;
     for (;;) {
       const st = (await fetch('http://127.0.0.1:18099/ready').then((r) => r.json()).catch(() => ({}))) as { guilds?: number; bufferDepth?: number };
-      peak = Math.max(peak, rssMiB());
+      peak = Math.max(peak, procMem(child.pid!).rss);
       if ((st.guilds ?? 0) >= guilds && st.bufferDepth === 0) break;
       if (Date.now() > end) throw new Error('our ingestor did not get every guild in 120 s');
       await sleep(200);
@@ -261,39 +263,32 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     await sleep(300);
     const met = await (await fetch('http://127.0.0.1:18099/metrics')).text();
     const heap = Number(met.match(/^nodejs_heap_used_bytes (\d+)$/m)?.[1] ?? NaN);
-    result = { rss: rssMiB() * 1024 * 1024, heap, ...rssParts(child.pid!), peak };
+    result = { heap: heap / 1048576, ...procMem(child.pid!), peak };
     child.kill('SIGKILL');
   }
   s.child.send({ cmd: 'stop' });
   await new Promise((r) => s.child.once('exit', r));
-  const mib = (b: number) => b / 1024 / 1024;
-  return { rss: mib(result.rss), heap: mib(result.heap), anon: mib(result.anon), file: mib(result.file), peak: result.peak };
+  return result;
 }
 
 async function memory() {
   const sizes = QUICK ? [1000] : [1000, 5000, 10_000];
-  let last = { ours: 0, djs: 0, oursHeap: 0, djsHeap: 0 };
-  let at10k: { o: MemResult; d: MemResult } | undefined;
-  let first: { ours: number; djs: number } | undefined;
+  const at: Array<{ o: MemResult; d: MemResult }> = [];
   for (const g of sizes) {
     const o = await rss('ours', g, 4);
-    const ours = o.rss;
     const d = await rss('discordjs', g, 4);
-    row(`RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`, ours, d.rss, 'discord.js Client, default caches', 'MiB', `both after a full GC; discord.js / ours = ${(d.rss / ours).toFixed(1)}x; heap in use: ours ${o.heap.toFixed(0)} MiB, discord.js ${d.heap.toFixed(0)} MiB; our peak RSS during the GUILD_CREATE burst ${o.peak?.toFixed(0)} MiB`);
-    log(`rss ${g}: ours ${ours.toFixed(0)} MiB (heap ${o.heap.toFixed(0)}), discord.js ${d.rss.toFixed(0)} MiB (heap ${d.heap.toFixed(0)})`);
-    last = { ours, djs: d.rss, oursHeap: o.heap, djsHeap: d.heap };
-    at10k = { o, d };
-    first ??= last;
+    row(`RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`, o.rss, d.rss, 'discord.js Client, default caches', 'MiB', `both after a full GC; discord.js / ours = ${(d.rss / o.rss).toFixed(1)}x; heap in use: ours ${o.heap.toFixed(0)} MiB, discord.js ${d.heap.toFixed(0)} MiB; our peak RSS during the GUILD_CREATE burst ${o.peak?.toFixed(0)} MiB`);
+    log(`rss ${g}: ours ${o.rss.toFixed(0)} MiB (heap ${o.heap.toFixed(0)}), discord.js ${d.rss.toFixed(0)} MiB (heap ${d.heap.toFixed(0)})`);
+    at.push({ o, d });
   }
-  if (at10k) {
-    const { o, d } = at10k;
-    row(`private (anonymous) RSS at ${sizes.at(-1)!.toLocaleString('en')} guilds, 4 shards`, o.anon, d.anon, 'discord.js Client, default caches', 'MiB', `RSS without the node executable's file-backed pages (RssFile: ours ${o.file.toFixed(0)} MiB, discord.js ${d.file.toFixed(0)} MiB: the same binary, shared by every node process on a host); discord.js / ours = ${(d.anon / o.anon).toFixed(1)}x`);
-  }
-  if (!QUICK && first) {
-    row('RSS added per 1,000 guilds (1,000 -> 10,000 guilds)', (last.ours - first.ours) / 9, (last.djs - first.djs) / 9, 'discord.js Client, default caches', 'MiB', 'flat in guild count means close to 0');
+  const first = at[0]!;
+  const last = at.at(-1)!;
+  row(`private (anonymous) RSS at ${sizes.at(-1)!.toLocaleString('en')} guilds, 4 shards`, last.o.anon, last.d.anon, 'discord.js Client, default caches', 'MiB', `RSS without the node executable's file-backed pages (RssFile: ours ${last.o.file.toFixed(0)} MiB, discord.js ${last.d.file.toFixed(0)} MiB: the same binary, shared by every node process on a host); discord.js / ours = ${(last.d.anon / last.o.anon).toFixed(1)}x`);
+  if (!QUICK) {
+    row('RSS added per 1,000 guilds (1,000 -> 10,000 guilds)', (last.o.rss - first.o.rss) / 9, (last.d.rss - first.d.rss) / 9, 'discord.js Client, default caches', 'MiB', 'flat in guild count means close to 0');
     const o8 = await rss('ours', 10_000, 8);
     const d8 = await rss('discordjs', 10_000, 8);
-    row('RSS per added shard (10,000 guilds, 4 -> 8 shards)', (o8.rss - last.ours) / 4, (d8.rss - last.djs) / 4, 'discord.js Client, default caches', 'MiB/shard', `differences of two runs (a MiB or two of run-to-run noise either way); heap in use per added shard: ours ${((o8.heap - last.oursHeap) / 4).toFixed(2)} MiB, discord.js ${((d8.heap - last.djsHeap) / 4).toFixed(2)} MiB`);
+    row('RSS per added shard (10,000 guilds, 4 -> 8 shards)', (o8.rss - last.o.rss) / 4, (d8.rss - last.d.rss) / 4, 'discord.js Client, default caches', 'MiB/shard', `differences of two runs (a MiB or two of run-to-run noise either way); heap in use per added shard: ours ${((o8.heap - last.o.heap) / 4).toFixed(2)} MiB, discord.js ${((d8.heap - last.d.heap) / 4).toFixed(2)} MiB`);
     log(`8 shards: ours heap ${o8.heap.toFixed(1)} MiB rss ${o8.rss.toFixed(0)}; discord.js heap ${d8.heap.toFixed(1)} rss ${d8.rss.toFixed(0)}`);
   }
 }

@@ -1,5 +1,6 @@
 // The full discord.js Client with its default caches, holding every guild of the simulator; reports its
-// RSS and V8 heap to the parent. Plain JavaScript run by node (no TypeScript loader in the process).
+// V8 heap to the parent (which reads its RSS) and stays up until the parent kills it. Plain JavaScript
+// run by node (no TypeScript loader in the process).
 // argv: restUrl, token, appId, guilds, shards
 const { Client, GatewayIntentBits } = require('discord.js');
 
@@ -12,13 +13,9 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1500));
   if (global.gc) global.gc();
   await new Promise((r) => setTimeout(r, 300));
-  const m = process.memoryUsage();
-  // the private part of RSS (the rest is the node executable's file-backed pages, the same in any node process)
-  const status = require('node:fs').readFileSync('/proc/self/status', 'utf8');
-  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  process.send({ rss: m.rss, heap: m.heapUsed, anon: kb('RssAnon'), file: kb('RssFile'), guilds: client.guilds.cache.size });
-  await client.destroy();
-  process.exit(0);
+  // the heap from inside; the parent reads RSS from /proc while this process keeps everything it holds
+  process.send({ heap: process.memoryUsage().heapUsed, guilds: client.guilds.cache.size });
+  await new Promise(() => undefined); // until the parent kills it
 }
 main().catch((err) => {
   console.error(err);
