@@ -17,6 +17,15 @@ export type Snowflake = z.infer<typeof SnowflakeSchema>;
 export const DispatchDataSchema = z.record(z.string(), z.unknown());
 
 /** Where a claim-checked payload lives when the entry would exceed the size limit. */
+/**
+ * How an interaction reached us: over a gateway shard, or as a signed POST to the HTTP interactions
+ * endpoint (whose response already deferred it). Absent means `gateway`: gateway envelopes stay
+ * byte-for-byte what they were.
+ */
+export const INGRESSES = ['gateway', 'http'] as const;
+export type Ingress = (typeof INGRESSES)[number];
+export const IngressSchema = z.enum(INGRESSES);
+
 export const DataRefSchema = z
   .object({
     bucket: z.string().min(3),
@@ -39,6 +48,7 @@ const base = {
   guildId: SnowflakeSchema.nullable(),
   channelId: SnowflakeSchema.nullable(),
   userId: SnowflakeSchema.nullable(),
+  ingress: IngressSchema.optional(),
 };
 
 /** Exactly one of `data` (inline) or `dataRef` (claim check) is present. */
@@ -57,6 +67,9 @@ export type ClaimCheckedEnvelope = Common & { dataRef: DataRef; data?: undefined
 export type Envelope = InlineEnvelope | ClaimCheckedEnvelope;
 
 export const isClaimChecked = (e: Envelope): e is ClaimCheckedEnvelope => e.dataRef !== undefined;
+
+/** The envelope's ingress, `gateway` when the field is absent. */
+export const ingressOf = (e: Pick<Envelope, 'ingress'>): Ingress => e.ingress ?? 'gateway';
 
 const formatIssues = (error: z.ZodError): string[] =>
   error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
@@ -133,6 +146,8 @@ export interface DispatchInput {
   type: string;
   data: unknown;
   receivedAt: number;
+  /** @default 'gateway' (and then the envelope carries no `ingress` field) */
+  ingress?: Ingress;
 }
 
 const DispatchInputSchema = z.object({
@@ -143,6 +158,7 @@ const DispatchInputSchema = z.object({
   type: z.string(),
   data: z.unknown(),
   receivedAt: z.number().int().nonnegative(),
+  ingress: IngressSchema.optional(),
 });
 
 /**
@@ -156,7 +172,7 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isS
  * (never looser), and the schema itself only for an input that fails it, for the error's issues.
  */
 const isValidDispatchInput = (i: DispatchInput): boolean =>
-  typeof i.appId === 'string' && /^\d{1,20}$/.test(i.appId) && isCount(i.shardId) && typeof i.sessionId === 'string' && i.sessionId.length > 0 && isCount(i.seq) && typeof i.type === 'string' && isCount(i.receivedAt);
+  typeof i.appId === 'string' && /^\d{1,20}$/.test(i.appId) && isCount(i.shardId) && typeof i.sessionId === 'string' && i.sessionId.length > 0 && isCount(i.seq) && typeof i.type === 'string' && isCount(i.receivedAt) && (i.ingress === undefined || i.ingress === 'gateway' || i.ingress === 'http');
 
 export function wrapDispatch(input: DispatchInput): InlineEnvelope {
   if (!isValidDispatchInput(input)) {
@@ -178,6 +194,8 @@ export function wrapDispatch(input: DispatchInput): InlineEnvelope {
     type,
     receivedAt,
     ...extractIds(type, data),
+    // only a non-default ingress is written, so gateway envelopes keep their size and bytes
+    ...(input.ingress === 'http' ? { ingress: 'http' as const } : {}),
     data: data as Record<string, unknown>,
   };
 }
