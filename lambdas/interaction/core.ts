@@ -9,6 +9,8 @@
  * - Slow commands are deferred (type 5) first, then the original response is edited. A fast command
  *   that has not finished when the window is about to close is deferred too (outcome
  *   'deferred-fallback'), so a slow database never costs the user the answer.
+ * - An interaction that arrived over HTTP (envelope ingress 'http') was deferred by the HTTP response
+ *   itself: no callback is sent, only the edit of the original response, once.
  */
 import { DiscordAPIError, type REST } from '@discordjs/rest';
 import {
@@ -21,7 +23,7 @@ import {
 } from 'discord-api-types/v10';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { ContractError, type Envelope } from '../../lib/contract';
+import { ContractError, ingressOf, type Envelope } from '../../lib/contract';
 import type { Command, CommandContext } from './commands/types';
 
 export interface InteractionDeps {
@@ -131,6 +133,48 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
     return out(o, ageMs);
   };
   const deferData = command?.ephemeral ? { flags: MessageFlags.Ephemeral } : undefined;
+  if (ingressOf(env) === 'http') return followUpHttp();
+
+  /**
+   * The HTTP ingress answered DEFERRED in its response, so Discord already has the first answer:
+   * edit the original, once (the run lock keeps a concurrent copy out, 'done' a later one). The token
+   * works for 15 minutes, so Discord's 3 s window does not apply here.
+   */
+  async function followUpHttp(): Promise<InteractionOutcome> {
+    if (ageMs > STATE_TTL_S * 1000) {
+      await kv.set(key, 'done', 'EX', STATE_TTL_S);
+      return out('expired', ageMs);
+    }
+    if (!(await takeRunLock())) return out('duplicate', ageMs);
+    try {
+      if (!command) {
+        await editOriginal({ content: `Unknown command /${name}. It may have been removed.` });
+        return await finish('unknown-command');
+      }
+      // a redelivery after 'deferred' already passed the cooldown
+      if (command.cooldownSeconds && state !== 'deferred') {
+        const cdKey = `cd:${name}:${userId}`;
+        if ((await kv.set(cdKey, '1', 'EX', command.cooldownSeconds, 'NX')) !== 'OK') {
+          const ttl = Math.max(1, await kv.ttl(cdKey));
+          await editOriginal({ content: `Slow down! You can use /${name} again in ${ttl} s.` });
+          return await finish('cooldown');
+        }
+      }
+      await kv.set(key, 'deferred', 'EX', STATE_TTL_S);
+      await editOriginal(await command.run(ctx));
+      return await finish('deferred');
+    } catch (err) {
+      // the token expired or the interaction is gone: no retry can edit it
+      if (err instanceof DiscordAPIError && (err.code === 10015 || err.code === 50027)) {
+        await kv.set(key, 'done', 'EX', STATE_TTL_S);
+        await releaseRunLock();
+        return out('expired', ageMs);
+      }
+      await releaseRunLock();
+      throw err; // the message's redelivery edits the original
+    }
+  }
+
   // a redelivery after the defer: only the follow-up is left to do
   if (state === 'deferred' && command) {
     // another copy may be following up right now (it holds the run lock): leave it to that copy,

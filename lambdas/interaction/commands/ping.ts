@@ -4,6 +4,7 @@ import type { Command } from './types';
 export const ping: Command = {
   definition: { name: 'ping', description: 'Check that the bot answers' },
   mode: 'fast',
+  selfContained: true,
   async run() {
     return { content: 'Pong!' };
   },

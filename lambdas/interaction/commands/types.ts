@@ -24,5 +24,12 @@ export interface Command {
   ephemeral?: boolean;
   /** per-user cooldown in seconds (Redis), none when absent */
   cooldownSeconds?: number;
+  /**
+   * `run` uses nothing but the interaction (no redis, pool or score): a `fast` one without a cooldown
+   * is then answered by the HTTP ingress in its own response (type 4), with no queue and no worker.
+   * Touching ctx.redis, ctx.pool or ctx.score there throws, and the interaction is deferred to the
+   * worker instead. @default false
+   */
+  selfContained?: boolean;
   run(ctx: CommandContext): Promise<APIInteractionResponseCallbackData>;
 }

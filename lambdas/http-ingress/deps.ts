@@ -1,0 +1,20 @@
+/** Clients of the HTTP ingress, built once per container on first use: the key registry and the SQS sender. */
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { commandRegistry } from '../interaction/commands';
+import { httpIngressConfig, type HttpIngressConfig } from './config';
+import { singleKeyRegistry, type HttpIngressDeps } from './core';
+
+/** Deps from a configuration; `sqs` lets the local server pass a client pointed at the emulator. */
+export function httpIngressDepsFrom(cfg: HttpIngressConfig, sqs: Pick<SQSClient, 'send'> = new SQSClient({ region: cfg.AWS_REGION })): HttpIngressDeps {
+  return {
+    keys: singleKeyRegistry(cfg.DISCORD_APPLICATION_ID, cfg.DISCORD_PUBLIC_KEY),
+    enqueue: async (body) => void (await sqs.send(new SendMessageCommand({ QueueUrl: cfg.INTERACTION_QUEUE_URL, MessageBody: body }))),
+    commands: commandRegistry(),
+    maxBodyBytes: cfg.MAX_BODY_BYTES,
+    fastBudgetMs: cfg.FAST_COMMAND_BUDGET_MS,
+    region: cfg.AWS_REGION,
+  };
+}
+
+let deps: HttpIngressDeps | undefined;
+export const httpIngressDeps = async (): Promise<HttpIngressDeps> => (deps ??= httpIngressDepsFrom(httpIngressConfig()));

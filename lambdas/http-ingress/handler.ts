@@ -1,0 +1,49 @@
+/**
+ * HTTP interactions ingress: API Gateway HTTP API (payload format 2.0) -> handleHttpInteraction.
+ * A middy wrapper like the workers': Lambda context in the logger, metrics published per request.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { coreLogger, logger } from '../shared/logger';
+import { countOutcome, flushMetrics } from '../shared/metrics';
+import { handleHttpInteraction, type HttpIngressDeps } from './core';
+import { httpIngressDeps } from './deps';
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+const publishMetrics = (): MiddlewareObj<APIGatewayProxyEventV2, Result> => ({ after: () => flushMetrics(), onError: () => flushMetrics() });
+
+/** The handler over any deps (the local server passes its own; Lambda builds them from the environment). */
+export function httpIngressHandler(deps: () => Promise<HttpIngressDeps>) {
+  return middy<APIGatewayProxyEventV2, Result, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishMetrics())
+    .handler(async (event, context) => {
+      const d = await deps();
+      const raw = event.body ?? '';
+      // a body far over the limit is refused before it is even decoded
+      if (raw.length > (d.maxBodyBytes * 4) / 3 + 4) {
+        countOutcome('HttpIngress', 'rejected-size');
+        return { statusCode: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `body over ${d.maxBodyBytes} bytes` }) };
+      }
+      const r = await handleHttpInteraction(
+        {
+          method: event.requestContext?.http?.method ?? 'POST',
+          headers: event.headers ?? {},
+          body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
+          applicationId: event.pathParameters?.applicationId,
+          account: context.invokedFunctionArn?.split(':')[4],
+        },
+        {
+          ...d,
+          onOutcome: (o) => countOutcome('HttpIngress', o),
+          onError: (what, err) => coreLogger.warn(what, { error: String((err as Error)?.message ?? err).slice(0, 300) }),
+        },
+      );
+      return { statusCode: r.status, headers: r.headers, body: r.body };
+    });
+}
+
+export const handler = httpIngressHandler(httpIngressDeps);
