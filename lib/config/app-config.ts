@@ -33,6 +33,13 @@ export interface AppConfig {
   scoreServiceUrl?: string;
   /** provisioned pollers for the interactions tier's event source, e.g. { minimum: 1, maximum: 2 } */
   interactionPollers?: { minimum: number; maximum: number };
+  /** the application's Ed25519 public key (64 hex): set, it adds the HTTP interactions endpoint */
+  discordPublicKey?: string;
+  /** stage throttle of the HTTP interactions endpoint, requests per second and burst */
+  httpInteractionsRateLimit: number;
+  httpInteractionsBurstLimit: number;
+  /** a WAFv2 web ACL (scope CLOUDFRONT) in front of the HTTP interactions endpoint */
+  httpInteractionsWebAclArn?: string;
 }
 
 export class AppConfigError extends Error {
@@ -84,6 +91,16 @@ const raw = z.object({
     .string()
     .regex(/^\d+-\d+$/, 'minimum-maximum provisioned pollers, like 2-4')
     .optional(),
+  discordPublicKey: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "the application's public key from the developer portal (64 hex characters)")
+    .optional(),
+  httpInteractionsRateLimit: z.coerce.number().int().min(1).max(10_000).default(100),
+  httpInteractionsBurstLimit: z.coerce.number().int().min(1).max(5_000).default(200),
+  httpInteractionsWebAclArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/.+/, 'the ARN of a WAFv2 web ACL with scope CLOUDFRONT (created in us-east-1)')
+    .optional(),
   account: z.string().regex(/^\d{12}$/).optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
 });
@@ -110,6 +127,10 @@ export const CONFIG_SOURCES: Record<keyof z.input<typeof raw>, { context: string
   natGateways: { context: 'natGateways', env: 'NAT_GATEWAYS' },
   scoreServiceUrl: { context: 'scoreServiceUrl', env: 'SCORE_SERVICE_URL' },
   interactionPollers: { context: 'interactionPollers', env: 'INTERACTION_POLLERS' },
+  discordPublicKey: { context: 'discordPublicKey', env: 'DISCORD_PUBLIC_KEY' },
+  httpInteractionsRateLimit: { context: 'httpInteractionsRateLimit', env: 'HTTP_INTERACTIONS_RATE_LIMIT' },
+  httpInteractionsBurstLimit: { context: 'httpInteractionsBurstLimit', env: 'HTTP_INTERACTIONS_BURST_LIMIT' },
+  httpInteractionsWebAclArn: { context: 'httpInteractionsWebAclArn', env: 'HTTP_INTERACTIONS_WEB_ACL_ARN' },
   account: { context: 'account', env: 'CDK_DEFAULT_ACCOUNT' },
   region: { context: 'region', env: 'CDK_DEFAULT_REGION' },
 };

@@ -68,8 +68,11 @@ export function buildApp(app: App, config: AppConfig, options: BuildAppOptions =
     scoreServiceUrl: config.scoreServiceUrl,
     queueRemovalPolicy: removalPolicy,
     interactionPollers: config.interactionPollers,
+    httpInteractions: config.discordPublicKey
+      ? { publicKey: config.discordPublicKey, throttleRateLimit: config.httpInteractionsRateLimit, throttleBurstLimit: config.httpInteractionsBurstLimit, webAclArn: config.httpInteractionsWebAclArn }
+      : undefined,
   });
-  const local = options.local ? new LocalGatewayStack(app, names.local, { routing: config.routing }) : undefined;
+  const local = options.local ? new LocalGatewayStack(app, names.local, { routing: config.routing, discordPublicKey: config.discordPublicKey }) : undefined;
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { stateful, gateway, local };
 }

@@ -13,6 +13,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import { validateRoutingTable, type RoutingTable } from '../contract';
 import { IngestorService } from '../constructs/ingestor-service';
+import { HttpInteractionsEndpoint } from '../constructs/http-interactions-endpoint';
 import { GatewayMonitoring } from '../constructs/monitoring';
 import { acknowledge } from '../constructs/nag';
 import { TieredEventBus } from '../constructs/tiered-event-bus';
@@ -48,6 +49,20 @@ export interface GatewayStackProps extends StackProps {
   readonly queueRemovalPolicy?: RemovalPolicy;
   /** Provisioned pollers for the interactions event source. @default - on-demand polling */
   readonly interactionPollers?: { readonly minimum: number; readonly maximum: number };
+  /**
+   * Discord's HTTP interactions endpoint in front of the interactions tier (docs/http-interactions.md).
+   * @default - none (interactions arrive over the gateway only)
+   */
+  readonly httpInteractions?: {
+    /** the application's Ed25519 public key, 64 hex characters */
+    readonly publicKey: string;
+    /** @default DEFAULT_HTTP_INTERACTIONS_RATE_LIMIT */
+    readonly throttleRateLimit?: number;
+    /** @default DEFAULT_HTTP_INTERACTIONS_BURST_LIMIT */
+    readonly throttleBurstLimit?: number;
+    /** @default - no WAF */
+    readonly webAclArn?: string;
+  };
 }
 
 export class GatewayStack extends Stack {
@@ -56,6 +71,7 @@ export class GatewayStack extends Stack {
   readonly ingestors: readonly IngestorService[];
   readonly monitoring: GatewayMonitoring;
   readonly cluster: ecs.Cluster;
+  readonly httpInteractions?: HttpInteractionsEndpoint;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -82,6 +98,16 @@ export class GatewayStack extends Stack {
       securityGroups: [st.workerSecurityGroup],
       interactionPollers: props.interactionPollers,
     });
+
+    const interactions = this.eventBus.tiers.interactions;
+    if (props.httpInteractions && interactions) {
+      this.httpInteractions = new HttpInteractionsEndpoint(this, 'HttpInteractions', {
+        interactionQueue: interactions.queue,
+        applicationId: props.discordApplicationId,
+        ...props.httpInteractions,
+      });
+      new CfnOutput(this, 'InteractionsEndpointUrl', { value: this.httpInteractions.url, description: 'Interactions Endpoint URL for the developer portal' });
+    }
 
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: st.vpc, containerInsightsV2: ecs.ContainerInsights.ENHANCED });
     const image = props.ingestorImage ?? ingestorImage(this);

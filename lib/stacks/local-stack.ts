@@ -8,6 +8,7 @@
 import { App, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DEFAULT_ROUTING_TABLE, validateRoutingTable, type RoutingTable } from '../contract';
+import { HttpInteractionsEndpoint } from '../constructs/http-interactions-endpoint';
 import { TieredEventBus } from '../constructs/tiered-event-bus';
 import { TierWorkers } from '../constructs/tier-workers';
 
@@ -26,11 +27,14 @@ export interface LocalGatewayStackProps extends StackProps {
   readonly routing?: RoutingTable;
   /** Overrides of the worker environment (e.g. DISCORD_API_URL of the simulator). */
   readonly environment?: Readonly<Record<string, string>>;
+  /** The application's public key: set, the stage gets the HTTP interactions endpoint too. @default - none */
+  readonly discordPublicKey?: string;
 }
 
 export class LocalGatewayStack extends Stack {
   readonly eventBus: TieredEventBus;
   readonly workers: TierWorkers;
+  readonly httpInteractions?: HttpInteractionsEndpoint;
 
   constructor(scope: Construct, id: string, props: LocalGatewayStackProps = {}) {
     super(scope, id, props);
@@ -46,12 +50,22 @@ export class LocalGatewayStack extends Stack {
       routing,
       environment: { ...LOCAL_WORKER_ENVIRONMENT, ...(props.environment ?? {}) },
     });
+    const interactions = this.eventBus.tiers.interactions;
+    if (props.discordPublicKey && interactions) {
+      this.httpInteractions = new HttpInteractionsEndpoint(this, 'HttpInteractions', {
+        interactionQueue: interactions.queue,
+        applicationId: props.environment?.DISCORD_APPLICATION_ID ?? LOCAL_WORKER_ENVIRONMENT.DISCORD_APPLICATION_ID!,
+        publicKey: props.discordPublicKey,
+      });
+    }
   }
 }
 
 export interface SynthLocalOptions {
   readonly routing?: RoutingTable;
   readonly environment?: Readonly<Record<string, string>>;
+  /** Adds the HTTP interactions endpoint, verifying with this public key. @default - none */
+  readonly discordPublicKey?: string;
   /** Bundle the worker code with esbuild (slower); the wiring does not need it. @default false */
   readonly bundle?: boolean;
 }
@@ -62,6 +76,6 @@ export interface SynthLocalOptions {
  */
 export function synthLocalTemplate(options: SynthLocalOptions = {}): Record<string, unknown> {
   const app = new App(options.bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new LocalGatewayStack(app, 'DiscordGatewayLocal', { routing: options.routing, environment: options.environment });
+  const stack = new LocalGatewayStack(app, 'DiscordGatewayLocal', { routing: options.routing, environment: options.environment, discordPublicKey: options.discordPublicKey });
   return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
 }
