@@ -8,17 +8,24 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayIntentBits } from 'discord-api-types/v10';
+import type { GuildChannelResponse, MessageResponse } from 'discord-api-spec';
+import { GatewayIntentBits, type APIUser, type GatewayGuildCreateDispatchData, type GatewayGuildMemberAddDispatchData } from 'discord-api-types/v10';
 import { envelopeId } from '../../lib/contract';
 import { GatewaySimulator, Ledger, type LedgerEntry, type Received } from './gateway';
 import { RateLimiter, type WindowLimit } from './ratelimit';
-import { DEFAULT_MIX, payloadFor, seededRandom, weightedPicker, type TrafficType } from './scenarios';
-import { shardOf, SnowflakeGenerator, snowflakeTime } from './snowflake';
+import { HttpError } from './rest/errors';
+import * as rest from './rest/objects';
+import { RestRouter, type RestHost, type RouteName } from './rest/routes';
+import { loadSpec } from './rest/spec';
+import { chatInputInteraction, DEFAULT_MIX, guildCreate, guildLayout, memberAdd, payloadFor, seededRandom, user, weightedPicker, type GuildLayout, type TrafficType } from './scenarios';
+import { shardOf, SnowflakeGenerator } from './snowflake';
 
 export { shardOf, snowflakeTime } from './snowflake';
 export { Ledger, PRIVILEGED_INTENTS } from './gateway';
 export type { IdentifyRecord, LedgerEntry, Received, ResumeRecord } from './gateway';
 export { DEFAULT_MIX, TRAFFIC_TYPES, type TrafficType } from './scenarios';
+export { ROUTES, type RouteDef, type RouteName } from './rest/routes';
+export { specVersion } from './rest/spec';
 
 export interface SimulatorOptions {
   /** @default 0 (any free port) */
@@ -79,16 +86,6 @@ export interface SimulatorOptions {
   };
 }
 
-export type RouteName =
-  | 'gateway_bot'
-  | 'interaction_callback'
-  | 'webhook_original_edit'
-  | 'webhook_followup'
-  | 'member_role_add'
-  | 'member_role_remove'
-  | 'commands_overwrite'
-  | 'channel_message';
-
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -121,20 +118,15 @@ export interface SimInteraction {
   callback?: { type: number; data?: unknown; at: number };
   /** edits of @original and follow-ups */
   messages: Array<{ kind: 'edit' | 'followup'; body: unknown; at: number }>;
+  /** the @original message as Discord holds it (after the callback, with every edit) */
+  original?: MessageResponse;
 }
+
+/** A typed payload for the gateway's untyped hooks. */
+const untyped = (o: object) => o as Record<string, unknown>;
 
 /** Dispatches whose `d.id` is the guild id (they carry no guild_id). */
 const GUILD_OBJECT_EVENTS = new Set(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE']);
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export class DiscordSimulator {
   readonly token: string;
@@ -156,7 +148,10 @@ export class DiscordSimulator {
   private readonly random: () => number;
   private server!: Server;
   private port = 0;
-  private readonly guildMeta = new Map<string, { name: string; ownerId: string; memberCount: number; channelId: string }>();
+  private router!: RestRouter;
+  private readonly guildMeta = new Map<string, GuildLayout>();
+  /** channel id -> its guild, for GET /channels/{id} */
+  private readonly channelGuild = new Map<string, string>();
 
   private constructor(options: SimulatorOptions) {
     this.token = options.token ?? `sim.${randomBytes(12).toString('base64url')}.${randomBytes(20).toString('base64url')}`;
@@ -189,7 +184,9 @@ export class DiscordSimulator {
     for (let i = 0; i < this.opts.guilds; i++) {
       const id = this.snowflakes.next(base + i);
       this.guildIds.push(id);
-      this.guildMeta.set(id, { name: `Guild ${i + 1}`, ownerId: this.snowflakes.next(base + i), memberCount: this.opts.membersPerGuild, channelId: this.snowflakes.next(base + i) });
+      const layout = guildLayout(id, `Guild ${i + 1}`, this.snowflakes.next(base + i), this.opts.membersPerGuild, this.snowflakes.next(base + i), this.opts.channelsPerGuild, this.opts.rolesPerGuild, this.opts.inlineMembersPerGuild);
+      this.guildMeta.set(id, layout);
+      for (const c of layout.channels) this.channelGuild.set(c.id, id);
     }
     this.gateway = new GatewaySimulator(
       {
@@ -211,15 +208,18 @@ export class DiscordSimulator {
       },
       {
         guildsFor: (shardId, numShards) =>
-          this.guildIds.filter((g) => shardOf(g, numShards) === shardId).map((id) => ({ id, payload: () => this.guildPayload(id) })),
+          this.guildIds.filter((g) => shardOf(g, numShards) === shardId).map((id) => ({ id, payload: () => untyped(this.guildPayload(id)) })),
         gatewayUrl: () => this.gatewayUrl,
-        botUser: () => ({ id: this.appId, username: 'simulated-bot', discriminator: '0', global_name: null, avatar: null, bot: true, flags: 0 }),
+        botUser: () => untyped({ ...user(this.appId), username: 'simulated-bot', bot: true } satisfies APIUser),
       },
     );
   }
 
   static async start(options: SimulatorOptions = {}): Promise<DiscordSimulator> {
     const sim = new DiscordSimulator(options);
+    // every REST request is checked against Discord's published spec
+    sim.router = new RestRouter(await loadSpec());
+    sim.host = sim.makeHost();
     sim.server = createServer((req, res) => void sim.onRequest(req, res));
     sim.server.on('upgrade', (req, socket, head) => sim.gateway.handleUpgrade(req, socket, head));
     sim.server.keepAliveTimeout = 5000;
@@ -259,38 +259,8 @@ export class DiscordSimulator {
     return ids;
   }
 
-  private guildPayload(id: string): Record<string, unknown> {
-    const m = this.guildMeta.get(id)!;
-    return {
-      id,
-      name: m.name,
-      owner_id: m.ownerId,
-      member_count: m.memberCount,
-      unavailable: false,
-      large: m.memberCount > 250,
-      joined_at: new Date(snowflakeTime(id)).toISOString(),
-      // ids derived from the guild id (stable, unique): general first, then the extra channels and roles
-      channels: [
-        { id: m.channelId, type: 0, name: 'general', position: 0, guild_id: id },
-        ...Array.from({ length: this.opts.channelsPerGuild - 1 }, (_, i) => ({ id: String(BigInt(id) + BigInt(1000 + i)), type: i % 5 === 4 ? 2 : 0, name: `channel-${i}`, position: i + 1, guild_id: id, topic: null, nsfw: false, permission_overwrites: [], rate_limit_per_user: 0, parent_id: null })),
-      ],
-      roles: [
-        { id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
-        ...Array.from({ length: this.opts.rolesPerGuild }, (_, i) => ({ id: String(BigInt(id) + BigInt(2000 + i)), name: `role-${i}`, permissions: '1024', position: i + 1, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 })),
-      ],
-      members: Array.from({ length: this.opts.inlineMembersPerGuild }, (_, i) => {
-        const u = String(BigInt(id) + BigInt(3000 + i));
-        return { user: { id: u, username: `member${i}`, discriminator: '0', global_name: null, avatar: null }, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 };
-      }),
-      presences: [],
-      voice_states: [],
-      threads: [],
-      stage_instances: [],
-      guild_scheduled_events: [],
-      emojis: [],
-      stickers: [],
-      features: [],
-    };
+  private guildPayload(id: string): GatewayGuildCreateDispatchData {
+    return guildCreate(this.guildMeta.get(id)!);
   }
 
   /**
@@ -299,7 +269,8 @@ export class DiscordSimulator {
    * is produced, as with Discord). The ledger entry's `id` is `opts.id`, else data.id, else the
    * member's user id.
    */
-  dispatch(type: string, data: Record<string, unknown>, opts: { shardId?: number; id?: string } = {}): number | undefined {
+  dispatch(type: string, payload: object, opts: { shardId?: number; id?: string } = {}): number | undefined {
+    const data = payload as Record<string, unknown>;
     const guildId = typeof data.guild_id === 'string' ? data.guild_id : GUILD_OBJECT_EVENTS.has(type) && typeof data.id === 'string' ? data.id : null;
     const s = this.gateway.sessionOf(opts.shardId ?? this.shardOfGuild(guildId));
     if (!s) return undefined;
@@ -324,32 +295,17 @@ export class DiscordSimulator {
       token: `aW50ZXJhY3Rpb24${randomBytes(24).toString('base64url')}`,
       createdAt: now,
       guildId,
-      channelId: opts.channelId ?? this.guildMeta.get(guildId)?.channelId ?? this.snowflakes.next(now),
+      channelId: opts.channelId ?? this.guildMeta.get(guildId)?.channels[0]!.id ?? this.snowflakes.next(now),
       userId: opts.userId ?? this.snowflakes.next(now - 1_000_000),
       commandName: opts.commandName,
       messages: [],
     };
     this.interactions.set(ix.id, ix);
     this.interactionsByToken.set(ix.token, ix);
-    ix.seq = this.dispatch('INTERACTION_CREATE', {
-      id: ix.id,
-      application_id: this.appId,
-      type: 2,
-      token: ix.token,
-      version: 1,
-      guild_id: guildId,
-      channel_id: ix.channelId,
-      channel: { id: ix.channelId, type: 0 },
-      member: { user: { id: ix.userId, username: `user${ix.userId.slice(-4)}`, discriminator: '0', global_name: null, avatar: null }, roles: [], permissions: '0', joined_at: new Date(now).toISOString(), deaf: false, mute: false, flags: 0 },
-      data: { id: this.snowflakes.next(now), name: opts.commandName, type: 1, options: opts.options ?? [] },
-      locale: 'en-US',
-      guild_locale: 'en-US',
-      app_permissions: '0',
-      entitlements: [],
-      authorizing_integration_owners: { '0': guildId },
-      context: 0,
-      attachment_size_limit: 8_388_608,
-    });
+    ix.seq = this.dispatch(
+      'INTERACTION_CREATE',
+      chatInputInteraction({ ...ix, appId: this.appId, commandId: this.snowflakes.next(now - 86_400_000), options: opts.options }),
+    );
     return ix;
   }
 
@@ -370,18 +326,9 @@ export class DiscordSimulator {
     return users;
   }
 
-  memberPayload(guildId: string, userId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      guild_id: guildId,
-      user: { id: userId, username: `user${userId.slice(-6)}`, discriminator: '0', global_name: null, avatar: null },
-      nick: null,
-      roles: [],
-      joined_at: new Date().toISOString(),
-      deaf: false,
-      mute: false,
-      flags: 0,
-      ...extra,
-    };
+  /** A GUILD_MEMBER_ADD payload: the user joined now; `extra` overrides member fields. */
+  memberPayload(guildId: string, userId: string, extra: Partial<GatewayGuildMemberAddDispatchData> = {}): GatewayGuildMemberAddDispatchData {
+    return { ...memberAdd(guildId, userId, Date.now()), ...extra };
   }
 
   /**
@@ -403,7 +350,7 @@ export class DiscordSimulator {
       const guildId = guilds[Math.floor(this.random() * guilds.length)]!;
       const userId = String(userBase + (BigInt(Math.floor(this.random() * users)) << 22n));
       if (type === 'INTERACTION_CREATE') this.createInteraction({ guildId, userId, commandName: 'ping' });
-      else this.dispatch(type, payloadFor(type, { id: guildId, channelId: this.guildMeta.get(guildId)?.channelId ?? guildId }, userId, this.snowflakes));
+      else this.dispatch(type, payloadFor(type, { id: guildId, channelId: this.guildMeta.get(guildId)?.channels[0]!.id ?? guildId }, userId, this.snowflakes));
       counts[type] = (counts[type] ?? 0) + 1;
       if (opts.ratePerSec) {
         const wait = start + ((i + 1) * 1000) / opts.ratePerSec - Date.now();
@@ -424,7 +371,7 @@ export class DiscordSimulator {
 
   /** Traffic that no tier wants (messages, typing, presences): the ingestor must drop it. */
   noise(guildId: string, count: number): void {
-    const ch = this.guildMeta.get(guildId)?.channelId ?? this.snowflakes.next();
+    const ch = this.guildMeta.get(guildId)?.channels[0]!.id ?? this.snowflakes.next();
     for (let i = 0; i < count; i++) {
       const user = this.snowflakes.next(Date.now() - 5_000_000);
       const kind = i % 3;
@@ -528,17 +475,47 @@ export class DiscordSimulator {
 
   // ---------------- REST ----------------
 
+  /** What the REST routes (./rest/routes) read and change. */
+  private makeHost = (): RestHost => ({
+    appId: this.appId,
+    commands: this.commands,
+    gatewayBot: () =>
+      rest.gatewayBot(this.gatewayUrl, this.opts.shards, {
+        total: this.opts.sessionStartTotal,
+        remaining: this.gateway.sessionStartRemaining,
+        reset_after: Math.max(0, this.gateway.sessionResetAt - Date.now()),
+        max_concurrency: this.opts.maxConcurrency,
+      }),
+    guildShape: (id) => {
+      const g = this.guildMeta.get(id);
+      return g && { id: g.id, name: g.name, ownerId: g.ownerId, memberCount: g.memberCount, channelId: g.channels[0]!.id, roles: g.roles };
+    },
+    channel: (id): GuildChannelResponse | undefined => {
+      const guildId = this.channelGuild.get(id);
+      const c = guildId === undefined ? undefined : this.guildMeta.get(guildId)?.channels.find((x) => x.id === id);
+      return c && rest.textChannel(c.id, guildId!, c.name, c.position, c.type);
+    },
+    interaction: (id) => this.interactions.get(id),
+    interactionByToken: (token) => this.interactionsByToken.get(token),
+    snowflake: (at) => this.snowflakes.next(at),
+    interactionWindowMs: this.opts.interactionWindowMs,
+    interactionTokenTtlMs: this.opts.interactionTokenTtlMs,
+  });
+  private host!: RestHost;
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     let body: unknown = undefined;
+    let badJson = false;
     if (raw) {
       try {
         body = JSON.parse(raw);
       } catch {
         body = raw;
+        badJson = true;
       }
     }
     const url = new URL(req.url ?? '/', 'http://x');
@@ -559,133 +536,43 @@ export class DiscordSimulator {
       res.end(payload === undefined ? undefined : JSON.stringify(payload));
     };
     try {
-      const match = this.route(rec.method, path);
-      if (!match) throw new HttpError(404, 0, '404: Not Found');
-      rec.route = match.name;
-      const auth = req.headers.authorization;
-      if (match.bot) {
-        if (auth !== `Bot ${this.token}`) throw new HttpError(401, 0, '401: Unauthorized');
-      }
-      const limit = this.opts.rateLimits.routes?.[match.name] ?? this.opts.rateLimits.route ?? { limit: 5, windowMs: 1000 };
+      const match = this.router.match(rec.method, path);
+      if (match === undefined) throw new HttpError(404, 0, '404: Not Found');
+      if (match === 'method') throw new HttpError(405, 0, '405: Method Not Allowed');
+      const { def, params } = match;
+      rec.route = def.name;
+      // interaction callbacks and webhooks are authorized by the interaction token in the path
+      if (def.auth === 'bot' && req.headers.authorization !== `Bot ${this.token}`) throw new HttpError(401, 0, '401: Unauthorized');
+      this.router.checkPath(params);
+      const limit = this.opts.rateLimits.routes?.[def.name] ?? this.opts.rateLimits.route ?? { limit: 5, windowMs: 1000 };
       // interaction and webhook-token routes are exempt from the global limit
-      const decision = this.limiter.check(match.name, `${match.name}:${match.major}`, limit, match.bot ? this.token : undefined);
+      const decision = this.limiter.check(def.name, `${def.name}:${def.major(params)}`, limit, def.auth === 'bot' ? this.token : undefined);
       if (!decision.ok) {
         rec.rateLimited = true;
         rec.global = decision.global;
         return reply(429, { message: 'You are being rate limited.', retry_after: Number(decision.retryAfter!.toFixed(3)), global: !!decision.global }, decision.headers);
       }
-      const out = match.handle(body, at, url.searchParams);
-      reply(out.status, out.body, decision.headers);
+      try {
+        if (badJson) throw new HttpError(400, 50109, 'The request body contains invalid JSON.');
+        // no body reads as an empty JSON object, as on Discord
+        this.router.checkRequest(def, url.searchParams, body ?? {});
+        const out = def.handle(this.host, { params, query: url.searchParams, body: body ?? {}, at });
+        reply(out.status, out.body, decision.headers);
+      } catch (err) {
+        // errors after the limiter still carry its headers
+        if (err instanceof HttpError) {
+          rec.code = err.code;
+          return reply(err.status, err.body, decision.headers);
+        }
+        throw err;
+      }
     } catch (err) {
       if (err instanceof HttpError) {
         rec.code = err.code;
-        return reply(err.status, { message: err.message, code: err.code });
+        return reply(err.status, err.body);
       }
       reply(500, { message: String((err as Error).message), code: 0 });
     }
-  }
-
-  private route(method: string, path: string): { name: RouteName; major: string; bot: boolean; handle: (body: unknown, at: number, query: URLSearchParams) => { status: number; body?: unknown } } | undefined {
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && path === '/gateway/bot') {
-      return {
-        name: 'gateway_bot',
-        major: '',
-        bot: true,
-        handle: () => ({
-          status: 200,
-          body: {
-            url: this.gatewayUrl,
-            shards: this.opts.shards,
-            session_start_limit: {
-              total: this.opts.sessionStartTotal,
-              remaining: this.gateway.sessionStartRemaining,
-              reset_after: Math.max(0, this.gateway.sessionResetAt - Date.now()),
-              max_concurrency: this.opts.maxConcurrency,
-            },
-          },
-        }),
-      };
-    }
-    if (method === 'POST' && (m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path))) {
-      const [, id, token] = m;
-      return { name: 'interaction_callback', major: id!, bot: false, handle: (body, at, query) => this.interactionCallback(id!, token!, body, at, query.get('with_response') === 'true') };
-    }
-    if (method === 'PATCH' && (m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
-      const [, app, token] = m;
-      return { name: 'webhook_original_edit', major: `${app}/${token}`, bot: false, handle: (body, at) => this.webhookMessage('edit', app!, token!, body, at) };
-    }
-    if (method === 'POST' && (m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
-      const [, app, token] = m;
-      return { name: 'webhook_followup', major: `${app}/${token}`, bot: false, handle: (body, at) => this.webhookMessage('followup', app!, token!, body, at) };
-    }
-    if ((method === 'PUT' || method === 'DELETE') && (m = /^\/guilds\/(\d+)\/members\/(\d+)\/roles\/(\d+)$/.exec(path))) {
-      const [, guild] = m;
-      return {
-        name: method === 'PUT' ? 'member_role_add' : 'member_role_remove',
-        major: guild!,
-        bot: true,
-        handle: () => {
-          if (!this.guildMeta.has(guild!)) throw new HttpError(404, 10004, 'Unknown Guild');
-          return { status: 204 };
-        },
-      };
-    }
-    if (method === 'PUT' && (m = /^\/applications\/(\d+)\/commands$/.exec(path))) {
-      const [, app] = m;
-      return {
-        name: 'commands_overwrite',
-        major: app!,
-        bot: true,
-        handle: (body) => {
-          if (app !== this.appId) throw new HttpError(403, 50001, 'Missing Access');
-          if (!Array.isArray(body)) throw new HttpError(400, 50035, 'Invalid Form Body');
-          this.commands.splice(0, this.commands.length, ...body);
-          return { status: 200, body: body.map((c) => ({ ...(c as object), id: this.snowflakes.next(), application_id: this.appId, version: this.snowflakes.next() })) };
-        },
-      };
-    }
-    if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages$/.exec(path))) {
-      const [, channel] = m;
-      return {
-        name: 'channel_message',
-        major: channel!,
-        bot: true,
-        handle: (body) => ({ status: 200, body: { id: this.snowflakes.next(), channel_id: channel, ...(body as object), author: { id: this.appId, bot: true } } }),
-      };
-    }
-    return undefined;
-  }
-
-  private interactionCallback(id: string, token: string, body: unknown, at: number, withResponse: boolean): { status: number; body?: unknown } {
-    const ix = this.interactions.get(id);
-    if (!ix || ix.token !== token) throw new HttpError(404, 10062, 'Unknown interaction');
-    if (ix.callback) throw new HttpError(400, 40060, 'Interaction has already been acknowledged.');
-    if (at - ix.createdAt > this.opts.interactionWindowMs) throw new HttpError(404, 10062, 'Unknown interaction');
-    const b = (body ?? {}) as { type?: number; data?: unknown };
-    if (typeof b.type !== 'number') throw new HttpError(400, 50035, 'Invalid Form Body');
-    ix.callback = { type: b.type, data: b.data, at };
-    if (!withResponse) return { status: 204 };
-    // ?with_response=true: an InteractionCallbackResponse
-    const messageId = b.type === 4 || b.type === 5 ? this.snowflakes.next(at) : null;
-    const flags = (b.data as { flags?: number } | undefined)?.flags ?? 0;
-    return {
-      status: 200,
-      body: {
-        interaction: { id: ix.id, type: 2, activity_instance_id: null, response_message_id: messageId, response_message_loading: b.type === 5, response_message_ephemeral: (flags & 64) !== 0 },
-        resource: { type: b.type, ...(b.type === 4 ? { message: { id: messageId, channel_id: ix.channelId, ...(b.data as object), author: { id: this.appId, bot: true } } } : {}) },
-      },
-    };
-  }
-
-  private webhookMessage(kind: 'edit' | 'followup', app: string, token: string, body: unknown, at: number): { status: number; body: unknown } {
-    const ix = this.interactionsByToken.get(token);
-    if (app !== this.appId || !ix) throw new HttpError(404, 10015, 'Unknown Webhook');
-    if (at - ix.createdAt > this.opts.interactionTokenTtlMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
-    // before the first callback there is no webhook message yet: no original to edit, no thread to follow up
-    if (!ix.callback) throw kind === 'edit' ? new HttpError(404, 10008, 'Unknown Message') : new HttpError(404, 10015, 'Unknown Webhook');
-    ix.messages.push({ kind, body, at });
-    return { status: 200, body: { id: this.snowflakes.next(), channel_id: ix.channelId, ...(body as object), author: { id: this.appId, bot: true } } };
   }
 
   /** The interaction's recorded answer: first callback, edits and follow-ups. */

@@ -2,7 +2,22 @@
  * Payloads for mixed gateway traffic, shaped like Discord's (discord-api-types v10), and a seeded
  * random source so a scenario repeats exactly with the same seed.
  */
-import type { SnowflakeGenerator } from './snowflake';
+import type {
+  APIGuildChannel,
+  APIGuildMember,
+  APIRole,
+  APIUser,
+  GatewayGuildCreateDispatchData,
+  GatewayGuildMemberAddDispatchData,
+  GatewayGuildMemberRemoveDispatchData,
+  GatewayGuildMemberUpdateDispatchData,
+  GatewayInteractionCreateDispatchData,
+  GuildMemberFlags,
+  GuildSystemChannelFlags,
+  RoleFlags,
+  UserFlags,
+} from 'discord-api-types/v10';
+import { snowflakeTime, type SnowflakeGenerator } from './snowflake';
 
 /** The dispatch types `traffic()` can produce. INTERACTION_CREATE goes through `createInteraction` (its 3 s window is tracked). */
 export const TRAFFIC_TYPES = [
@@ -67,19 +82,166 @@ export interface GuildRef {
   channelId: string;
 }
 
-const user = (id: string) => ({ id, username: `user${id.slice(-6)}`, discriminator: '0', global_name: null, avatar: null });
+/** A user as the gateway sends it (the simulator names users after their id). */
+export const user = (id: string): APIUser => ({ id, username: `user${id.slice(-6)}`, discriminator: '0', global_name: null, avatar: null, public_flags: 0 as UserFlags, flags: 0 as UserFlags });
+
+/** A guild member who joined at `joinedAt` (Unix ms). */
+export const member = (userId: string, joinedAt: number, extra: Partial<APIGuildMember> = {}): APIGuildMember => ({
+  user: user(userId),
+  nick: null,
+  avatar: null,
+  banner: null,
+  roles: [],
+  joined_at: new Date(joinedAt).toISOString(),
+  premium_since: null,
+  deaf: false,
+  mute: false,
+  pending: false,
+  communication_disabled_until: null,
+  flags: 0 as GuildMemberFlags,
+  ...extra,
+});
+
+export const role = (id: string, name: string, position: number, permissions: string): APIRole => ({
+  id,
+  name,
+  permissions,
+  position,
+  color: 0,
+  colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+  hoist: false,
+  icon: null,
+  unicode_emoji: null,
+  managed: false,
+  mentionable: false,
+  flags: 0 as RoleFlags,
+});
+
+/** The channels and roles of a simulated guild, derived from its id (stable, unique). */
+export interface GuildLayout {
+  id: string;
+  name: string;
+  ownerId: string;
+  memberCount: number;
+  channels: Array<{ id: string; name: string; position: number; type: 0 | 2 }>;
+  roles: Array<{ id: string; name: string; position: number; permissions: string }>;
+  /** members listed inline in GUILD_CREATE */
+  inlineMembers: number;
+}
+
+export function guildLayout(id: string, name: string, ownerId: string, memberCount: number, generalId: string, channels: number, roles: number, inlineMembers: number): GuildLayout {
+  return {
+    id,
+    name,
+    ownerId,
+    memberCount,
+    // general first, then the extra channels (every fifth a voice channel) and roles
+    channels: [
+      { id: generalId, name: 'general', position: 0, type: 0 },
+      ...Array.from({ length: channels - 1 }, (_, i) => ({ id: String(BigInt(id) + BigInt(1000 + i)), name: `channel-${i}`, position: i + 1, type: (i % 5 === 4 ? 2 : 0) as 0 | 2 })),
+    ],
+    roles: [{ id, name: '@everyone', position: 0, permissions: '0' }, ...Array.from({ length: roles }, (_, i) => ({ id: String(BigInt(id) + BigInt(2000 + i)), name: `role-${i}`, position: i + 1, permissions: '1024' }))],
+    inlineMembers,
+  };
+}
+
+/** GUILD_CREATE for a guild the bot joined when it was created. */
+export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
+  const created = snowflakeTime(g.id);
+  return {
+    id: g.id,
+    name: g.name,
+    icon: null,
+    splash: null,
+    discovery_splash: null,
+    owner_id: g.ownerId,
+    afk_channel_id: null,
+    afk_timeout: 300,
+    widget_enabled: false,
+    widget_channel_id: null,
+    verification_level: 0,
+    default_message_notifications: 0,
+    explicit_content_filter: 0,
+    roles: g.roles.map((r) => role(r.id, r.name, r.position, r.permissions)),
+    emojis: [],
+    features: [],
+    mfa_level: 0,
+    application_id: null,
+    system_channel_id: g.channels[0]!.id,
+    system_channel_flags: 0 as GuildSystemChannelFlags,
+    rules_channel_id: null,
+    max_presences: null,
+    max_members: 500_000,
+    vanity_url_code: null,
+    description: null,
+    banner: null,
+    premium_tier: 0,
+    premium_subscription_count: 0,
+    preferred_locale: 'en-US' as GatewayGuildCreateDispatchData['preferred_locale'],
+    public_updates_channel_id: null,
+    max_video_channel_users: 25,
+    max_stage_video_channel_users: 50,
+    nsfw_level: 0,
+    stickers: [],
+    premium_progress_bar_enabled: false,
+    hub_type: null,
+    safety_alerts_channel_id: null,
+    incidents_data: null,
+    joined_at: new Date(created).toISOString(),
+    large: g.memberCount > 250,
+    unavailable: false,
+    member_count: g.memberCount,
+    voice_states: [],
+    members: Array.from({ length: g.inlineMembers }, (_, i) => member(String(BigInt(g.id) + BigInt(3000 + i)), created)),
+    channels: g.channels.map((c) => {
+      const common = { id: c.id, name: c.name, position: c.position, guild_id: g.id, flags: 0, parent_id: null, permission_overwrites: [], nsfw: false, rate_limit_per_user: 0, last_message_id: null };
+      return (c.type === 2 ? { ...common, type: 2, bitrate: 64_000, user_limit: 0, rtc_region: null } : { ...common, type: 0, topic: null }) as GatewayGuildCreateDispatchData['channels'][number] & APIGuildChannel;
+    }),
+    threads: [],
+    presences: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    soundboard_sounds: [],
+  };
+}
+
+export const memberAdd = (guildId: string, userId: string, joinedAt: number, extra: Partial<APIGuildMember> = {}): GatewayGuildMemberAddDispatchData => ({ guild_id: guildId, ...member(userId, joinedAt, extra) });
+
+/** INTERACTION_CREATE for a slash command run by `userId` in a guild text channel. */
+export function chatInputInteraction(ix: { id: string; token: string; appId: string; guildId: string; channelId: string; userId: string; commandId: string; commandName: string; createdAt: number; options?: Array<{ name: string; type: number; value: unknown }> }): GatewayInteractionCreateDispatchData {
+  return {
+    id: ix.id,
+    application_id: ix.appId,
+    type: 2,
+    token: ix.token,
+    version: 1,
+    guild_id: ix.guildId,
+    guild: { id: ix.guildId, locale: 'en-US' as never, features: [] },
+    channel_id: ix.channelId,
+    channel: { id: ix.channelId, type: 0, name: 'general', guild_id: ix.guildId, flags: 0, position: 0 } as GatewayInteractionCreateDispatchData['channel'] & object,
+    member: { ...member(ix.userId, ix.createdAt - 86_400_000), permissions: '0' } as never,
+    data: { id: ix.commandId, name: ix.commandName, type: 1, guild_id: ix.guildId, options: (ix.options ?? []) as never },
+    locale: 'en-US' as never,
+    guild_locale: 'en-US' as never,
+    app_permissions: '0',
+    entitlements: [],
+    authorizing_integration_owners: { '0': ix.guildId },
+    context: 0,
+    attachment_size_limit: 8_388_608,
+  };
+}
 
 /** A dispatch payload of `type` in guild `g` (INTERACTION_CREATE excluded: see createInteraction). */
 export function payloadFor(type: Exclude<TrafficType, 'INTERACTION_CREATE'>, g: GuildRef, userId: string, ids: SnowflakeGenerator): Record<string, unknown> {
   const now = Date.now();
-  const member = { user: user(userId), nick: null, roles: [], joined_at: new Date(now - 86_400_000).toISOString(), deaf: false, mute: false, flags: 0 };
+  const m = member(userId, now - 86_400_000);
   switch (type) {
     case 'GUILD_MEMBER_ADD':
-      return { guild_id: g.id, ...member, joined_at: new Date(now).toISOString() };
+      return { ...memberAdd(g.id, userId, now) } satisfies GatewayGuildMemberAddDispatchData;
     case 'GUILD_MEMBER_UPDATE':
-      return { guild_id: g.id, ...member, nick: `nick-${userId.slice(-4)}` };
+      return { guild_id: g.id, ...m, user: m.user!, avatar: null, banner: null, nick: `nick-${userId.slice(-4)}` } satisfies GatewayGuildMemberUpdateDispatchData;
     case 'GUILD_MEMBER_REMOVE':
-      return { guild_id: g.id, user: user(userId) };
+      return { guild_id: g.id, user: user(userId) } satisfies GatewayGuildMemberRemoveDispatchData;
     case 'GUILD_UPDATE':
       return { id: g.id, name: `Guild ${g.id.slice(-4)} (renamed)`, owner_id: userId, features: [], roles: [], emojis: [], stickers: [] };
     case 'GUILD_ROLE_CREATE':
@@ -90,14 +252,14 @@ export function payloadFor(type: Exclude<TrafficType, 'INTERACTION_CREATE'>, g: 
     case 'GUILD_BAN_ADD':
       return { guild_id: g.id, user: user(userId) };
     case 'MESSAGE_CREATE':
-      return { id: ids.next(now), guild_id: g.id, channel_id: g.channelId, author: user(userId), member: { ...member, user: undefined }, content: 'hello', timestamp: new Date(now).toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0 };
+      return { id: ids.next(now), guild_id: g.id, channel_id: g.channelId, author: user(userId), member: { ...m, user: undefined }, content: 'hello', timestamp: new Date(now).toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0 };
     case 'MESSAGE_REACTION_ADD':
       return { user_id: userId, guild_id: g.id, channel_id: g.channelId, message_id: ids.next(now - 60_000), emoji: { id: null, name: '👍' }, type: 0, burst: false };
     case 'TYPING_START':
-      return { guild_id: g.id, channel_id: g.channelId, user_id: userId, timestamp: Math.floor(now / 1000), member };
+      return { guild_id: g.id, channel_id: g.channelId, user_id: userId, timestamp: Math.floor(now / 1000), member: m };
     case 'PRESENCE_UPDATE':
       return { guild_id: g.id, user: { id: userId }, status: 'online', activities: [], client_status: { desktop: 'online' } };
     case 'VOICE_STATE_UPDATE':
-      return { guild_id: g.id, channel_id: g.channelId, user_id: userId, member, session_id: 'voice', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null };
+      return { guild_id: g.id, channel_id: g.channelId, user_id: userId, member: m, session_id: 'voice', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null };
   }
 }
