@@ -146,9 +146,21 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       return out('expired', ageMs);
     }
     if (!(await takeRunLock())) return out('duplicate', ageMs);
+    // the worker can beat Discord to the HTTP response that creates @original (10008 Unknown Message):
+    // retry for a moment rather than wait for the message's redelivery
+    const editOriginalWhenCreated = async (data: APIInteractionResponseCallbackData) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await editOriginal(data);
+        } catch (err) {
+          if (!(err instanceof DiscordAPIError && err.code === 10008) || attempt >= 8) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    };
     try {
       if (!command) {
-        await editOriginal({ content: `Unknown command /${name}. It may have been removed.` });
+        await editOriginalWhenCreated({ content: `Unknown command /${name}. It may have been removed.` });
         return await finish('unknown-command');
       }
       // a redelivery after 'deferred' already passed the cooldown
@@ -156,12 +168,12 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
         const cdKey = `cd:${name}:${userId}`;
         if ((await kv.set(cdKey, '1', 'EX', command.cooldownSeconds, 'NX')) !== 'OK') {
           const ttl = Math.max(1, await kv.ttl(cdKey));
-          await editOriginal({ content: `Slow down! You can use /${name} again in ${ttl} s.` });
+          await editOriginalWhenCreated({ content: `Slow down! You can use /${name} again in ${ttl} s.` });
           return await finish('cooldown');
         }
       }
       await kv.set(key, 'deferred', 'EX', STATE_TTL_S);
-      await editOriginal(await command.run(ctx));
+      await editOriginalWhenCreated(await command.run(ctx));
       return await finish('deferred');
     } catch (err) {
       // the token expired or the interaction is gone: no retry can edit it

@@ -22,6 +22,9 @@ import { startScoreService, type ScoreService } from '../score-service';
 import { applyWiring, type AppliedWiring } from '../wiring/apply';
 import { EventSourceRunner, loadWorkerHandlers, type SqsHandler } from '../wiring/runner';
 import { planFromTemplate, type WiringPlan } from '../wiring/template';
+import { startHttpIngressServer, type HttpIngressServer } from '../http-ingress-server';
+import { HttpInteractions, testKeyPair } from '../simulator/http-interactions';
+import { refTarget } from '../wiring/template';
 
 export const LOCAL_DATABASE_URL = 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy';
 
@@ -36,6 +39,8 @@ export interface PipelineOptions {
   /** per worker concurrency cap for the runner, instead of the template's MaximumConcurrency */
   concurrency?: Partial<Record<string, number>>;
   simulator?: Partial<SimulatorOptions>;
+  /** serve the HTTP interactions endpoint too (the local stage's http-ingress function) @default true */
+  httpInteractions?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -98,7 +103,12 @@ export class LocalPipeline {
     return this.sim.expectedEnvelopeIds((t) => classify(t) !== undefined);
   }
 
+  /** the HTTP interactions endpoint and the simulator's HTTP delivery to it (unless httpInteractions: false) */
+  httpIngress?: HttpIngressServer;
+  http?: HttpInteractions;
+
   async stop(): Promise<void> {
+    await this.httpIngress?.stop();
     await this.ingestor?.stop().catch(() => undefined);
     await this.runner.stop();
     await this.sim.stop();
@@ -134,7 +144,9 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
     DB_POOL_MAX: '16',
   };
   log('synthesizing the local stage of the CDK app');
-  const template = synthLocalTemplate({ routing: opts.routing, environment: workerEnv });
+  // the application's key pair for signed HTTP interactions: the template carries the public half
+  const httpKeys = opts.httpInteractions === false ? undefined : testKeyPair();
+  const template = synthLocalTemplate({ routing: opts.routing, environment: workerEnv, discordPublicKey: httpKeys?.publicKeyHex });
   const plan = planFromTemplate(template);
   const eb = new EventBridgeClient(localAwsConfig());
   const sqs = new SQSClient(localSqsConfig());
@@ -176,6 +188,23 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
     SPOOL_DIR: mkdtempSync(join(tmpdir(), 'gp-spool-')),
     METRICS_INTERVAL_MS: '3600000',
   });
+  if (httpKeys) {
+    // the http-ingress function of the template, its queue reference resolved to the emulator's URL
+    const fn = plan.functions.find((f) => f.worker === 'http-ingress');
+    if (!fn) throw new Error('the local stage has no http-ingress function although a public key was given');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fn.environment)) {
+      const ref = refTarget(v);
+      if (typeof v === 'string') env[k] = v;
+      else if (ref && wiring.queues[ref]) env[k] = wiring.queues[ref]!.url;
+    }
+    pipeline.httpIngress = await startHttpIngressServer({ env, sqs });
+    pipeline.http = new HttpInteractions(sim, { url: pipeline.httpIngress.url, keys: httpKeys });
+    // what the developer portal checks when the URL is saved
+    const check = await pipeline.http.verifyEndpoint();
+    if (!check.ok) throw new Error(`the local HTTP interactions endpoint fails Discord's check: ${check.problems.join('; ')}`);
+    log(`HTTP interactions endpoint at ${pipeline.httpIngress.url} (PING answered, unsigned probe refused with 401)`);
+  }
   log('starting the ingestor');
   await pipeline.startIngestor();
   await sim.waitForShardsReady(shards, 60_000);

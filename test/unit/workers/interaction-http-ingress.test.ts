@@ -126,4 +126,15 @@ describe('interaction core, HTTP ingress', () => {
     });
     expect(await handleInteraction(viaHttp('slow'), deps)).toBe('expired');
   });
+
+  it('retries an edit that beat Discord to the original message (10008) instead of waiting for a redelivery', async () => {
+    let tries = 0;
+    const { deps } = setup([slow], {
+      patch: (async () => {
+        if (++tries < 3) throw new DiscordAPIError({ code: 10008, message: 'Unknown Message' }, 10008, 404, 'PATCH', '/x', {});
+      }) as never,
+    });
+    expect(await handleInteraction(viaHttp('slow'), deps)).toBe('deferred');
+    expect(tries).toBe(3);
+  });
 });
