@@ -12,6 +12,7 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { withGuild } from '../lambdas/shared/db';
 import { LOCAL_DATABASE_URL, startLocalPipeline } from './pipeline/index';
+import { responseVisibleAt } from './simulator/http-interactions';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     guilds: { type: 'string', default: '5000' },
     members: { type: 'string', default: '2000' },
     commands: { type: 'string', default: '30' },
+    'http-commands': { type: 'string', default: '10' },
     noise: { type: 'string', default: '2000' },
     'member-rate': { type: 'string', default: '500' },
     'timeout-s': { type: 'string', default: '300' },
@@ -26,7 +28,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('npm run local -- [--shards 4] [--guilds 5000] [--members 2000] [--member-rate 500] [--commands 30] [--noise 2000] [--timeout-s 300]');
+  console.log('npm run local -- [--shards 4] [--guilds 5000] [--members 2000] [--member-rate 500] [--commands 30] [--http-commands 10] [--noise 2000] [--timeout-s 300]');
   process.exit(0);
 }
 const num = (name: keyof typeof values) => {
@@ -45,6 +47,8 @@ const shards = num('shards');
 const guilds = num('guilds');
 const members = num('members');
 const commands = num('commands');
+// slash commands delivered over the HTTP interactions endpoint (the second ingress) instead of the gateway
+const httpCommands = num('http-commands');
 const noise = num('noise');
 const timeoutMs = num('timeout-s') * 1000;
 // member events per second of the storm (simulator, ingestor and workers share this process and 2 cores)
@@ -105,16 +109,23 @@ async function main() {
     p.sim.createInteraction({ commandName: i % 3 === 0 ? 'check-eligibility' : i % 3 === 1 ? 'ping' : 'stats', guildId: p.sim.guildIds[i % p.sim.guildIds.length] });
     await new Promise((r) => setTimeout(r, 100));
   }
+  for (let i = 0; i < httpCommands && p.http; i++) {
+    await p.http.createInteraction({ commandName: i % 3 === 0 ? 'check-eligibility' : i % 3 === 1 ? 'ping' : 'stats', guildId: p.sim.guildIds[i % p.sim.guildIds.length] });
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await storm;
 
   // wait until every member is in PostgreSQL and every interaction answered, or the timeout
   const g = p.sim.guildIds[0]!;
   const rows = () => withGuild(pool, g, async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM members WHERE present')).rows[0]!.n));
+  // over HTTP: interactions the endpoint deferred whose follow-up has not arrived yet
+  const httpIxs = () => [...(p.http?.delivered ?? [])].map((id) => p.sim.interactions.get(id)!).filter(Boolean);
+  const httpPending = () => httpIxs().filter((i) => i.callback?.type === 5 && i.messages.length === 0).length;
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const answered = [...p.sim.interactions.values()].filter((i) => i.callback).length;
     const processed = p.runner.snapshot().find((r) => r.worker === 'interaction')?.succeeded ?? 0;
-    if ((await rows()) >= members && (answered >= commands || processed >= commands)) break;
+    if ((await rows()) >= members && (answered >= commands || processed >= commands) && httpPending() === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   clearInterval(timer);
@@ -122,7 +133,7 @@ async function main() {
   const expected = p.expectedIds();
   const m = p.ingestor.metrics;
   const stored = await rows();
-  const lat = [...p.sim.interactions.values()].filter((i) => i.callback).map((i) => i.callback!.at - i.createdAt);
+  const lat = [...p.sim.interactions.values()].filter((i) => i.callback && !p.http?.delivered.has(i.id)).map((i) => i.callback!.at - i.createdAt);
   const tiers = await p.tierNumbers();
   const lostMembers = members - stored;
   const unanswered = commands - lat.length;
@@ -132,15 +143,21 @@ async function main() {
   console.log(`dropped by the filter:           ${m.dropped}`);
   console.log(`members stored in PostgreSQL:    ${stored} of ${members}`);
   console.log(`interactions answered:           ${lat.length} of ${commands}   latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (callback after creation)`);
+  const httpVisible = httpIxs().flatMap((i) => (responseVisibleAt(i) === undefined ? [] : [responseVisibleAt(i)! - i.createdAt]));
+  console.log(`ingresses:                       gateway (${shards} shards) and HTTP interactions endpoint ${p.httpIngress ? `${p.httpIngress.url} (unsigned probe refused: ${p.http!.deliveries.some((d) => d.kind === 'probe' && d.status === 401)})` : 'off'}`);
+  console.log(`HTTP interactions answered:      ${httpVisible.length} of ${httpCommands}   response visible p50 ${pct(httpVisible, 50)} ms, p99 ${pct(httpVisible, 99)} ms (direct answer, or the worker's edit of the deferral)`);
   console.log(`publish latency (ingestor):      p50 ${m.latencyPercentiles().p50} ms, p99 ${m.latencyPercentiles().p99} ms`);
   console.log(`DLQ depth:                       ${tiers.map((t) => `${t.tier} ${t.dlq}`).join(', ')}`);
   // an interaction is lost if no worker ever saw it (no state in Redis); one seen too late is counted apart
   const redis = new Redis('redis://127.0.0.1:6379');
   let neverProcessed = 0;
-  for (const ix of p.sim.interactions.values()) if ((await redis.exists(`ix:${ix.id}`)) === 0) neverProcessed++;
+  // (an HTTP interaction the endpoint answered itself never reaches a worker; one it deferred is counted below)
+  for (const ix of p.sim.interactions.values()) if (!p.http?.delivered.has(ix.id) && (await redis.exists(`ix:${ix.id}`)) === 0) neverProcessed++;
   redis.disconnect();
   console.log(`interactions not answered:       ${unanswered} (${neverProcessed} never reached the worker, ${unanswered - neverProcessed} arrived after Discord's 3 s window)`);
-  const lost = Math.max(0, lostMembers) + neverProcessed;
+  const httpLost = httpPending() + (httpCommands - httpIxs().filter((i) => i.callback).length);
+  if (p.http) console.log(`HTTP interactions not answered:  ${httpLost}`);
+  const lost = Math.max(0, lostMembers) + neverProcessed + (p.http ? httpLost : 0);
   console.log(`lost:                            ${lost}`);
   console.log(`took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await stop(lost === 0 ? 0 : 1);

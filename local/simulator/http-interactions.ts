@@ -217,3 +217,13 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * When the user could read the answer: the callback for a direct answer (type 4), the first edit of
+ * the original for a deferral (type 5); undefined while there is none.
+ */
+export function responseVisibleAt(ix: Pick<SimInteraction, 'callback' | 'messages'>): number | undefined {
+  if (ix.callback?.type === 4) return ix.callback.at;
+  if (ix.callback?.type === 5) return ix.messages[0]?.at;
+  return undefined;
+}
