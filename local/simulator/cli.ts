@@ -1,13 +1,14 @@
 /**
  * Runs the Discord simulator on its own:
  *   npx tsx local/simulator/cli.ts --port 8090 --shards 4 --guilds 5000
- * Prints the REST and gateway URLs (the bot token goes to a file, never to the terminal). With
+ * Prints the REST and gateway URLs and the Discord API spec version it validates REST against (the
+ * bot token goes to a file, never to the terminal). With
  * --traffic N it sends N mixed dispatches at --rate per second once --wait-shards shards are connected.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DiscordSimulator } from '.';
+import { DiscordSimulator, specVersion } from '.';
 
 const { values } = parseArgs({
   options: {
@@ -63,10 +64,10 @@ async function main() {
   mkdirSync(dirname(tokenFile), { recursive: true });
   writeFileSync(tokenFile, sim.token, { mode: 0o600 });
   if (values.json) {
-    console.log(JSON.stringify({ restUrl: sim.restUrl, gatewayUrl: sim.gatewayUrl, tokenFile, appId: sim.appId, shards, guilds: sim.guildIds.length }));
+    console.log(JSON.stringify({ restUrl: sim.restUrl, gatewayUrl: sim.gatewayUrl, tokenFile, appId: sim.appId, shards, guilds: sim.guildIds.length, spec: `discord-api-spec@${specVersion()}` }));
   } else {
     console.log(`Discord simulator: REST ${sim.restUrl}  gateway ${sim.gatewayUrl}  token in ${tokenFile}`);
-    console.log(`${sim.guildIds.length} guilds over ${shards} shards, app ${sim.appId}; Ctrl-C stops it`);
+    console.log(`${sim.guildIds.length} guilds over ${shards} shards, app ${sim.appId}; REST validated against discord-api-spec@${specVersion()}; Ctrl-C stops it`);
   }
   const stop = () => void sim.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);
