@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { parseIngestorConfig } from '../ingestor/src/config';
-import { startIngestor, type IngestorHandle } from '../ingestor/src/ingestor';
+import { CompressionMethod } from '@discordjs/ws';
+import { startIngestor, type IngestorHandle } from '../ingestor/src/main';
+import { LatencyRecorder, percentile } from '../local/latency';
+import { createEventBridgeClient, EventBridgeSender } from './lib/sdk-put-events';
 import { ingestorMallocEnv, ingestorNodeOptions } from '../ingestor/src/runtime';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -19,7 +22,7 @@ const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const step = (name: string) => !ONLY || ONLY.split(',').includes(name);
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
+const pct = percentile;
 
 interface Row {
   measure: string;
@@ -68,10 +71,24 @@ async function simChild(opts: { shards: number; guilds: number; putLatencyMs?: n
   };
 }
 
-async function ourIngestor(s: SimChild, shards: number, env: Record<string, string> = {}): Promise<IngestorHandle> {
+/** publish latencies of the ingestor under measurement (its onPublished hook) */
+const latencies = new LatencyRecorder();
+
+/**
+ * Our ingestor against the bench endpoint. `offTheShelf` injects the comparison path: the SDK's
+ * PutEventsCommand instead of the direct sender, node:zlib's stream instead of zlib-sync.
+ */
+async function ourIngestor(s: SimChild, shards: number, env: Record<string, string> = {}, offTheShelf = false): Promise<IngestorHandle> {
+  const aws = { endpoint: s.ebUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   return startIngestor(
-    parseIngestorConfig({ ...env, DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')), METRICS_INTERVAL_MS: '3600000', BUFFER_MAX_EVENTS: '200000' }),
-    { aws: { endpoint: s.ebUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, emf: () => undefined, log: () => undefined },
+    parseIngestorConfig({ ...env, DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', DEAD_LETTER_BUCKET: 'bench-dead-letters', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')), METRICS_INTERVAL_MS: '3600000', BUFFER_MAX_EVENTS: '200000' }),
+    {
+      aws,
+      emf: () => undefined,
+      log: () => undefined,
+      onPublished: latencies.record,
+      ...(offTheShelf ? { sender: new EventBridgeSender(createEventBridgeClient(aws)), compression: CompressionMethod.ZlibNative } : {}),
+    },
   );
 }
 
@@ -164,12 +181,12 @@ async function throughput() {
   {
     // the same ingestor on the off-the-shelf path: the SDK's PutEventsCommand and node:zlib's stream inflate
     const s2 = await simChild({ shards: 1, guilds: 1, putLatencyMs: PUT_LATENCY_MS });
-    const h2 = await ourIngestor(s2, 1, { PUT_EVENTS_CLIENT: 'sdk', GATEWAY_INFLATE: 'node' });
+    const h2 = await ourIngestor(s2, 1, {}, true);
     await s2.call({ cmd: 'ready-shards', n: 1 });
     await waitPublished(h2, 1);
     await stormRate(s2, h2, QUICK ? 5000 : WARM_UP_EVENTS, 500);
     const r2 = await warmRate(s2, h2, QUICK ? 5000 : 15_000, 500, runs);
-    row('ingestor throughput, 500 B events, our path vs SDK PutEventsCommand + node:zlib', ours500, r2.perCore, 'PUT_EVENTS_CLIENT=sdk GATEWAY_INFLATE=node', 'events/s/core', `median of ${runs} storms each, same warm-up; SDK + node:zlib path ${r2.all.join(', ')}, ${Math.round(r2.wall)} events/s wall`);
+    row('ingestor throughput, 500 B events, our path vs SDK PutEventsCommand + node:zlib', ours500, r2.perCore, 'SDK PutEventsCommand + node:zlib (bench/lib/sdk-put-events.ts)', 'events/s/core', `median of ${runs} storms each, same warm-up; SDK + node:zlib path ${r2.all.join(', ')}, ${Math.round(r2.wall)} events/s wall`);
     log(`throughput 500 B on SDK + node:zlib: ${Math.round(r2.perCore)}/s/core (${r2.all.join(', ')})`);
     await h2.kill();
     s2.child.send({ cmd: 'stop' });
@@ -177,11 +194,11 @@ async function throughput() {
   }
   // ---------- 3. publish latency at low and high load ----------
   for (const [name, rate, n] of (QUICK ? [['low (20/s)', 20, 40], ['high (5,000/s)', 5000, 5000]] : [['low (20/s)', 20, 100], ['high (5,000/s)', 5000, 20_000]]) as Array<[string, number, number]>) {
-    h.metrics.resetLatencies();
+    latencies.reset();
     const before = h.metrics.published;
     await s.call({ cmd: 'storm', n, size: 500, rate });
     await waitPublished(h, before + n);
-    const p = h.metrics.latencyPercentiles();
+    const p = latencies.percentiles();
     // the reference is the floor: the endpoint's own answer time, which no publisher can beat
     row(`publish latency p50, ${name}`, p.p50, PUT_LATENCY_MS, 'PutEvents round trip alone (the floor)', 'ms', 'frame received -> PutEvents accepted');
     row(`publish latency p99, ${name}`, p.p99, PUT_LATENCY_MS, 'PutEvents round trip alone (the floor)', 'ms', 'frame received -> PutEvents accepted');
@@ -233,7 +250,7 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     // reads RSS, as the discord.js child calls gc() itself; nothing in the ingestor changes for it
     // with the flags and malloc settings the CDK task gives it (512 MiB task)
     const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...ingestorNodeOptions(512).split(' '), join(__dirname, '..', 'ingestor', 'dist', 'main.js')], {
-      env: { ...process.env, ...ingestorMallocEnv(), DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', HTTP_PORT: '18099', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')), METRICS_INTERVAL_MS: '3600000', AWS_ENDPOINT_URL: s.ebUrl },
+      env: { ...process.env, ...ingestorMallocEnv(), DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', DEAD_LETTER_BUCKET: 'bench-dead-letters', HTTP_PORT: '18099', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')), METRICS_INTERVAL_MS: '3600000', AWS_ENDPOINT_URL: s.ebUrl },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const inspectorUrl = new Promise<string>((resolve) => {
@@ -259,10 +276,12 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
     await new Promise((r) => ws.once('message', r));
-    ws.close();
     await sleep(300);
-    const met = await (await fetch('http://127.0.0.1:18099/metrics')).text();
-    const heap = Number(met.match(/^nodejs_heap_used_bytes (\d+)$/m)?.[1] ?? NaN);
+    // heap in use, from V8 itself through the same inspector session
+    ws.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }));
+    const usage = JSON.parse(String(await new Promise((r) => ws.once('message', r)))) as { result?: { usedSize?: number } };
+    ws.close();
+    const heap = usage.result?.usedSize ?? NaN;
     result = { heap: heap / 1048576, ...procMem(child.pid!), peak };
     child.kill('SIGKILL');
   }
@@ -326,6 +345,42 @@ async function endToEnd() {
   await p.stop();
 }
 
+// ---------- 4b. the two ingresses: interaction created -> response visible, HTTP endpoint vs gateway ----------
+async function ingressLatency() {
+  const { startLocalPipeline } = await import('../local/pipeline/index.js');
+  const { responseVisibleAt } = await import('../local/simulator/http-interactions.js');
+  const p = await startLocalPipeline({ shards: 1, guilds: 10, scoreLatencyMs: 200 });
+  const http = p.http!;
+  // the same command over both paths, alternating, so both see the same machine
+  const measure = async (commandName: string, n: number) => {
+    const gw: ReturnType<typeof p.sim.createInteraction>[] = [];
+    const ht: ReturnType<typeof p.sim.createInteraction>[] = [];
+    for (let i = 0; i < n; i++) {
+      gw.push(p.sim.createInteraction({ commandName, guildId: p.sim.guildIds[i % 10] }));
+      ht.push((await http.createInteraction({ commandName, guildId: p.sim.guildIds[i % 10] })).ix);
+      await sleep(200);
+    }
+    const visible = (ixs: typeof gw) => ixs.map((ix) => responseVisibleAt(p.sim.interactionResponses(ix.id) ?? ix));
+    const end = Date.now() + 15_000;
+    while (Date.now() < end && [...visible(gw), ...visible(ht)].some((at) => at === undefined)) await sleep(50);
+    const ms = (ixs: typeof gw) => visible(ixs).map((at, i) => (at ? at - ixs[i]!.createdAt : 15_000));
+    return { gateway: ms(gw), http: ms(ht) };
+  };
+  await sleep(2000);
+  await measure('ping', 5); // warm-up of both paths, not counted
+  await measure('check-eligibility', 3);
+  const n = QUICK ? 10 : 40;
+  const fast = await measure('ping', n);
+  const slow = await measure('check-eligibility', n);
+  const note = (what: string) => `interaction created -> ${what}; ${n} each, alternating; local pipeline (ours via the real http-ingress handler behind the local server, straight onto the interactions queue; reference through shard -> ingestor -> EventBridge -> SQS -> worker)`;
+  row('ingress HTTP vs gateway p50, /ping (fast)', pct(fast.http, 50), pct(fast.gateway, 50), 'gateway path p50', 'ms', note('answer visible (HTTP: in the response; gateway: the worker\'s callback)'));
+  row('ingress HTTP vs gateway p99, /ping (fast)', pct(fast.http, 99), pct(fast.gateway, 99), 'gateway path p99', 'ms', note('answer visible'));
+  row('ingress HTTP vs gateway p50, /check-eligibility (deferred, 200 ms service)', pct(slow.http, 50), pct(slow.gateway, 50), 'gateway path p50', 'ms', note("the worker's edit of the deferral"));
+  row('ingress HTTP vs gateway p99, /check-eligibility (deferred, 200 ms service)', pct(slow.http, 99), pct(slow.gateway, 99), 'gateway path p99', 'ms', note("the worker's edit of the deferral"));
+  log(`ingress /ping http p50 ${pct(fast.http, 50)} p99 ${pct(fast.http, 99)} vs gateway p50 ${pct(fast.gateway, 50)} p99 ${pct(fast.gateway, 99)}; /check-eligibility http p50 ${pct(slow.http, 50)} p99 ${pct(slow.http, 99)} vs gateway p50 ${pct(slow.gateway, 50)} p99 ${pct(slow.gateway, 99)}`);
+  await p.stop();
+}
+
 // ---------- 5. cost per million Discord events ----------
 function cost(entriesPerPut: number) {
   // AWS list prices, us-east-1, as published on 2026-11-22 (see docs/benchmarks.md for the sources)
@@ -371,6 +426,8 @@ async function main() {
   if (step('memory')) await memory();
   log('4/5 end to end');
   if (step('e2e')) await endToEnd();
+  log('4b/5 HTTP interactions ingress vs gateway');
+  if (step('ingress')) await ingressLatency();
   log('5/5 cost model');
   const note = rows.find((r) => r.measure.startsWith('ingestor throughput, 500'))?.note ?? '';
   cost(Number(/([\d.]+) entries per PutEvents/.exec(note)?.[1] ?? 10));

@@ -16,6 +16,9 @@ MINISTACK_VERSION="1.5.33"
 AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 REDIS_HOST=127.0.0.1
 REDIS_PORT="${REDIS_PORT:-6379}"
+# a second Redis that demands a password (AUTH), as ElastiCache does in AWS; the password is only in
+# $STATE_DIR/redis-auth.password, and local/redis-auth.ts puts it in the emulator's Secrets Manager
+REDIS_AUTH_PORT="${REDIS_AUTH_PORT:-6380}"
 PG_HOST=127.0.0.1
 PG_PORT="${PG_PORT:-5432}"
 PG_DB=gateway_proxy
@@ -97,6 +100,27 @@ redis_down() {
   if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null; rm -f "$f"; say "  stopped Redis"; fi
 }
 
+# ---------- Redis with AUTH ----------
+redis_auth_answers() {
+  command -v redis-cli >/dev/null || return 1
+  REDISCLI_AUTH="$(cat "$STATE_DIR/redis-auth.password" 2>/dev/null)" redis-cli -h "$REDIS_HOST" -p "$REDIS_AUTH_PORT" ping 2>/dev/null | grep -q PONG
+}
+redis_auth_up() {
+  [ -s "$STATE_DIR/redis-auth.password" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE_DIR/redis-auth.password")
+  if redis_auth_answers; then return 0; fi
+  mkdir -p "$STATE_DIR/redis-auth"
+  say "  starting redis-server with a password (requirepass) on $REDIS_HOST:$REDIS_AUTH_PORT"
+  # the password goes in through stdin (a config file on stdin), never on the command line
+  printf 'requirepass %s\n' "$(cat "$STATE_DIR/redis-auth.password")" | redis-server - --bind "$REDIS_HOST" --port "$REDIS_AUTH_PORT" --daemonize yes \
+    --dir "$STATE_DIR/redis-auth" --pidfile "$STATE_DIR/redis-auth.pid" --logfile "$STATE_DIR/redis-auth.log" --save '' --appendonly no >/dev/null ||
+    fail "redis-server (AUTH) did not start: see $STATE_DIR/redis-auth.log"
+  wait_for 20 redis_auth_answers || fail "Redis (AUTH) did not answer on $REDIS_HOST:$REDIS_AUTH_PORT: see $STATE_DIR/redis-auth.log"
+}
+redis_auth_down() {
+  local f="$STATE_DIR/redis-auth.pid"
+  if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null; rm -f "$f"; say "  stopped Redis (AUTH)"; fi
+}
+
 # ---------- PostgreSQL ----------
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 pg_answers() { "$(pg_bin)/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT"; }
@@ -153,6 +177,7 @@ pg_down() {
 print_where() {
   say "AWS endpoint  $AWS_ENDPOINT_URL  (credentials test/test, region us-east-1)"
   say "Redis         redis://$REDIS_HOST:$REDIS_PORT"
+  say "Redis (AUTH)  redis://$REDIS_HOST:$REDIS_AUTH_PORT  (password in $STATE_DIR/redis-auth.password; tests read it from Secrets Manager)"
   say "PostgreSQL    postgres://gateway_worker:gateway_worker@$PG_HOST:$PG_PORT/$PG_DB  (owner: gateway_owner/gateway_owner)"
   say "state, logs   $STATE_DIR"
 }
@@ -161,6 +186,7 @@ status() {
   local rc=0
   if aws_answers; then say "up    AWS endpoint at $AWS_ENDPOINT_URL"; else say "down  AWS endpoint at $AWS_ENDPOINT_URL"; rc=1; fi
   if redis_answers; then say "up    Redis at $REDIS_HOST:$REDIS_PORT"; else say "down  Redis at $REDIS_HOST:$REDIS_PORT"; rc=1; fi
+  if redis_auth_answers; then say "up    Redis (AUTH) at $REDIS_HOST:$REDIS_AUTH_PORT"; else say "down  Redis (AUTH) at $REDIS_HOST:$REDIS_AUTH_PORT"; rc=1; fi
   if [ -n "$(pg_bin)" ] && pg_answers; then
     if pg_check_login; then say "up    PostgreSQL at $PG_HOST:$PG_PORT (database $PG_DB, role gateway_worker logs in)"
     else say "up    PostgreSQL at $PG_HOST:$PG_PORT, but gateway_worker cannot log in to $PG_DB (run: bash local/env.sh up)"; rc=1; fi
@@ -173,6 +199,7 @@ case "${1:-}" in
     say "local services:"
     aws_up
     redis_up
+    redis_auth_up
     pg_answers 2>/dev/null || touch "$STATE_DIR/postgres.started"
     pg_up
     pg_check_login || fail "PostgreSQL answers but gateway_worker cannot log in to $PG_DB over TCP: check pg_hba.conf allows md5/scram on 127.0.0.1"
@@ -180,7 +207,7 @@ case "${1:-}" in
     ;;
   status) status ;;
   down)
-    aws_down; redis_down; pg_down
+    aws_down; redis_down; redis_auth_down; pg_down
     ;;
   *)
     say "usage: bash local/env.sh up|status|down"; exit 2 ;;

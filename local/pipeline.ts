@@ -146,7 +146,7 @@ async function main() {
   const httpVisible = httpIxs().flatMap((i) => (responseVisibleAt(i) === undefined ? [] : [responseVisibleAt(i)! - i.createdAt]));
   console.log(`ingresses:                       gateway (${shards} shards) and HTTP interactions endpoint ${p.httpIngress ? `${p.httpIngress.url} (unsigned probe refused: ${p.http!.deliveries.some((d) => d.kind === 'probe' && d.status === 401)})` : 'off'}`);
   console.log(`HTTP interactions answered:      ${httpVisible.length} of ${httpCommands}   response visible p50 ${pct(httpVisible, 50)} ms, p99 ${pct(httpVisible, 99)} ms (direct answer, or the worker's edit of the deferral)`);
-  console.log(`publish latency (ingestor):      p50 ${m.latencyPercentiles().p50} ms, p99 ${m.latencyPercentiles().p99} ms`);
+  console.log(`publish latency (ingestor):      p50 ${p.publishLatency.percentiles().p50} ms, p99 ${p.publishLatency.percentiles().p99} ms`);
   console.log(`DLQ depth:                       ${tiers.map((t) => `${t.tier} ${t.dlq}`).join(', ')}`);
   // an interaction is lost if no worker ever saw it (no state in Redis); one seen too late is counted apart
   const redis = new Redis('redis://127.0.0.1:6379');

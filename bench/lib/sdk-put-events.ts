@@ -1,8 +1,11 @@
-/** The real sender: EventBridge PutEvents, one request per batch; per-entry errors mapped in order. */
+/**
+ * The benchmark's reference sender: the SDK's PutEventsCommand, one request per batch (the ingestor
+ * uses DirectPutEventsSender; `npm run bench` injects this one to compare the two paths).
+ */
 import { EventBridgeClient, PutEventsCommand, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
 import { AwsJson1_1Protocol, JsonCodec } from '@aws-sdk/core/protocols';
-import type { PutEventsEntry } from '../../../lib/contract';
-import type { EventSender, PutResult } from './publisher';
+import type { PutEventsEntry } from '../../lib/contract';
+import { putResult, type EventSender, type PutResult } from '../../ingestor/src/publish/types';
 
 /**
  * EventBridge's own protocol (awsJson1_1) with the SDK's JSON.stringify codec instead of its default
@@ -29,15 +32,4 @@ export class EventBridgeSender implements EventSender {
     const out = await this.client.send(new PutEventsCommand({ Entries: entries }));
     return putResult(entries.length, out.Entries);
   }
-}
-
-/** PutEvents' per-entry results, in order; an entry without a result is InternalFailure (retried). */
-export function putResult(count: number, results: Array<{ ErrorCode?: string; ErrorMessage?: string }> = []): PutResult {
-  return {
-    errors: Array.from({ length: count }, (_, i) => {
-      const r = results[i];
-      if (!r) return { code: 'InternalFailure', message: 'no result for this entry' };
-      return r.ErrorCode ? { code: r.ErrorCode, message: r.ErrorMessage } : undefined;
-    }),
-  };
 }

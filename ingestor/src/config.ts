@@ -26,10 +26,8 @@ export interface IngestorConfig {
   bufferMaxEvents: number;
   bufferMaxBytes: number;
   maxInFlight: number;
-  /** direct: signed PutEvents without the SDK's per-request middleware (default); sdk: PutEventsCommand */
-  putEventsClient: 'direct' | 'sdk';
-  /** zlib-stream inflater: zlib-sync (default; startup fails when it does not load) or node:zlib */
-  gatewayInflate: 'zlib-sync' | 'node';
+  /** S3 bucket of the durable dead letters (events that can never be published) */
+  deadLetterBucket: string;
   metricsNamespace: string;
   shardGroup: string;
   /** how often EMF metrics are written @default 60000 */
@@ -93,8 +91,7 @@ const Env = z.object({
   BUFFER_MAX_EVENTS: z.coerce.number().int().min(10).default(50_000),
   BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(32 * 1024 * 1024),
   PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
-  GATEWAY_INFLATE: z.enum(['zlib-sync', 'node'], { message: 'expected zlib-sync or node (node:zlib: more CPU, and see docs/ingestor.md on its ordering under load)' }).default('zlib-sync'),
-  PUT_EVENTS_CLIENT: z.enum(['direct', 'sdk'], { message: 'expected direct (signed requests, no SDK middleware per request) or sdk (PutEventsCommand)' }).default('direct'),
+  DEAD_LETTER_BUCKET: z.string().min(3).optional(),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -113,6 +110,8 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
   }
   const e = r.data;
   const problems: string[] = [];
+  const deadLetterBucket = e.DEAD_LETTER_BUCKET ?? e.CLAIM_CHECK_BUCKET;
+  if (!deadLetterBucket) problems.push('DEAD_LETTER_BUCKET: missing: set it (or CLAIM_CHECK_BUCKET, whose bucket then also holds the dead letters); events that can never be published are stored there, never only on the task\'s disk');
   if (!e.DISCORD_TOKEN && !e.DISCORD_TOKEN_SECRET_ARN) problems.push('DISCORD_TOKEN / DISCORD_TOKEN_SECRET_ARN: set one (the token directly, or the ARN of the secret holding it)');
   let intents = 0;
   try {
@@ -155,8 +154,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     bufferMaxEvents: e.BUFFER_MAX_EVENTS,
     bufferMaxBytes: e.BUFFER_MAX_BYTES,
     maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
-    putEventsClient: e.PUT_EVENTS_CLIENT,
-    gatewayInflate: e.GATEWAY_INFLATE,
+    deadLetterBucket: deadLetterBucket!,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,
     metricsIntervalMs: e.METRICS_INTERVAL_MS,

@@ -3,9 +3,10 @@
  * Secrets Manager (DISCORD_TOKEN_SECRET_ARN, plain text or {"token": ...}), read once per container,
  * behind the Redis-shared rate limiter. Only the member and guild workers get the secret (CDK).
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { REST } from '@discordjs/rest';
 import type Redis from 'ioredis';
+import { readSecret } from '../../shared/secrets';
 import type { WorkerConfig } from './config';
 import { SharedRateLimitedRest } from './discord-rest';
 
@@ -14,12 +15,7 @@ let token: Promise<string> | undefined;
 export async function botToken(cfg: WorkerConfig, sm: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({})): Promise<string> {
   if (cfg.DISCORD_TOKEN) return cfg.DISCORD_TOKEN;
   if (!cfg.DISCORD_TOKEN_SECRET_ARN) throw new Error('this worker needs the bot token: set DISCORD_TOKEN_SECRET_ARN (or DISCORD_TOKEN locally)');
-  token ??= sm.send(new GetSecretValueCommand({ SecretId: cfg.DISCORD_TOKEN_SECRET_ARN })).then((r) => {
-    const raw = r.SecretString ?? '';
-    const t = raw.trim().startsWith('{') ? ((JSON.parse(raw) as { token?: string }).token ?? '') : raw;
-    if (!t) throw new Error('the secret at DISCORD_TOKEN_SECRET_ARN is empty: put the bot token in it');
-    return t;
-  });
+  token ??= readSecret(sm, cfg.DISCORD_TOKEN_SECRET_ARN, 'DISCORD_TOKEN_SECRET_ARN');
   token.catch(() => (token = undefined)); // a failed read is retried by the next invocation
   return token;
 }

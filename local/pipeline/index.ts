@@ -15,7 +15,8 @@ import { migrate } from '../../db/migrate';
 import { classify, type RoutingTable, type TierName } from '../../lib/contract';
 import { synthLocalTemplate } from '../../lib/stacks/local-stack';
 import { parseIngestorConfig } from '../../ingestor/src/config';
-import { startIngestor, type IngestorHandle } from '../../ingestor/src/ingestor';
+import { startIngestor, type IngestorHandle } from '../../ingestor/src/main';
+import { LatencyRecorder } from '../latency';
 import { localAwsConfig, localSqsConfig } from '../aws';
 import { DiscordSimulator, type SimulatorOptions } from '../simulator';
 import { startScoreService, type ScoreService } from '../score-service';
@@ -57,6 +58,9 @@ export class LocalPipeline {
   private readonly ingestorEnv: Record<string, string>;
   private readonly prefix: string;
 
+  /** receive -> PutEvents accepted, for the summary */
+  readonly publishLatency = new LatencyRecorder();
+
   constructor(
     readonly sim: DiscordSimulator,
     readonly plan: WiringPlan,
@@ -72,7 +76,7 @@ export class LocalPipeline {
 
   async startIngestor(): Promise<IngestorHandle> {
     const cfg = parseIngestorConfig(this.ingestorEnv);
-    this.ingestor = await startIngestor(cfg, { aws: localAwsConfig(), emf: () => undefined, log: () => undefined, persistIntervalMs: 200, keyPrefix: this.prefix });
+    this.ingestor = await startIngestor(cfg, { aws: localAwsConfig(), emf: () => undefined, log: () => undefined, persistIntervalMs: 200, keyPrefix: this.prefix, onPublished: this.publishLatency.record });
     return this.ingestor;
   }
 

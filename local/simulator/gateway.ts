@@ -189,6 +189,13 @@ export class GatewaySimulator {
   readonly paused = new Set<number>();
   private readonly conns = new Set<Connection>();
   private nextConnId = 1;
+  /**
+   * A network fault for new connections: 'refuse' drops the TCP connection at the upgrade (the
+   * network is down), 'silent' opens the WebSocket but never sends HELLO (the client's hello timeout).
+   */
+  connectFault: 'refuse' | 'silent' | undefined;
+  /** connections the fault refused or silenced */
+  faultedConnections = 0;
 
   constructor(
     readonly opts: GatewayOptions,
@@ -209,6 +216,11 @@ export class GatewaySimulator {
   private readonly sweepTimer: NodeJS.Timeout;
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.connectFault === 'refuse') {
+      this.faultedConnections++;
+      socket.destroy();
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
 
@@ -226,6 +238,10 @@ export class GatewaySimulator {
     ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
     ws.on('close', (code) => this.onClientClose(conn, code));
     ws.on('error', () => undefined);
+    if (this.connectFault === 'silent') {
+      this.faultedConnections++;
+      return;
+    }
     this.send(conn, { op: GatewayOpcodes.Hello, d: { heartbeat_interval: this.opts.heartbeatIntervalMs, _trace: ['["gateway-sim",{}]'] } });
     // a connection that misses heartbeats is closed (zombie); the session stays resumable
     conn.heartbeatTimer = setInterval(() => {

@@ -1,32 +1,64 @@
 /**
  * Serves @discordjs/ws's per-dispatch `retrieveSessionInfo` / `updateSessionInfo` from memory, and
  * writes the durable resume point to Redis behind them: session id, resume URL, and as seq the
- * watermark (the highest seq below which EventBridge accepted everything), never the latest seq
- * received (DESIGN.md section 3). A new process loads it and RESUMEs; Discord replays the rest.
+ * watermark (the highest seq below which EventBridge accepted or durably dead-lettered everything),
+ * never the latest seq received (DESIGN.md section 3). A new process loads it and RESUMEs; Discord
+ * replays the rest.
+ *
+ * A session is forgotten only when Discord says so (`forget`: op 9 with d: false, close 4007 or
+ * 4009). The library also calls `updateSessionInfo(id, null)` after a failed reconnect, a hello or
+ * ready timeout, or a close of its own; that is not Discord's word, and the session stays, so the
+ * next connect RESUMEs and Discord replays what it queued. After RESUME_URL_ATTEMPTS such failures
+ * in a row the resume goes through the main gateway URL instead of the session's resume URL (a
+ * resume URL can go away with its gateway node); if Discord refuses it there, it says so with op 9.
  */
 import type { SessionInfo } from '@discordjs/ws';
 import type Redis from 'ioredis';
+import { z } from 'zod';
 import type { WatermarkTracker } from '../publish/watermark';
 
-export interface PersistedSession {
-  sessionId: string;
-  sequence: number;
-  resumeURL: string;
-  shardCount: number;
-  savedAt: number;
+export const PersistedSessionSchema = z.object({
+  sessionId: z.string().min(1),
+  sequence: z.number().int().nonnegative(),
+  resumeURL: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL'),
+  shardCount: z.number().int().positive(),
+  savedAt: z.number(),
+});
+export type PersistedSession = z.infer<typeof PersistedSessionSchema>;
+
+/** consecutive failed connects to a session's resume URL before resuming through the main gateway URL */
+export const RESUME_URL_ATTEMPTS = 3;
+
+export type SessionLog = (level: 'info' | 'warn', msg: string, extra: Record<string, unknown>) => void;
+
+/** A stored value, validated: anything else (corrupt, foreign, an older format) is absent. */
+export function parsePersistedSession(raw: string): { ok: true; value: PersistedSession } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, problem: 'not JSON' };
+  }
+  const r = PersistedSessionSchema.safeParse(json);
+  if (!r.success) return { ok: false, problem: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+  return { ok: true, value: r.data };
 }
 
 export class SessionStore {
   private readonly mem = new Map<number, SessionInfo>();
   private readonly persisted = new Map<number, string>();
-  /** while shutting down, the library's "forget the session" calls are ignored: the session must stay resumable */
-  keepOnDestroy = false;
+  private readonly forgotten = new Set<number>();
+  /** connects that failed in a row, per shard (the library's update(null) calls) */
+  private readonly failures = new Map<number, number>();
+  /** the main gateway URL (GET /gateway/bot), the resume fallback */
+  gatewayUrl: string | undefined;
   writes = 0;
 
   constructor(
     private readonly redis: Redis | undefined,
     private readonly keyPrefix: string,
     private readonly watermarks: WatermarkTracker,
+    private readonly log: SessionLog,
   ) {}
 
   key(shardId: number): string {
@@ -36,30 +68,66 @@ export class SessionStore {
   /** Loads the persisted resume points of these shards into memory (startup). */
   async load(shardIds: number[]): Promise<Map<number, PersistedSession>> {
     const out = new Map<number, PersistedSession>();
-    if (!this.redis) return out;
-    for (const id of shardIds) {
-      const raw = await this.redis.get(this.key(id));
-      if (!raw) continue;
-      const p = JSON.parse(raw) as PersistedSession;
-      out.set(id, p);
+    if (!this.redis || shardIds.length === 0) return out;
+    const raws = await this.redis.mget(shardIds.map((id) => this.key(id)));
+    shardIds.forEach((id, i) => {
+      const raw = raws[i];
+      if (!raw) return;
+      const p = parsePersistedSession(raw);
+      if (!p.ok) {
+        this.log('warn', 'the stored resume point is unreadable: treated as absent, the shard identifies anew', { shardId: id, key: this.key(id), problem: p.problem });
+        return;
+      }
+      out.set(id, p.value);
       this.persisted.set(id, raw);
-      this.mem.set(id, { sessionId: p.sessionId, sequence: p.sequence, resumeURL: p.resumeURL, shardCount: p.shardCount, shardId: id });
-    }
+      this.mem.set(id, { sessionId: p.value.sessionId, sequence: p.value.sequence, resumeURL: p.value.resumeURL, shardCount: p.value.shardCount, shardId: id });
+    });
     return out;
   }
 
   retrieve(shardId: number): SessionInfo | null {
-    return this.mem.get(shardId) ?? null;
+    const info = this.mem.get(shardId);
+    if (!info) return null;
+    if ((this.failures.get(shardId) ?? 0) >= RESUME_URL_ATTEMPTS && this.gatewayUrl) return { ...info, resumeURL: this.gatewayUrl };
+    return info;
+  }
+
+  sessionId(shardId: number): string {
+    return this.mem.get(shardId)?.sessionId ?? 'unknown';
   }
 
   update(shardId: number, info: SessionInfo | null): void {
-    if (info) this.mem.set(shardId, info);
-    else if (!this.keepOnDestroy) this.mem.delete(shardId);
+    // null is the library giving up on a connection, not Discord ending the session: keep it
+    if (!info) {
+      const n = (this.failures.get(shardId) ?? 0) + 1;
+      this.failures.set(shardId, n);
+      if (n === RESUME_URL_ATTEMPTS && this.mem.has(shardId)) this.log('warn', 'the resume URL failed several times: resuming through the main gateway URL', { shardId, failures: n });
+      return;
+    }
+    this.failures.delete(shardId);
+    // the library hands back what retrieve() gave it, fallback URL included: keep the session's own
+    const known = this.mem.get(shardId);
+    this.mem.set(shardId, known && known.sessionId === info.sessionId && info.resumeURL === this.gatewayUrl ? { ...info, resumeURL: known.resumeURL } : info);
+    this.forgotten.delete(shardId);
   }
 
-  /** Writes each shard's resume point if it changed. */
+  /** Discord ended the session (op 9 d: false, close 4007/4009): the next connect identifies. */
+  forget(shardId: number, why: string): void {
+    if (!this.mem.has(shardId)) return;
+    this.mem.delete(shardId);
+    this.failures.delete(shardId);
+    this.forgotten.add(shardId);
+    this.log('info', 'Discord ended the session: the shard identifies anew', { shardId, why });
+  }
+
+  /** Writes each shard's resume point if it changed; removes the ones Discord ended. */
   async flush(): Promise<void> {
     if (!this.redis) return;
+    for (const shardId of [...this.forgotten]) {
+      await this.redis.del(this.key(shardId));
+      this.persisted.delete(shardId);
+      this.forgotten.delete(shardId);
+    }
     for (const [shardId, info] of this.mem) {
       const wm = this.watermarks.get(shardId);
       // nothing received in this session yet (e.g. just loaded): keep what is stored

@@ -21,7 +21,8 @@ export class ClaimChecker {
   /** Stores the payload in S3 and returns the envelope with `dataRef` (the caller measured the size). */
   async store(env: InlineEnvelope): Promise<Envelope> {
     if (!this.s3 || !this.bucket) {
-      throw new Error(`${env.type} ${env.id} is ${envelopeEntrySize(env)} bytes, over CLAIM_CHECK_THRESHOLD_BYTES=${this.thresholdBytes}, and CLAIM_CHECK_BUCKET is not set`);
+      // no retry can fix configuration: the caller dead-letters at once
+      throw Object.assign(new Error(`${env.type} ${env.id} is ${envelopeEntrySize(env)} bytes, over CLAIM_CHECK_THRESHOLD_BYTES=${this.thresholdBytes}, and CLAIM_CHECK_BUCKET is not set`), { retryable: false });
     }
     const body = JSON.stringify(env.data);
     const key = `claim-check/${env.type}/${env.id}.json`;

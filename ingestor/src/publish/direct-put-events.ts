@@ -14,14 +14,12 @@
  * Clock skew is corrected like the SDK does it: a refused request whose Date header is 5 minutes or
  * more away from our clock sets the offset the next requests are signed with (a signature is only
  * valid within 5 minutes of AWS's clock, so without it a skewed task would be refused forever).
- * PUT_EVENTS_CLIENT=sdk switches back to the SDK's PutEventsCommand.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import aws4 from 'aws4';
 import { Pool } from 'undici';
 import type { PutEventsEntry } from '../../../lib/contract';
-import { putResult } from './eventbridge-sender';
-import type { EventSender, PutResult } from './publisher';
+import { putResult, type EventSender, type PutResult } from './types';
 
 /** A whole-request refusal, named like the SDK names its exceptions. */
 export class PutEventsRequestError extends Error {

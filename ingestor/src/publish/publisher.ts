@@ -7,50 +7,26 @@
  * - Only the failed entries of a partial failure are retried, with exponential backoff and full
  *   jitter. ThrottlingException and InternalFailure (and whole-request errors) are retryable;
  *   InvalidArgument, MalformedDetail, AccessDeniedException and other entry errors are not: they go to
- *   the dead-letter file with the reason (DESIGN.md section 7).
+ *   the dead-letter hook with the reason (stored durably in AWS by the caller).
  * - Memory is bounded: past `bufferMaxEvents` queued entries, new ones go to the disk spool (in order),
- *   drained back when the queue has room. Past the spool's bound, events are refused: they stay
- *   pending in the watermark so a restart resumes before them and Discord replays them.
+ *   drained back when the queue has room. When the spool is full too, the publisher still keeps what
+ *   it is given (the few events in flight between the signal and the socket's close) and signals
+ *   backpressure, so the gateway stops reading until memory and spool are half empty again.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
 import { entrySize, MAX_ENTRIES_PER_PUT, type PutEventsEntry } from '../../../lib/contract';
-import type { Spool } from './spool';
-
-export interface EntryMeta {
-  shardId: number;
-  sessionId: string;
-  seq: number;
-  type: string;
-  id: string;
-  receivedAt: number;
-}
-
-export interface QueuedEntry {
-  entry: PutEventsEntry;
-  size: number;
-  meta: EntryMeta;
-  attempts: number;
-  notBefore: number;
-  /** 0: priority lane, 1: normal */
-  lane?: 0 | 1;
-}
-
-export interface PutResult {
-  /** one per entry, in order: undefined when accepted, else the error code and message */
-  errors: Array<{ code: string; message?: string } | undefined>;
-}
-
-export interface EventSender {
-  put(entries: PutEventsEntry[]): Promise<PutResult>;
-  /** closes what the sender holds open (keep-alive connections) */
-  destroy?(): Promise<void>;
-}
+import type { EntryMeta, EventSender, QueuedEntry, Spool } from './types';
 
 export interface PublisherHooks {
   accepted(meta: EntryMeta, latencyMs: number): void;
+  /** refused for good by EventBridge: the caller stores it durably, then passes the watermark */
   deadLettered(meta: EntryMeta, entry: PutEventsEntry, reason: string): void;
   failedEntries(count: number, code: string): void;
-  refused(meta: EntryMeta): void;
+  /**
+   * true: memory and spool are full, so stop taking events (the gateway closes resumably and Discord
+   * holds them); false: there is room again. Nothing already read is refused.
+   */
+  backpressure(on: boolean): void;
   requestError?(err: unknown): void;
 }
 
@@ -122,8 +98,11 @@ export class Publisher {
   private stopped = false;
   private readonly waiters: Array<() => void> = [];
   private readonly maxRequestBytes: number;
+  private readonly bufferMaxBytes: number;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** memory and spool were full: the gateway was told to stop reading */
+  private saturated = false;
   /** consecutive whole-request failures: the bus looks unavailable */
   consecutiveRequestFailures = 0;
   requests = 0;
@@ -135,6 +114,7 @@ export class Publisher {
     private readonly opts: PublisherOptions,
   ) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 256 * 1024;
+    this.bufferMaxBytes = opts.bufferMaxBytes ?? 32 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
   }
@@ -157,15 +137,32 @@ export class Publisher {
    */
   enqueue(entry: PutEventsEntry, meta: EntryMeta, priority = false, size = entrySize(entry)): void {
     const item: QueuedEntry = { entry, size, meta, attempts: 0, notBefore: 0, lane: priority ? 0 : 1 };
-    if (priority) {
-      this.lanes[0]!.push(item);
-    } else if (this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents || this.lanes[1]!.bytes + item.size > (this.opts.bufferMaxBytes ?? 32 * 1024 * 1024)) {
-      // keep order: once anything is spooled, new entries queue behind it on disk
-      if (!this.spool.append(item)) this.hooks.refused(meta);
-    } else {
-      this.lanes[1]!.push(item);
-    }
+    if (priority) this.lanes[0]!.push(item);
+    else if (this.saturated || !this.toSpoolIfOver(item)) this.lanes[1]!.push(item);
     this.pump();
+  }
+
+  /** true when the item went to the spool; false when it belongs in memory (room there, or none on disk) */
+  private toSpoolIfOver(item: QueuedEntry): boolean {
+    const over = this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents || this.lanes[1]!.bytes + item.size > this.bufferMaxBytes;
+    if (!over) return false;
+    // keep order: once anything is spooled, new entries queue behind it on disk
+    if (this.spool.append(item)) return true;
+    this.saturated = true;
+    this.hooks.backpressure(true);
+    return false;
+  }
+
+  /** Backpressure ends when memory and spool are both half empty (hysteresis: no flapping). */
+  private releaseIfRoom(): void {
+    if (!this.saturated) return;
+    if (this.lanes[1]!.depth > this.opts.bufferMaxEvents / 2 || this.lanes[1]!.bytes > this.bufferMaxBytes / 2 || this.spool.hasRoomFor(this.spool.maxBytes / 2) === false) return;
+    this.saturated = false;
+    this.hooks.backpressure(false);
+  }
+
+  get backpressured(): boolean {
+    return this.saturated;
   }
 
   /** Resolves when nothing is queued, spooled or in flight (for shutdown and tests). */
@@ -184,7 +181,7 @@ export class Publisher {
 
   private refill(): void {
     // bring spooled entries back when the memory queue has room, oldest first
-    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2 && this.lanes[1]!.bytes < (this.opts.bufferMaxBytes ?? 32 * 1024 * 1024) / 2) {
+    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2 && this.lanes[1]!.bytes < this.bufferMaxBytes / 2) {
       const items = this.spool.takeSegment();
       if (items.length === 0) break;
       for (const i of items) this.lanes[1]!.push({ ...i, lane: 1 });
@@ -241,6 +238,7 @@ export class Publisher {
         this.pump();
       }, due - t);
     }
+    this.releaseIfRoom();
     if (this.depth === 0 && this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
   }
 

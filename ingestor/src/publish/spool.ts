@@ -1,84 +1,180 @@
 /**
  * The bounded disk spool: when the memory buffer is full (the bus is slow or down), entries are
- * appended to JSON-lines segment files and read back in order when there is room again. A
- * dead-letter file keeps entries EventBridge refused for good, with the reason.
+ * appended to segment files and read back in order when there is room again. The spool is a buffer,
+ * never the last resting place of an event (a Fargate task's disk dies with it): the watermark stays
+ * before every spooled entry until EventBridge accepts it.
+ *
+ * Each record is framed: a 4-byte big-endian length, the CRC-32 of the body, then the body (JSON of
+ * entry and meta). On open, a torn tail (a crash in the middle of a write: that append never
+ * returned, so its event never passed the watermark and Discord replays it) is truncated; a record
+ * whose checksum or shape is wrong is handed to `onCorrupt` with its bytes and the rest is kept in
+ * order.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { entrySize, type PutEventsEntry } from '../../../lib/contract';
-import type { EntryMeta, QueuedEntry } from './publisher';
+import type { CorruptSpoolRecord, EntryMeta, QueuedEntry, Spool } from './types';
 
-export interface Spool {
-  /** entries on disk */
-  readonly depth: number;
-  readonly bytes: number;
-  /** false when the spool is full (the entry was not stored) */
-  append(item: QueuedEntry): boolean;
-  /** the oldest segment's entries (removed from disk) */
-  takeSegment(): QueuedEntry[];
-  deadLetter(meta: EntryMeta, entry: PutEventsEntry, reason: string): void;
+const HEADER = 8;
+const SEGMENT_FILE = /^segment-(\d{10})\.spool$/;
+
+/** One record's frame: length, checksum, body. */
+export function frame(body: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(HEADER);
+  header.writeUInt32BE(body.length, 0);
+  header.writeUInt32BE(crc32(body), 4);
+  return Buffer.concat([header, body]);
+}
+
+export interface ParsedSegment {
+  items: QueuedEntry[];
+  corrupt: CorruptSpoolRecord[];
+  /** where the readable part ends; less than the file size when the tail is torn */
+  validBytes: number;
+}
+
+const isMeta = (m: unknown): m is EntryMeta => {
+  const o = m as Partial<EntryMeta> | null;
+  return !!o && typeof o === 'object' && Number.isInteger(o.shardId) && typeof o.sessionId === 'string' && Number.isInteger(o.seq) && typeof o.type === 'string' && typeof o.id === 'string' && typeof o.receivedAt === 'number';
+};
+const isEntry = (e: unknown): e is PutEventsEntry => {
+  const o = e as Partial<PutEventsEntry> | null;
+  return !!o && typeof o === 'object' && typeof o.Source === 'string' && typeof o.DetailType === 'string' && typeof o.Detail === 'string';
+};
+
+/** Reads the records of one segment's bytes; never throws on what it finds. */
+export function parseSegment(buf: Buffer, file: string): ParsedSegment {
+  const items: QueuedEntry[] = [];
+  const corrupt: CorruptSpoolRecord[] = [];
+  let off = 0;
+  while (off + HEADER <= buf.length) {
+    const len = buf.readUInt32BE(off);
+    const sum = buf.readUInt32BE(off + 4);
+    if (off + HEADER + len > buf.length) break; // torn tail
+    const body = buf.subarray(off + HEADER, off + HEADER + len);
+    const bad = (reason: string) => corrupt.push({ file, offset: off, bytes: Buffer.from(buf.subarray(off, off + HEADER + len)), reason });
+    if (crc32(body) !== sum) bad('checksum mismatch');
+    else {
+      let rec: { entry?: unknown; meta?: unknown } | undefined;
+      try {
+        rec = JSON.parse(body.toString('utf8')) as typeof rec;
+      } catch {
+        rec = undefined;
+      }
+      if (rec && isEntry(rec.entry) && isMeta(rec.meta)) items.push({ entry: rec.entry, meta: rec.meta, size: entrySize(rec.entry), attempts: 0, notBefore: 0 });
+      else bad('record is not an entry with its meta');
+    }
+    off += HEADER + len;
+  }
+  return { items, corrupt, validBytes: off };
+}
+
+interface Segment {
+  file: string;
+  count: number;
+  bytes: number;
+  /** what this process appended (shard, session, seq), to name the events of a record that went bad */
+  written: EntryMeta[] | undefined;
+}
+
+export interface DiskSpoolOptions {
+  dir: string;
+  maxBytes: number;
+  /** records per segment file @default 1000 */
+  segmentEntries?: number;
+  /** a record that cannot be read back; `lost` names the events it held when this process wrote it */
+  onCorrupt: (record: CorruptSpoolRecord, lost: EntryMeta[]) => void;
+  /** a torn tail was cut off (file, bytes removed) */
+  onTruncated?: (file: string, bytes: number) => void;
 }
 
 export class DiskSpool implements Spool {
-  private segments: Array<{ file: string; count: number; bytes: number }> = [];
+  private readonly segments: Segment[] = [];
   private seq = 0;
   depth = 0;
   bytes = 0;
-  deadLettered = 0;
+  readonly maxBytes: number;
+  private readonly segmentEntries: number;
 
-  constructor(
-    private readonly dir: string,
-    private readonly maxBytes: number,
-    private readonly segmentEntries = 1000,
-  ) {
-    mkdirSync(dir, { recursive: true });
-    // segments left by a previous process on the same disk are drained first
-    for (const f of readdirSync(dir).filter((f) => /^segment-\d+\.jsonl$/.test(f)).sort()) {
-      const file = join(dir, f);
-      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
-      const bytes = statSync(file).size;
-      this.segments.push({ file, count: lines, bytes });
-      this.depth += lines;
-      this.bytes += bytes;
-      this.seq = Math.max(this.seq, Number(/\d+/.exec(f)![0]) + 1);
+  constructor(private readonly opts: DiskSpoolOptions) {
+    this.maxBytes = opts.maxBytes;
+    this.segmentEntries = opts.segmentEntries ?? 1000;
+    mkdirSync(opts.dir, { recursive: true });
+    this.recover();
+  }
+
+  /** Segments left by a previous process on the same disk go first; a torn tail is cut off. */
+  private recover(): void {
+    const files = readdirSync(this.opts.dir).filter((f) => SEGMENT_FILE.test(f)).sort();
+    for (const f of files) {
+      const file = join(this.opts.dir, f);
+      const buf = readFileSync(file);
+      const parsed = parseSegment(buf, file);
+      if (parsed.validBytes < buf.length) {
+        truncateSync(file, parsed.validBytes);
+        this.opts.onTruncated?.(file, buf.length - parsed.validBytes);
+      }
+      const count = parsed.items.length + parsed.corrupt.length;
+      this.segments.push({ file, count, bytes: parsed.validBytes, written: undefined });
+      this.depth += count;
+      this.bytes += parsed.validBytes;
+      this.seq = Math.max(this.seq, Number(SEGMENT_FILE.exec(f)![1]) + 1);
     }
   }
 
+  hasRoomFor(bytes: number): boolean {
+    return this.bytes + bytes + HEADER <= this.maxBytes;
+  }
+
+  /** How full the spool is, 0 to 1. */
+  get fill(): number {
+    return this.bytes / this.maxBytes;
+  }
+
   append(item: QueuedEntry): boolean {
-    const line = `${JSON.stringify({ entry: item.entry, meta: item.meta })}\n`;
-    const size = Buffer.byteLength(line);
-    if (this.bytes + size > this.maxBytes) return false;
+    const rec = frame(Buffer.from(JSON.stringify({ entry: item.entry, meta: item.meta })));
+    if (this.bytes + rec.length > this.maxBytes) return false;
     let seg = this.segments.at(-1);
-    if (!seg || seg.count >= this.segmentEntries) {
-      seg = { file: join(this.dir, `segment-${String(this.seq++).padStart(10, '0')}.jsonl`), count: 0, bytes: 0 };
+    if (!seg || seg.count >= this.segmentEntries || !seg.written) {
+      seg = { file: join(this.opts.dir, `segment-${String(this.seq++).padStart(10, '0')}.spool`), count: 0, bytes: 0, written: [] };
       this.segments.push(seg);
     }
-    appendFileSync(seg.file, line);
+    const fd = openSync(seg.file, 'a');
+    try {
+      writeSync(fd, rec);
+    } finally {
+      closeSync(fd);
+    }
+    seg.written!.push(item.meta);
     seg.count++;
-    seg.bytes += size;
+    seg.bytes += rec.length;
     this.depth++;
-    this.bytes += size;
+    this.bytes += rec.length;
     return true;
   }
 
   takeSegment(): QueuedEntry[] {
     const seg = this.segments.shift();
     if (!seg) return [];
-    const items = readFileSync(seg.file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const { entry, meta } = JSON.parse(l) as { entry: PutEventsEntry; meta: EntryMeta };
-        return { entry, meta, size: entrySize(entry), attempts: 0, notBefore: 0 } satisfies QueuedEntry;
-      });
+    const fd = openSync(seg.file, 'r');
+    let buf: Buffer;
+    try {
+      buf = Buffer.allocUnsafe(fstatSync(fd).size);
+      readSync(fd, buf, 0, buf.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const parsed = parseSegment(buf, seg.file);
+    if (parsed.corrupt.length > 0 || parsed.validBytes < buf.length) {
+      const read = new Set(parsed.items.map((i) => `${i.meta.shardId}|${i.meta.sessionId}|${i.meta.seq}`));
+      const lost = (seg.written ?? []).filter((m) => !read.has(`${m.shardId}|${m.sessionId}|${m.seq}`));
+      const records = parsed.corrupt.length > 0 ? parsed.corrupt : [{ file: seg.file, offset: parsed.validBytes, bytes: Buffer.from(buf.subarray(parsed.validBytes)), reason: 'torn record' }];
+      records.forEach((r, k) => this.opts.onCorrupt(r, k === 0 ? lost : []));
+    }
     unlinkSync(seg.file);
     this.depth -= seg.count;
     this.bytes -= seg.bytes;
-    return items;
-  }
-
-  deadLetter(meta: EntryMeta, entry: PutEventsEntry, reason: string): void {
-    appendFileSync(join(this.dir, 'dead-letter.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), reason, meta, entry })}\n`);
-    this.deadLettered++;
+    return parsed.items;
   }
 }

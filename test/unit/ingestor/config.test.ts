@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IngestorConfigError, parseIngestorConfig, parseIntents, parseShardIds } from '../../../ingestor/src/config';
 
-const base = { DISCORD_TOKEN: 'secret-token-value', DISCORD_APPLICATION_ID: '100000000000000001', EVENT_BUS_NAME: 'bus' };
+const base = { DISCORD_TOKEN: 'secret-token-value', DISCORD_APPLICATION_ID: '100000000000000001', EVENT_BUS_NAME: 'bus', DEAD_LETTER_BUCKET: 'dead-letters' };
 
 describe('ingestor config', () => {
   it('parses shard ranges, intents by name, and defaults', () => {
@@ -33,11 +33,11 @@ describe('ingestor config', () => {
     expect(() => parseIngestorConfig({ DISCORD_APPLICATION_ID: '1', EVENT_BUS_NAME: 'b' })).toThrow(/DISCORD_TOKEN \/ DISCORD_TOKEN_SECRET_ARN: set one/);
   });
 
-  it('defaults to direct PutEvents and zlib-sync, and names the choices on a bad value', () => {
-    const c = parseIngestorConfig(base);
-    expect([c.putEventsClient, c.gatewayInflate, c.maxInFlight]).toEqual(['direct', 'zlib-sync', 64]);
-    expect(parseIngestorConfig({ ...base, PUT_EVENTS_CLIENT: 'sdk', GATEWAY_INFLATE: 'node' })).toMatchObject({ putEventsClient: 'sdk', gatewayInflate: 'node' });
-    expect(() => parseIngestorConfig({ ...base, PUT_EVENTS_CLIENT: 'fast' })).toThrow(/PUT_EVENTS_CLIENT: expected direct .* or sdk .*; got "fast"/);
-    expect(() => parseIngestorConfig({ ...base, GATEWAY_INFLATE: 'zstd' })).toThrow(/GATEWAY_INFLATE: expected zlib-sync or node .*; got "zstd"/);
+  it('needs a bucket for durable dead letters: DEAD_LETTER_BUCKET, or the claim-check bucket', () => {
+    const { DEAD_LETTER_BUCKET: _, ...noBucket } = base;
+    expect(() => parseIngestorConfig(noBucket)).toThrow(/DEAD_LETTER_BUCKET: missing: set it \(or CLAIM_CHECK_BUCKET/);
+    expect(parseIngestorConfig({ ...noBucket, CLAIM_CHECK_BUCKET: 'claims' }).deadLetterBucket).toBe('claims');
+    expect(parseIngestorConfig({ ...base, CLAIM_CHECK_BUCKET: 'claims' }).deadLetterBucket).toBe('dead-letters');
+    expect(parseIngestorConfig(base).maxInFlight).toBe(64);
   });
 });

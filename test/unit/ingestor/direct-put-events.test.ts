@@ -5,7 +5,7 @@ import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectPutEventsSender, PutEventsRequestError } from '../../../ingestor/src/publish/direct-put-events';
-import { createEventBridgeClient } from '../../../ingestor/src/publish/eventbridge-sender';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -35,7 +35,7 @@ async function endpoint(answer: (req: IncomingMessage, body: string) => { status
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
-  return { url, seen, sender: track(new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }))) };
+  return { url, seen, sender: track(new DirectPutEventsSender(new EventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }))) };
 }
 
 describe('DirectPutEventsSender', () => {
@@ -76,7 +76,7 @@ describe('DirectPutEventsSender', () => {
 
   it('sends the session token of temporary credentials (what a Fargate task role gives), signed', async () => {
     const { url, seen } = await endpoint(() => ({ status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }, { EventId: 'b' }] }) }));
-    const sender = track(new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials: { ...credentials, sessionToken: 'session-token-from-the-task-role' } })));
+    const sender = track(new DirectPutEventsSender(new EventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials: { ...credentials, sessionToken: 'session-token-from-the-task-role' } })));
     await sender.put(entries);
     const { req } = seen[0]!;
     expect(req.headers['x-amz-security-token']).toBe('session-token-from-the-task-role');
@@ -109,7 +109,7 @@ describe('DirectPutEventsSender', () => {
     const { url } = await endpoint(() => ({ status: 200, body: '{}' }));
     server!.removeAllListeners('request');
     server!.on('request', () => undefined); // never answers
-    const sender = track(new DirectPutEventsSender(createEventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }), { requestTimeoutMs: 300 }));
+    const sender = track(new DirectPutEventsSender(new EventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }), { requestTimeoutMs: 300 }));
     await expect(sender.put(entries)).rejects.toThrow(/abort|timeout/i);
   });
 });

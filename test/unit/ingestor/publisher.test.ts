@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { PutEventsEntry } from '../../../lib/contract';
-import { Publisher, type EntryMeta, type EventSender, type PutResult } from '../../../ingestor/src/publish/publisher';
+import { Publisher } from '../../../ingestor/src/publish/publisher';
+import type { EntryMeta, EventSender, PutResult } from '../../../ingestor/src/publish/types';
 import { DiskSpool } from '../../../ingestor/src/publish/spool';
 import { WatermarkTracker } from '../../../ingestor/src/publish/watermark';
 
@@ -20,15 +21,15 @@ function manualSender() {
 function publisher(sender: EventSender, opts: { maxInFlight?: number; bufferMaxEvents?: number; spoolMaxBytes?: number; now?: () => number; baseBackoffMs?: number } = {}) {
   const accepted: EntryMeta[] = [];
   const dead: Array<{ meta: EntryMeta; reason: string }> = [];
-  const refused: EntryMeta[] = [];
-  const spool = new DiskSpool(mkdtempSync(join(tmpdir(), 'pub-')), opts.spoolMaxBytes ?? 10_000_000, 50);
+  const backpressure: boolean[] = [];
+  const spool = new DiskSpool({ dir: mkdtempSync(join(tmpdir(), 'pub-')), maxBytes: opts.spoolMaxBytes ?? 10_000_000, segmentEntries: 50, onCorrupt: () => undefined });
   const p = new Publisher(
     sender,
     spool,
-    { accepted: (m) => accepted.push(m), deadLettered: (m, _e, reason) => dead.push({ meta: m, reason }), failedEntries: () => undefined, refused: (m) => refused.push(m) },
+    { accepted: (m) => accepted.push(m), deadLettered: (m, _e, reason) => dead.push({ meta: m, reason }), failedEntries: () => undefined, backpressure: (on) => backpressure.push(on) },
     { maxInFlight: opts.maxInFlight ?? 2, bufferMaxEvents: opts.bufferMaxEvents ?? 1000, baseBackoffMs: opts.baseBackoffMs ?? 1, maxBackoffMs: 5, random: () => 0.5, now: opts.now },
   );
-  return { p, accepted, dead, refused, spool };
+  return { p, accepted, dead, backpressure, spool };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -185,11 +186,29 @@ describe('Publisher', () => {
     expect(spool.depth).toBe(0);
   });
 
-  it('refuses events when the spool is full instead of growing without bound', () => {
-    const sender: EventSender = { put: () => new Promise(() => undefined) };
-    const { p, refused } = publisher(sender, { maxInFlight: 1, bufferMaxEvents: 10, spoolMaxBytes: 2000 });
+  it('when memory and spool are full, keeps every event it is given, signals backpressure once, and releases it when half is free', async () => {
+    let answer: ((r: PutResult) => void) | undefined;
+    const held: PutEventsEntry[][] = [];
+    let down = true;
+    const sender: EventSender = {
+      put: (entries) =>
+        down
+          ? new Promise((resolve) => {
+              held.push(entries);
+              answer = resolve;
+            })
+          : Promise.resolve({ errors: entries.map(() => undefined) }),
+    };
+    const { p, backpressure, accepted, spool } = publisher(sender, { maxInFlight: 1, bufferMaxEvents: 10, spoolMaxBytes: 2000 });
     for (let i = 0; i < 100; i++) p.enqueue(entry(i), meta(i));
-    expect(refused.length).toBeGreaterThan(0);
+    expect(backpressure).toEqual([true]); // signalled once, not per event
+    expect(p.backpressured).toBe(true);
+    expect(p.depth + spool.depth + held.flat().length).toBe(100); // nothing refused
+    down = false;
+    answer!({ errors: held[0]!.map(() => undefined) });
+    expect(await p.drain(5000)).toBe(true);
+    expect(backpressure).toEqual([true, false]);
+    expect(accepted.map((m) => m.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 });
 

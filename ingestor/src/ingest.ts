@@ -1,0 +1,145 @@
+/**
+ * One dispatch through the pipeline: classify (drop what no tier wants) -> envelope (claim check
+ * when oversize) -> publish, with the watermark told what must reach the bus before it may pass.
+ * What can never be published is dead-lettered durably in AWS with its reason, and only then passes
+ * the watermark. Nothing here throws on input; the gateway stage also hands anything thrown to
+ * `onDispatchError`, which dead-letters the raw payload.
+ */
+import { envelopeId, entrySize, toPutEventsEntry, wrapDispatch, type InlineEnvelope } from '../../lib/contract';
+import { readDispatch, type Router } from './classify/router';
+import type { GuildCounter } from './health/guilds';
+import type { IngestorMetrics } from './metrics';
+import type { ClaimChecker } from './publish/claim-check';
+import type { DeadLetter, DeadLetterStore } from './publish/dead-letters';
+import type { Publisher } from './publish/publisher';
+import type { EntryMeta } from './publish/types';
+import type { WatermarkTracker } from './publish/watermark';
+
+export interface IngestDeps {
+  appId: string;
+  eventBusName: string;
+  route: Router;
+  sessionId: (shardId: number) => string;
+  watermarks: Pick<WatermarkTracker, 'seen' | 'pending' | 'accepted'>;
+  guilds: Pick<GuildCounter, 'observe'>;
+  claimChecker: Pick<ClaimChecker, 'thresholdBytes' | 'store'>;
+  publisher: Pick<Publisher, 'enqueue'>;
+  deadLetters: Pick<DeadLetterStore, 'store'>;
+  metrics: Pick<IngestorMetrics, 'onReceived' | 'onDropped' | 'onDeadLettered' | 'onClaimChecked'>;
+  log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+  /** attempts of an S3 claim check before the event is dead-lettered @default 5 */
+  claimCheckAttempts?: number;
+  claimCheckBackoffMs?: number;
+  now?: () => number;
+}
+
+const message = (err: unknown): string => String((err as Error)?.message ?? err);
+
+export function createIngest(deps: IngestDeps) {
+  const now = deps.now ?? Date.now;
+  const attempts = deps.claimCheckAttempts ?? 5;
+
+  /** Stores the dead letter in AWS, then lets the watermark pass the event (if it has a seq). */
+  const deadLetter = (dl: DeadLetter): void => {
+    deps.metrics.onDeadLettered(dl.reason);
+    deps.log('error', 'event dead-lettered', { reason: dl.reason, detail: dl.detail, envelopeId: dl.meta.id, type: dl.meta.type, shardId: dl.meta.shardId, seq: dl.meta.seq });
+    deps.deadLetters.store(dl).then(
+      () => {
+        const { shardId, sessionId, seq } = dl.meta;
+        if (shardId !== undefined && sessionId !== undefined && seq !== undefined) deps.watermarks.accepted(shardId, sessionId, seq);
+      },
+      () => undefined, // stopped before S3 took it: the watermark stays before it, Discord replays it
+    );
+  };
+
+  const claimCheck = (env: InlineEnvelope, meta: EntryMeta, priority: boolean, attempt = 1): void => {
+    deps.claimChecker.store(env).then(
+      (checked) => {
+        deps.metrics.onClaimChecked();
+        const small = toPutEventsEntry(checked, deps.eventBusName);
+        deps.publisher.enqueue(small, meta, priority, entrySize(small));
+      },
+      (err: unknown) => {
+        const retryable = (err as { retryable?: boolean }).retryable !== false;
+        if (retryable && attempt < attempts) {
+          setTimeout(() => claimCheck(env, meta, priority, attempt + 1), (deps.claimCheckBackoffMs ?? 200) * 2 ** attempt);
+          return;
+        }
+        deadLetter({ reason: 'ClaimCheckFailed', detail: message(err), meta, raw: JSON.stringify(env) });
+      },
+    );
+  };
+
+  /** Anything thrown while handling a dispatch: dead-letter the payload as it came. */
+  const failed = (payload: unknown, shardId: number, err: unknown, markedPending: boolean): void => {
+    const read = readDispatch(payload);
+    const sessionId = deps.sessionId(shardId);
+    const seq = read.ok ? read.header.seq : read.seq;
+    const type = read.ok ? read.header.type : read.type;
+    if (seq !== undefined && !markedPending) deps.watermarks.pending(shardId, sessionId, seq);
+    deadLetter({ reason: 'Malformed', detail: `handling the dispatch threw: ${message(err)}`, meta: { shardId, sessionId, seq, type, id: seq === undefined ? undefined : envelopeId(deps.appId, shardId, sessionId, seq) }, raw: safeJson(payload) });
+  };
+
+  /** whether the dispatch being handled was already marked pending (handling is synchronous) */
+  let markedPending = false;
+  const onDispatch = (payload: unknown, shardId: number): void => {
+    markedPending = false;
+    try {
+      handle(payload, shardId);
+    } catch (err) {
+      failed(payload, shardId, err, markedPending);
+    }
+  };
+
+  const handle = (payload: unknown, shardId: number): void => {
+    const read = readDispatch(payload);
+    const sessionId = deps.sessionId(shardId);
+    if (!read.ok) {
+      deps.metrics.onReceived(read.type ?? 'UNKNOWN');
+      if (read.seq !== undefined) {
+        deps.watermarks.pending(shardId, sessionId, read.seq);
+        markedPending = true;
+      }
+      const id = read.seq !== undefined ? envelopeId(deps.appId, shardId, sessionId, read.seq) : undefined;
+      deadLetter({ reason: 'Malformed', detail: read.problem, meta: { shardId, sessionId, seq: read.seq, type: read.type, id }, raw: safeJson(payload) });
+      return;
+    }
+    const { type, seq, data } = read.header;
+    deps.metrics.onReceived(type);
+    deps.watermarks.seen(shardId, sessionId, seq);
+    deps.guilds.observe(type, data, shardId);
+    const route = deps.route(type);
+    if (!route) {
+      deps.metrics.onDropped();
+      return;
+    }
+    deps.watermarks.pending(shardId, sessionId, seq);
+    markedPending = true;
+    const receivedAt = now();
+    let env: InlineEnvelope;
+    try {
+      env = wrapDispatch({ appId: deps.appId, shardId, sessionId, seq, type, receivedAt, data });
+    } catch (err) {
+      deadLetter({ reason: 'Malformed', detail: message(err), meta: { shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt }, raw: safeJson(payload) });
+      return;
+    }
+    const meta: EntryMeta = { shardId, sessionId, seq, type, id: env.id, receivedAt };
+    // serialize once; only an oversize entry is serialized again, after the claim check
+    const entry = toPutEventsEntry(env, deps.eventBusName);
+    const size = entrySize(entry);
+    if (size <= deps.claimChecker.thresholdBytes) deps.publisher.enqueue(entry, meta, route.priority, size);
+    else claimCheck(env, meta, route.priority);
+  };
+
+  const onDispatchError = (payload: unknown, shardId: number, err: unknown): void => failed(payload, shardId, err, false);
+
+  return { onDispatch, onDispatchError, deadLetter };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
