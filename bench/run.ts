@@ -381,42 +381,6 @@ async function ingressLatency() {
   await p.stop();
 }
 
-// ---------- 4b. the two ingresses: interaction created -> response visible, HTTP endpoint vs gateway ----------
-async function ingressLatency() {
-  const { startLocalPipeline } = await import('../local/pipeline/index.js');
-  const { responseVisibleAt } = await import('../local/simulator/http-interactions.js');
-  const p = await startLocalPipeline({ shards: 1, guilds: 10, scoreLatencyMs: 200 });
-  const http = p.http!;
-  // the same command over both paths, alternating, so both see the same machine
-  const measure = async (commandName: string, n: number) => {
-    const gw: ReturnType<typeof p.sim.createInteraction>[] = [];
-    const ht: ReturnType<typeof p.sim.createInteraction>[] = [];
-    for (let i = 0; i < n; i++) {
-      gw.push(p.sim.createInteraction({ commandName, guildId: p.sim.guildIds[i % 10] }));
-      ht.push((await http.createInteraction({ commandName, guildId: p.sim.guildIds[i % 10] })).ix);
-      await sleep(200);
-    }
-    const visible = (ixs: typeof gw) => ixs.map((ix) => responseVisibleAt(p.sim.interactionResponses(ix.id) ?? ix));
-    const end = Date.now() + 15_000;
-    while (Date.now() < end && [...visible(gw), ...visible(ht)].some((at) => at === undefined)) await sleep(50);
-    const ms = (ixs: typeof gw) => visible(ixs).map((at, i) => (at ? at - ixs[i]!.createdAt : 15_000));
-    return { gateway: ms(gw), http: ms(ht) };
-  };
-  await sleep(2000);
-  await measure('ping', 5); // warm-up of both paths, not counted
-  await measure('check-eligibility', 3);
-  const n = QUICK ? 10 : 40;
-  const fast = await measure('ping', n);
-  const slow = await measure('check-eligibility', n);
-  const note = (what: string) => `interaction created -> ${what}; ${n} each, alternating; local pipeline (ours via the real http-ingress handler behind the local server, straight onto the interactions queue; reference through shard -> ingestor -> EventBridge -> SQS -> worker)`;
-  row('ingress HTTP vs gateway p50, /ping (fast)', pct(fast.http, 50), pct(fast.gateway, 50), 'gateway path p50', 'ms', note('answer visible (HTTP: in the response; gateway: the worker\'s callback)'));
-  row('ingress HTTP vs gateway p99, /ping (fast)', pct(fast.http, 99), pct(fast.gateway, 99), 'gateway path p99', 'ms', note('answer visible'));
-  row('ingress HTTP vs gateway p50, /check-eligibility (deferred, 200 ms service)', pct(slow.http, 50), pct(slow.gateway, 50), 'gateway path p50', 'ms', note("the worker's edit of the deferral"));
-  row('ingress HTTP vs gateway p99, /check-eligibility (deferred, 200 ms service)', pct(slow.http, 99), pct(slow.gateway, 99), 'gateway path p99', 'ms', note("the worker's edit of the deferral"));
-  log(`ingress /ping http p50 ${pct(fast.http, 50)} p99 ${pct(fast.http, 99)} vs gateway p50 ${pct(fast.gateway, 50)} p99 ${pct(fast.gateway, 99)}; /check-eligibility http p50 ${pct(slow.http, 50)} p99 ${pct(slow.http, 99)} vs gateway p50 ${pct(slow.gateway, 50)} p99 ${pct(slow.gateway, 99)}`);
-  await p.stop();
-}
-
 // ---------- 5. cost per million Discord events ----------
 function cost(entriesPerPut: number) {
   // AWS list prices, us-east-1, as published on 2026-11-22 (see docs/benchmarks.md for the sources)
@@ -462,8 +426,6 @@ async function main() {
   if (step('memory')) await memory();
   log('4/5 end to end');
   if (step('e2e')) await endToEnd();
-  log('4b/5 HTTP interactions ingress vs gateway');
-  if (step('ingress')) await ingressLatency();
   log('4b/5 HTTP interactions ingress vs gateway');
   if (step('ingress')) await ingressLatency();
   log('5/5 cost model');
