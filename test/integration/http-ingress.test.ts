@@ -4,10 +4,12 @@
  * the emulator -> the local runner -> the real interaction worker -> the simulator's REST. The same
  * command over the gateway is checked beside it.
  */
+import type { SQSBatchResponse } from 'aws-lambda';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
 import { HTTP_RESPONSE_HEADER, signatureHeaders, testKeyPair } from '../../local/simulator/http-interactions';
+import type { SqsHandler } from '../../local/wiring/runner';
 
 let p: LocalPipeline;
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
@@ -24,9 +26,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const workerCalls = (id: string, token: string) => p.sim.requests.filter((r) => (r.path.includes(id) || r.path.includes(token)) && r.headers[HTTP_RESPONSE_HEADER] === undefined);
 const workerSaw = async (id: string) => (await redis.exists(`ix:${id}`)) === 1;
 
+// every HTTP-ingress message reaches the real interaction worker twice at once (SQS is at least once):
+// the follow-up must still happen once
+let duplicated = 0;
+const wrapHandler = (worker: string, h: SqsHandler): SqsHandler =>
+  worker !== 'interaction'
+    ? h
+    : async (event, ctx) => {
+        if (!event.Records.some((r) => r.body.includes('"ingress":"http"'))) return h(event, ctx);
+        duplicated++;
+        const [a, b] = (await Promise.all([h(event, ctx), h(event, ctx)])) as SQSBatchResponse[];
+        return { batchItemFailures: [...(a?.batchItemFailures ?? []), ...(b?.batchItemFailures ?? [])] };
+      };
+
 beforeAll(async () => {
   await redis.connect();
-  p = await startLocalPipeline({ shards: 1, guilds: 4, scoreLatencyMs: 300 });
+  p = await startLocalPipeline({ shards: 1, guilds: 4, scoreLatencyMs: 300, wrapHandler });
 }, 120_000);
 
 afterAll(async () => {
@@ -64,7 +79,8 @@ describe('HTTP interactions ingress', () => {
     expect(await workerSaw(id)).toBe(false);
   });
 
-  it('defers a slow command in the HTTP response and the worker follows up once, with no callback of its own', async () => {
+  it('defers a slow command in the HTTP response and the worker follows up once (even delivered twice at once), with no callback of its own', async () => {
+    const before = duplicated;
     const { ix, status, response } = await p.http!.createInteraction({ commandName: 'check-eligibility', guildId: p.sim.guildIds[1] });
     expect(status).toBe(200);
     expect(response).toEqual({ type: 5 });
@@ -79,6 +95,7 @@ describe('HTTP interactions ingress', () => {
     expect(calls.map((c) => c.route)).toEqual(['webhook_original_edit']);
     expect(calls[0]!.status).toBe(200);
     expect(await redis.get(`ix:${ix.id}`)).toBe('done');
+    expect(duplicated).toBeGreaterThan(before); // the worker did get it twice
   });
 
   it('the same command over the gateway behaves the same: deferred, then one edit with the same kind of answer', async () => {
