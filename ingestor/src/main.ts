@@ -160,6 +160,8 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   // classify -> envelope -> publish, for one dispatch at a time
   const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? s3 : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
   const sessions = new SessionStore(redis, deps.keyPrefix ?? `gateway:${cfg.applicationId}`, watermarks, (level, msg, extra) => log(level, msg, extra));
+  const persist = () => void sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { error: errorText(err) }));
+  sessions.onNewSession = persist;
   const ingest = createIngest({
     appId: cfg.applicationId,
     eventBusName: cfg.eventBusName,
@@ -216,7 +218,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     metrics.flushEmf();
   };
   const health = await startHealthServer(cfg.httpPort, status);
-  const persistTimer = setInterval(() => void sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { error: errorText(err) })), deps.persistIntervalMs ?? 1000);
+  const persistTimer = setInterval(persist, deps.persistIntervalMs ?? 1000);
   const emfTimer = setInterval(flushMetrics, cfg.metricsIntervalMs);
 
   const close = async () => {

@@ -4,13 +4,16 @@
  * never fails its batch (partial batch responses, ReportBatchItemFailures):
  * https://docs.powertools.aws.dev/lambda/typescript/latest/features/batch/
  *
- * A record whose envelope fails validation is reported as failed with its reason logged; after the
- * queue's maxReceiveCount it lands in the DLQ (poison input is never silently dropped).
+ * A record that can never succeed (its envelope or payload breaks the contract: a ContractError or
+ * PoisonRecordError) goes to the queue's DLQ on first sight with its reason (`deadLetter`), and
+ * counts as handled; any other failure is reported failed and retried, reaching the DLQ after the
+ * queue's maxReceiveCount. Poison input is never silently dropped, and never retried in vain.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { isContractError, parseDeliveredEvent, type Envelope, type InlineEnvelope } from '../../lib/contract';
 import { inlineEnvelope, type ClaimCheckLoader } from './claim-check';
+import type { PoisonDeadLetter } from './dead-letter';
 
 export interface BatchLogger {
   info(msg: string, extra?: Record<string, unknown>): void;
@@ -60,7 +63,7 @@ export async function processEnvelopeBatch(
   context: Context,
   handleOne: (envelope: InlineEnvelope, record: SQSRecord) => Promise<void>,
   logger: BatchLogger,
-  opts: { loadClaimCheck?: ClaimCheckLoader } = {},
+  opts: { loadClaimCheck?: ClaimCheckLoader; deadLetter?: PoisonDeadLetter } = {},
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   return processPartialResponse(
@@ -71,14 +74,21 @@ export async function processEnvelopeBatch(
         envelope = envelopeOf(record);
         await handleOne(await inlineEnvelope(envelope, opts.loadClaimCheck), record);
       } catch (err) {
-        logger.error('record failed', {
-          envelopeId: envelope?.id ?? (err instanceof PoisonRecordError ? err.claimedId : undefined),
-          type: envelope?.type,
-          messageId: record.messageId,
-          receiveCount: record.attributes?.ApproximateReceiveCount,
-          reason: err instanceof PoisonRecordError ? err.reason : String((err as Error).message ?? err),
-          poison: err instanceof PoisonRecordError || isContractError(err),
-        });
+        const poison = err instanceof PoisonRecordError || isContractError(err);
+        const envelopeId = envelope?.id ?? (err instanceof PoisonRecordError ? err.claimedId : undefined);
+        const reason = err instanceof PoisonRecordError ? err.reason : isContractError(err) ? `${err.code}: ${err.message}` : String((err as Error).message ?? err);
+        const fields = { envelopeId, type: envelope?.type, messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount, reason, poison };
+        if (poison && opts.deadLetter) {
+          try {
+            await opts.deadLetter.send(record, reason, envelopeId);
+            logger.error('poison record sent to the dead-letter queue on first sight', fields);
+            return;
+          } catch (dlqErr) {
+            logger.error('could not send a poison record to its dead-letter queue: it is retried', { ...fields, dlqError: String((dlqErr as Error).message ?? dlqErr) });
+            throw err;
+          }
+        }
+        logger.error('record failed', fields);
         throw err;
       }
     },

@@ -3,17 +3,21 @@
  * - injects the Lambda context into the Powertools logger (request id, cold start) and
  * - publishes the invocation's Powertools metrics (one EMF line per batch, also when the batch throws),
  * builds the worker's clients once per container on first use (importing connects to nothing), and
- * hands the SQS batch to processEnvelopeBatch: claim checks loaded, envelopes validated, partial batch
- * failures reported (ReportBatchItemFailures).
+ * hands the SQS batch to processEnvelopeBatch: claim checks loaded, envelopes validated, poison
+ * records sent to their queue's DLQ with the reason at once, partial batch failures reported
+ * (ReportBatchItemFailures).
  * https://middy.js.org/docs/intro/how-it-works
  * https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/#capturing-lambda-context-info
  */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { InlineEnvelope } from '../../lib/contract';
+import { awsClientConfig } from './aws';
 import { processEnvelopeBatch } from './batch';
 import type { ClaimCheckLoader } from './claim-check';
+import { RedrivePolicyDeadLetter } from './dead-letter';
 import { coreLogger, logger } from './logger';
 import { flushMetrics } from './metrics';
 
@@ -22,6 +26,10 @@ const publishMetrics = (): MiddlewareObj<SQSEvent, SQSBatchResponse> => ({
   after: () => flushMetrics(),
   onError: () => flushMetrics(),
 });
+
+/** poison records to their queue's DLQ, built on first use (importing connects to nothing) */
+let deadLetter: RedrivePolicyDeadLetter | undefined;
+const poisonDeadLetter = () => (deadLetter ??= new RedrivePolicyDeadLetter(new SQSClient(awsClientConfig())));
 
 export interface WorkerDepsBase {
   /** loads claim-checked payloads (CLAIM_CHECK_BUCKET); absent: a claim-checked envelope fails as poison */
@@ -37,6 +45,6 @@ export function sqsWorker<D extends WorkerDepsBase>(
     .use(publishMetrics())
     .handler(async (event, context) => {
       const d = await deps();
-      return processEnvelopeBatch(event, context, async (envelope, record) => void (await handleOne(envelope, d, record)), coreLogger, { loadClaimCheck: d.loadClaimCheck });
+      return processEnvelopeBatch(event, context, async (envelope, record) => void (await handleOne(envelope, d, record)), coreLogger, { loadClaimCheck: d.loadClaimCheck, deadLetter: poisonDeadLetter() });
     });
 }

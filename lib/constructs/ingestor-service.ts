@@ -1,7 +1,8 @@
 /**
  * One ingestor Fargate service per shard group: a single ARM64 task that holds the gateway
  * WebSockets of its shards and publishes dispatches to the bus. The task role may put events on this
- * bus, put objects in the claim-check bucket and read the secrets it is given, nothing else.
+ * bus, put objects in the claim-check bucket (claim checks and dead letters) and read the secrets it
+ * is given (bot token, Redis AUTH), nothing else.
  *
  * One task per group on purpose: two tasks on the same shards would both hold sessions, so a deploy
  * stops the old task (minHealthyPercent 0) and the new one RESUMEs from the Redis watermark.
@@ -113,6 +114,8 @@ export class IngestorService extends Construct {
         GATEWAY_INTENTS: String(props.gatewayIntents),
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         CLAIM_CHECK_BUCKET: props.claimCheckBucket.bucketName,
+        // events that can never be published, stored under ingestor-dead-letters/ (same object grant)
+        DEAD_LETTER_BUCKET: props.claimCheckBucket.bucketName,
         CLAIM_CHECK_THRESHOLD_BYTES: String(props.claimCheckThresholdBytes),
         REDIS_URL: props.redisUrl,
         ...(props.redisAuthSecret ? { REDIS_AUTH_SECRET_ARN: props.redisAuthSecret.secretArn } : {}),

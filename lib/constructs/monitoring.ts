@@ -80,7 +80,7 @@ export class GatewayMonitoring extends Construct {
         metricGroups: [
           { title: 'Events in / out / dropped', metrics: [ing('EventsReceived', g), ing('EventsPublished', g), ing('EventsDropped', g)] },
           { title: 'Publish latency (ms)', metrics: [ing('PublishLatencyMs', g, 'p50'), ing('PublishLatencyMs', g, 'p99')] },
-          { title: 'Failed entries', metrics: [ing('PublishFailedEntries', g)] },
+          { title: 'Failed entries / dead-lettered (S3)', metrics: [ing('PublishFailedEntries', g), ing('EventsDeadLettered', g)] },
           { title: 'Buffer and spool depth', metrics: [ing('BufferDepth', g, 'Maximum'), ing('SpoolDepth', g, 'Maximum')] },
           { title: 'Shards ready / total', metrics: [ing('ShardsReady', g, 'Minimum'), ing('ShardsTotal', g, 'Maximum')] },
           { title: 'Heartbeat latency (ms)', metrics: [ing('HeartbeatLatencyMs', g, 'p99')] },
@@ -101,6 +101,9 @@ export class GatewayMonitoring extends Construct {
         label: 'spool growth per second',
       });
       this.alarm(`Ingestor${g}SpoolGrowing`, spoolGrowth, 0, 5, `ingestor ${g}: the disk spool grows: EventBridge is rejecting or unreachable`);
+      // any event the ingestor could never publish (refused for good, malformed, corrupt spool record):
+      // stored under ingestor-dead-letters/<day>/<reason>/ in the dead-letter bucket; the Reason dimension says which
+      this.alarm(`Ingestor${g}DeadLetters`, ing('EventsDeadLettered', g), 0, 1, `ingestor ${g}: events were dead-lettered to S3 (ingestor-dead-letters/<day>/<reason>/): see docs/deploy.md for what each reason means`);
     }
 
     for (const tier of Object.values(props.tiers)) {

@@ -194,6 +194,8 @@ export class TierWorkers extends Construct {
     });
     fn.addEventSource(eventSource);
 
+    // a poison record goes to the tier's DLQ at once, with its reason (lambdas/shared/dead-letter.ts)
+    tier.deadLetterQueue.grantSendMessages(fn);
     props.redisAuthSecret?.grantRead(fn);
     if (props.claimCheckBucket) {
       if (props.claimCheckReaderPolicy) fn.role?.addManagedPolicy(props.claimCheckReaderPolicy);

@@ -65,7 +65,7 @@ export const CASES: ChaosCase[] = [
       inWorld('SIGKILL', {}, async (w) => {
         const a = await up(w);
         const storm = traffic(w, 3000, 1500);
-        await sleep(between(rand, 200, 1500));
+        await sleep(between(rand, 0, 1500));
         a.signal('SIGKILL');
         await a.exited;
         await storm;
@@ -80,7 +80,7 @@ export const CASES: ChaosCase[] = [
       inWorld('SIGTERM', {}, async (w) => {
         const a = await up(w);
         const storm = traffic(w, 3000, 1500);
-        await sleep(between(rand, 200, 1500));
+        await sleep(between(rand, 0, 1500));
         a.signal('SIGTERM');
         await a.exited;
         await storm;
@@ -318,7 +318,7 @@ export const CASES: ChaosCase[] = [
         const a = await up(w);
         w.proxy.set({ kind: 'down' });
         const storm = traffic(w, 2000, 1000);
-        await sleep(between(rand, 300, 1500));
+        await sleep(between(rand, 0, 1500));
         a.signal('SIGKILL');
         await a.exited;
         await storm;

@@ -10,6 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseIngestorConfig } from '../../ingestor/src/config';
 import { tiersByPriority } from '../../lib/contract';
 import { buildTestApp, iamStatements, type Resources, type TestApp } from './helpers';
 
@@ -189,15 +190,21 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       });
     });
 
-    it('names every environment variable the ingestor reads', () => {
+    it("gives the ingestor an environment its own config parser accepts, with the Redis AUTH token's secret and a dead-letter bucket", () => {
       const td = Object.values(gwRes).find((r) => r.Type === 'AWS::ECS::TaskDefinition')!;
-      const names = ((td.Properties!.ContainerDefinitions as { Environment: { Name: string }[] }[])[0]!.Environment).map((e) => e.Name);
-      expect(names).toEqual(
-        expect.arrayContaining([
-          'DISCORD_TOKEN_SECRET_ARN', 'DISCORD_APPLICATION_ID', 'SHARD_IDS', 'TOTAL_SHARDS', 'GATEWAY_INTENTS', 'EVENT_BUS_NAME',
-          'CLAIM_CHECK_BUCKET', 'CLAIM_CHECK_THRESHOLD_BYTES', 'REDIS_URL', 'REDIS_AUTH_SECRET_ARN', 'HTTP_PORT', 'SPOOL_DIR', 'METRICS_NAMESPACE', 'SHARD_GROUP',
-        ]),
-      );
+      const pairs = (td.Properties!.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[])[0]!.Environment;
+      // values CloudFormation resolves at deploy time, stood in for by what they resolve to
+      const deployTime = (name: string) => (name.endsWith('_ARN') ? `arn:aws:secretsmanager:us-east-1:111111111111:secret:${name}` : name === 'REDIS_URL' ? 'rediss://cache.example:6379' : `${name.toLowerCase()}-resolved`);
+      const env = Object.fromEntries(pairs.map((p) => [p.Name, typeof p.Value === 'string' ? p.Value : deployTime(p.Name)]));
+      const cfg = parseIngestorConfig(env);
+      expect(cfg.redisUrl).toMatch(/^rediss:\/\//);
+      expect(cfg.redisAuthSecretArn).toMatch(/^arn:/);
+      expect(cfg.tokenSecretArn).toMatch(/^arn:/);
+      expect(cfg.token).toBeUndefined();
+      // dead letters go to the claim-check bucket, whose objects the task role may put
+      const value = (n: string) => pairs.find((p) => p.Name === n)?.Value;
+      expect(value('DEAD_LETTER_BUCKET')).toEqual(value('CLAIM_CHECK_BUCKET'));
+      expect(cfg.deadLetterBucket).toBeTruthy();
     });
   });
 

@@ -14,6 +14,7 @@ import { handler } from '../../lambdas/interaction/handler';
 import { createRedis } from '../../lambdas/shared/redis';
 import { startScoreService, type ScoreService } from '../../local/score-service';
 import { DiscordSimulator } from '../../local/simulator';
+import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 
 let sim: DiscordSimulator;
 let score: ScoreService;
@@ -24,9 +25,14 @@ let msg = 0;
 beforeAll(async () => {
   sim = await DiscordSimulator.start({ guilds: 1 });
   score = await startScoreService(200);
-  // the handler reads its configuration on the first invocation, as a Lambda container would
+  // the handler reads its configuration on the first invocation, as a Lambda container would; Redis
+  // demands a password, which the worker reads from Secrets Manager (REDIS_AUTH_SECRET_ARN) as in AWS
   Object.assign(process.env, {
-    REDIS_URL: 'redis://127.0.0.1:6379',
+    ...(await redisAuthEnv()),
+    AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
     DATABASE_URL: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy',
     DISCORD_APPLICATION_ID: sim.appId,
     DISCORD_API_URL: sim.restUrl,
@@ -87,6 +93,11 @@ describe('interaction worker handler', () => {
       expect(s.messages).toEqual([expect.objectContaining({ kind: 'edit', body: expect.objectContaining({ content: expect.stringMatching(/^Your score is \d+/) }) })]);
       expect(sim.interactionResponses(fast.id)!.callback).toMatchObject({ type: 4, data: { content: 'Pong!' } });
       expect(sim.interactionResponses(unknown.id)!.callback).toMatchObject({ type: 4, data: { content: expect.stringContaining('Unknown command /removed-last-week'), flags: 64 } });
+
+      // its dedupe state is in the Redis that demands the password: the worker authenticated
+      const authed = redisAuthClient();
+      expect(await authed.exists(`ix:${slow.id}`, `ix:${fast.id}`)).toBe(2);
+      authed.disconnect();
 
       const doc = JSON.parse(emf.find((l) => l.includes('"_aws"'))!);
       expect(doc).toMatchObject({ InteractionDeferred: 1, InteractionAnswered: 1, InteractionUnknownCommand: 1, InteractionExpired: 1, InteractionDuplicate: 1 });

@@ -50,8 +50,13 @@ export class SessionStore {
   private readonly forgotten = new Set<number>();
   /** connects that failed in a row, per shard (the library's update(null) calls) */
   private readonly failures = new Map<number, number>();
+  /** sessions READY started that are not in Redis yet: written at once, before any event of theirs is published */
+  private readonly fresh = new Map<number, number>();
+  private flushing: Promise<void> = Promise.resolve();
   /** the main gateway URL (GET /gateway/bot), the resume fallback */
   gatewayUrl: string | undefined;
+  /** told when a new session needs writing now (a crash before the next periodic flush must still RESUME it) */
+  onNewSession: (() => void) | undefined;
   writes = 0;
 
   constructor(
@@ -107,6 +112,11 @@ export class SessionStore {
     this.failures.delete(shardId);
     // the library hands back what retrieve() gave it, fallback URL included: keep the session's own
     const known = this.mem.get(shardId);
+    if (known?.sessionId !== info.sessionId) {
+      // the resume point before the session's first event (READY)
+      this.fresh.set(shardId, Math.max(0, info.sequence - 1));
+      this.onNewSession?.();
+    }
     this.mem.set(shardId, known && known.sessionId === info.sessionId && info.resumeURL === this.gatewayUrl ? { ...info, resumeURL: known.resumeURL } : info);
     this.forgotten.delete(shardId);
   }
@@ -116,12 +126,21 @@ export class SessionStore {
     if (!this.mem.has(shardId)) return;
     this.mem.delete(shardId);
     this.failures.delete(shardId);
+    this.fresh.delete(shardId);
     this.forgotten.add(shardId);
     this.log('info', 'Discord ended the session: the shard identifies anew', { shardId, why });
   }
 
-  /** Writes each shard's resume point if it changed; removes the ones Discord ended. */
-  async flush(): Promise<void> {
+  /** Writes each shard's resume point if it changed; removes the ones Discord ended. One write pass at a time. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(
+      () => this.write(),
+      () => this.write(),
+    );
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
     if (!this.redis) return;
     for (const shardId of [...this.forgotten]) {
       await this.redis.del(this.key(shardId));
@@ -130,9 +149,14 @@ export class SessionStore {
     }
     for (const [shardId, info] of this.mem) {
       const wm = this.watermarks.get(shardId);
+      let sequence: number;
+      if (wm && wm.sessionId === info.sessionId) sequence = wm.seq;
+      // a session READY just started: before its first event (READY's own seq), nothing is published yet
+      else if (this.fresh.has(shardId)) sequence = this.fresh.get(shardId)!;
       // nothing received in this session yet (e.g. just loaded): keep what is stored
-      if (!wm || wm.sessionId !== info.sessionId) continue;
-      const p: PersistedSession = { sessionId: info.sessionId, sequence: wm.seq, resumeURL: info.resumeURL, shardCount: info.shardCount, savedAt: Date.now() };
+      else continue;
+      this.fresh.delete(shardId);
+      const p: PersistedSession = { sessionId: info.sessionId, sequence, resumeURL: info.resumeURL, shardCount: info.shardCount, savedAt: Date.now() };
       const raw = JSON.stringify({ ...p, savedAt: 0 });
       if (this.persisted.get(shardId) === raw) continue;
       await this.redis.set(this.key(shardId), JSON.stringify(p), 'EX', 7 * 86_400);

@@ -70,12 +70,23 @@ export function parseSegment(buf: Buffer, file: string): ParsedSegment {
   return { items, corrupt, validBytes: off };
 }
 
+/**
+ * What this process appended to a segment, to name the events of a record that went bad: shard and
+ * seq per record in typed arrays (12 bytes an event, not an object), one session per shard (a new
+ * session starts a new segment).
+ */
+interface Written {
+  shards: Uint32Array;
+  seqs: Float64Array;
+  sessions: Map<number, string>;
+}
+
 interface Segment {
   file: string;
   count: number;
   bytes: number;
-  /** what this process appended (shard, session, seq), to name the events of a record that went bad */
-  written: EntryMeta[] | undefined;
+  /** undefined for segments a previous process left */
+  written: Written | undefined;
 }
 
 export interface DiskSpoolOptions {
@@ -87,6 +98,20 @@ export interface DiskSpoolOptions {
   onCorrupt: (record: CorruptSpoolRecord, lost: EntryMeta[]) => void;
   /** a torn tail was cut off (file, bytes removed) */
   onTruncated?: (file: string, bytes: number) => void;
+}
+
+/** The events this process wrote to the segment that did not come back readable. */
+function lostEvents(seg: Segment, read: QueuedEntry[]): EntryMeta[] {
+  const w = seg.written;
+  if (!w) return [];
+  const ok = new Set(read.map((i) => `${i.meta.shardId}|${i.meta.seq}`));
+  const lost: EntryMeta[] = [];
+  for (let k = 0; k < seg.count; k++) {
+    const shardId = w.shards[k]!;
+    const seq = w.seqs[k]!;
+    if (!ok.has(`${shardId}|${seq}`)) lost.push({ shardId, sessionId: w.sessions.get(shardId)!, seq, type: 'unknown', id: 'unknown', receivedAt: 0 });
+  }
+  return lost;
 }
 
 export class DiskSpool implements Spool {
@@ -135,9 +160,12 @@ export class DiskSpool implements Spool {
   append(item: QueuedEntry): boolean {
     const rec = frame(Buffer.from(JSON.stringify({ entry: item.entry, meta: item.meta })));
     if (this.bytes + rec.length > this.maxBytes) return false;
+    const { shardId, sessionId, seq } = item.meta;
     let seg = this.segments.at(-1);
-    if (!seg || seg.count >= this.segmentEntries || !seg.written) {
-      seg = { file: join(this.opts.dir, `segment-${String(this.seq++).padStart(10, '0')}.spool`), count: 0, bytes: 0, written: [] };
+    const session = seg?.written?.sessions.get(shardId);
+    if (!seg?.written || seg.count >= this.segmentEntries || (session !== undefined && session !== sessionId)) {
+      const written = { shards: new Uint32Array(this.segmentEntries), seqs: new Float64Array(this.segmentEntries), sessions: new Map<number, string>() };
+      seg = { file: join(this.opts.dir, `segment-${String(this.seq++).padStart(10, '0')}.spool`), count: 0, bytes: 0, written };
       this.segments.push(seg);
     }
     const fd = openSync(seg.file, 'a');
@@ -146,7 +174,10 @@ export class DiskSpool implements Spool {
     } finally {
       closeSync(fd);
     }
-    seg.written!.push(item.meta);
+    const w = seg.written!;
+    w.shards[seg.count] = shardId;
+    w.seqs[seg.count] = seq;
+    w.sessions.set(shardId, sessionId);
     seg.count++;
     seg.bytes += rec.length;
     this.depth++;
@@ -167,8 +198,7 @@ export class DiskSpool implements Spool {
     }
     const parsed = parseSegment(buf, seg.file);
     if (parsed.corrupt.length > 0 || parsed.validBytes < buf.length) {
-      const read = new Set(parsed.items.map((i) => `${i.meta.shardId}|${i.meta.sessionId}|${i.meta.seq}`));
-      const lost = (seg.written ?? []).filter((m) => !read.has(`${m.shardId}|${m.sessionId}|${m.seq}`));
+      const lost = lostEvents(seg, parsed.items);
       const records = parsed.corrupt.length > 0 ? parsed.corrupt : [{ file: seg.file, offset: parsed.validBytes, bytes: Buffer.from(buf.subarray(parsed.validBytes)), reason: 'torn record' }];
       records.forEach((r, k) => this.opts.onCorrupt(r, k === 0 ? lost : []));
     }

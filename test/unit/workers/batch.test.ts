@@ -2,6 +2,8 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { wrapDispatch, type Envelope } from '../../../lib/contract';
 import { envelopeOf, PoisonRecordError, processEnvelopeBatch } from '../../../lambdas/shared/batch';
+import type { PoisonDeadLetter } from '../../../lambdas/shared/dead-letter';
+import { ContractError } from '../../../lib/contract';
 
 const envelope = (seq: number): Envelope =>
   wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq, type: 'GUILD_MEMBER_ADD', receivedAt: 1_800_000_000_000 + seq, data: { guild_id: '200000000000000001', user: { id: `30000000000000000${seq}` } } });
@@ -63,5 +65,37 @@ describe('batch handling', () => {
     const { logger } = logSink();
     const res = await processEnvelopeBatch({ Records: [record('a', 'x'), record('b', 'y')] }, {} as Context, async () => undefined, logger);
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a', 'b']);
+  });
+
+  it('sends a record that can never succeed to its DLQ on first sight, with the reason, and retries one that can', async () => {
+    const sent: Array<{ messageId: string; reason: string; envelopeId?: string }> = [];
+    const deadLetter: PoisonDeadLetter = { send: async (r, reason, envelopeId) => void sent.push({ messageId: r.messageId, reason, envelopeId }) };
+    const payloadBad = envelope(5);
+    const { errors, logger } = logSink();
+    const event: SQSEvent = { Records: [record('envelope-bad', '{"detail": {"v": 1, "id": "nope"}}'), record('payload-bad', busEvent(payloadBad)), record('transient', busEvent(envelope(6)))] };
+    const res = await processEnvelopeBatch(
+      event,
+      {} as Context,
+      async (e) => {
+        if (e.id === payloadBad.id) throw new ContractError('INVALID_DATA', 'data.options is not an array');
+        throw new Error('database unavailable');
+      },
+      logger,
+      { deadLetter },
+    );
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'transient' }]); // only the retryable one comes back
+    expect(sent.map((x) => x.messageId)).toEqual(['envelope-bad', 'payload-bad']);
+    expect(sent[0]!.reason).toMatch(/^INVALID_EVENT: message body is not an EventBridge event/);
+    expect(sent[0]!.envelopeId).toBe('nope');
+    expect(sent[1]).toEqual({ messageId: 'payload-bad', reason: 'INVALID_DATA: data.options is not an array', envelopeId: payloadBad.id });
+    expect(errors.filter((x) => x.poison === true)).toHaveLength(2);
+  });
+
+  it('retries a poison record when its DLQ cannot take it (nothing is dropped)', async () => {
+    const deadLetter: PoisonDeadLetter = { send: async () => Promise.reject(new Error('AccessDenied')) };
+    const { errors, logger } = logSink();
+    const res = await processEnvelopeBatch({ Records: [record('poison', 'not json')] }, {} as Context, async () => undefined, logger, { deadLetter });
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'poison' }]);
+    expect(errors[0]).toMatchObject({ messageId: 'poison', dlqError: 'AccessDenied' });
   });
 });
