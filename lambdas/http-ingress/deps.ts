@@ -5,7 +5,11 @@ import { httpIngressConfig, type HttpIngressConfig } from './config';
 import { singleKeyRegistry, type HttpIngressDeps } from './core';
 
 /** Deps from a configuration; `sqs` lets the local server pass a client pointed at the emulator. */
-export function httpIngressDepsFrom(cfg: HttpIngressConfig, sqs: Pick<SQSClient, 'send'> = new SQSClient({ region: cfg.AWS_REGION })): HttpIngressDeps {
+// Discord waits 3 s for the response, and the function times out then: the send gets two tries of at
+// most 1 s each, so a slow queue ends in the user-facing "try again" answer instead of a timeout
+const sqsClient = (region: string) => new SQSClient({ region, maxAttempts: 2, requestHandler: { connectionTimeout: 300, requestTimeout: 1_000, throwOnRequestTimeout: true } });
+
+export function httpIngressDepsFrom(cfg: HttpIngressConfig, sqs: Pick<SQSClient, 'send'> = sqsClient(cfg.AWS_REGION)): HttpIngressDeps {
   return {
     keys: singleKeyRegistry(cfg.DISCORD_APPLICATION_ID, cfg.DISCORD_PUBLIC_KEY),
     enqueue: async (body) => void (await sqs.send(new SendMessageCommand({ QueueUrl: cfg.INTERACTION_QUEUE_URL, MessageBody: body }))),

@@ -4,10 +4,14 @@
  * the emulator -> the local runner -> the real interaction worker -> the simulator's REST. The same
  * command over the gateway is checked beside it.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { SQSBatchResponse } from 'aws-lambda';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
+import { parseHttpIngressConfig } from '../../lambdas/http-ingress/config';
+import { httpIngressDepsFrom } from '../../lambdas/http-ingress/deps';
 import { HTTP_RESPONSE_HEADER, signatureHeaders, testKeyPair } from '../../local/simulator/http-interactions';
 import type { SqsHandler } from '../../local/wiring/runner';
 
@@ -125,5 +129,25 @@ describe('HTTP interactions ingress', () => {
     const s = p.sim.interactionResponses(ix.id)!;
     await until(() => s.messages.length > 0, 'the follow-up edit');
     expect((s.messages[0]!.body as { content: string }).content).toMatch(/^Members: \d+ present/);
+  });
+});
+
+describe('HTTP ingress queue client', () => {
+  it('gives up on a queue endpoint that never answers (so the user gets "try again" inside the 3 s, not a timeout)', async () => {
+    const hang = createServer(() => undefined);
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
+    const set = { AWS_ENDPOINT_URL_SQS: url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, set);
+    try {
+      const deps = httpIngressDepsFrom(parseHttpIngressConfig({ DISCORD_PUBLIC_KEY: testKeyPair().publicKeyHex, DISCORD_APPLICATION_ID: '100000000000000001', INTERACTION_QUEUE_URL: `${url}/000000000000/q` }));
+      await expect(deps.enqueue('{}')).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+      hang.closeAllConnections();
+      hang.close();
+    }
   });
 });
