@@ -18,13 +18,13 @@ import {
   InteractionType,
   MessageFlags,
   Routes,
-  type APIApplicationCommandInteractionDataOption,
   type APIInteractionResponseCallbackData,
 } from 'discord-api-types/v10';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { ContractError, ingressOf, type Envelope } from '../../lib/contract';
 import type { Command, CommandContext } from './commands/types';
+import { parseInteractionPayload } from './payload';
 
 export interface InteractionDeps {
   redis: Redis;
@@ -53,17 +53,6 @@ const DISCORD_EPOCH = 1420070400000n;
 /** When Discord created the object with this snowflake id, in Unix ms. */
 export const snowflakeTime = (id: string): number => Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
 
-interface InteractionData {
-  id?: unknown;
-  token?: unknown;
-  type?: unknown;
-  guild_id?: unknown;
-  channel_id?: unknown;
-  member?: { user?: { id?: unknown } };
-  user?: { id?: unknown };
-  data?: { name?: unknown; options?: APIApplicationCommandInteractionDataOption[] };
-}
-
 const STATE_TTL_S = 15 * 60; // interaction tokens live 15 minutes
 const RUN_LOCK_MS = 30_000; // longer than any command runs (the score service times out first)
 
@@ -74,10 +63,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   };
   if (env.type !== 'INTERACTION_CREATE') return out('ignored', 0);
   if (!env.data) throw new ContractError('INVALID_DATA', `INTERACTION_CREATE ${env.id} arrived claim-checked`);
-  const d = env.data as InteractionData;
-  if (typeof d.id !== 'string' || !/^\d{1,20}$/.test(d.id) || typeof d.token !== 'string') {
-    throw new ContractError('INVALID_DATA', `INTERACTION_CREATE ${env.id} lacks id or token`);
-  }
+  const d = parseInteractionPayload(env.data, env.id);
   if (d.type !== InteractionType.ApplicationCommand) return out('ignored', 0);
   const now = deps.now ?? Date.now;
   const ageMs = now() - snowflakeTime(d.id);
@@ -100,18 +86,18 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const command = deps.commands.get(name);
   const ctx: CommandContext = {
     interactionId: d.id,
-    guildId: typeof d.guild_id === 'string' ? d.guild_id : null,
-    channelId: typeof d.channel_id === 'string' ? d.channel_id : null,
+    guildId: d.guild_id ?? null,
+    channelId: d.channel_id ?? null,
     userId,
-    options: Object.fromEntries((d.data?.options ?? []).flatMap((o) => ('value' in o ? [[o.name, o.value as string | number | boolean]] : []))),
+    options: Object.fromEntries((d.data?.options ?? []).flatMap((o) => (o.value !== undefined ? [[o.name, o.value]] : []))),
     redis: deps.redis,
     pool: deps.pool,
     score: deps.score,
   };
   const callback = (type: InteractionResponseType, data?: APIInteractionResponseCallbackData) =>
-    deps.rest.post(Routes.interactionCallback(d.id as string, d.token as string), { body: { type, data }, auth: false });
+    deps.rest.post(Routes.interactionCallback(d.id, d.token), { body: { type, data }, auth: false });
   const editOriginal = (data: APIInteractionResponseCallbackData) =>
-    deps.rest.patch(Routes.webhookMessage(deps.applicationId, d.token as string, '@original'), { body: data, auth: false });
+    deps.rest.patch(Routes.webhookMessage(deps.applicationId, d.token, '@original'), { body: data, auth: false });
 
   // held while a deferred interaction's follow-up runs, so a concurrent copy does not run it twice
   const runLock = `${key}:run`;

@@ -183,6 +183,20 @@ describe('interaction core', () => {
     expect(h.calls.map((c) => c.verb)).toEqual(['post', 'patch']);
   });
 
+  it.each([
+    ['data.options is not an array', { data: { name: 'fast', options: 'all' } }, /data\.options/],
+    ['an option without a name', { data: { name: 'fast', options: [{ type: 3, value: 'x' }] } }, /data\.options\.0\.name/],
+    ['no token', { token: undefined }, /token/],
+    ['an id that is no snowflake', { id: 'abc' }, /id/],
+  ])('refuses a payload where %s with a ContractError naming the field (poison: to the DLQ on first sight), and calls Discord not at all', async (_what, patch, field) => {
+    const { deps, calls } = setup([fast]);
+    const env = interaction('fast');
+    const bad = { ...env, data: { ...env.data, ...patch } };
+    const err = await handleInteraction(bad, deps).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ContractError', code: 'INVALID_DATA', message: expect.stringMatching(field) });
+    expect(calls).toEqual([]);
+  });
+
   it('decodes creation time from a snowflake', () => {
     expect(snowflakeTime(idAt(NOW))).toBe(NOW);
   });
