@@ -28,6 +28,8 @@ export interface IngestorConfig {
   maxInFlight: number;
   /** S3 bucket of the durable dead letters (events that can never be published) */
   deadLetterBucket: string;
+  /** how long a new connection waits for Discord's HELLO before it is retried */
+  helloTimeoutMs: number;
   metricsNamespace: string;
   shardGroup: string;
   /** how often EMF metrics are written @default 60000 */
@@ -92,6 +94,7 @@ const Env = z.object({
   BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(32 * 1024 * 1024),
   PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   DEAD_LETTER_BUCKET: z.string().min(3).optional(),
+  GATEWAY_HELLO_TIMEOUT_MS: z.coerce.number().int().min(500).max(300_000).default(60_000),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -155,6 +158,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     bufferMaxBytes: e.BUFFER_MAX_BYTES,
     maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
     deadLetterBucket: deadLetterBucket!,
+    helloTimeoutMs: e.GATEWAY_HELLO_TIMEOUT_MS,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,
     metricsIntervalMs: e.METRICS_INTERVAL_MS,

@@ -187,6 +187,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     totalShards,
     shardIds,
     compression,
+    helloTimeoutMs: cfg.helloTimeoutMs,
     sessions,
     log,
     onDispatch: ingest.onDispatch,

@@ -164,6 +164,23 @@ export const CASES: ChaosCase[] = [
       }),
   },
   {
+    name: 'hello timeouts',
+    what: 'the network drops every shard, and for 5 s new connections open but never get HELLO (GATEWAY_HELLO_TIMEOUT_MS=1500: several timeouts in a row); then the shards resume',
+    run: () =>
+      inWorld('hello timeouts', { env: { GATEWAY_HELLO_TIMEOUT_MS: '1500' } }, async (w) => {
+        const p = await up(w);
+        const storm = traffic(w, 2000, 400);
+        await sleep(500);
+        w.sim.gateway.connectFault = 'silent';
+        for (let s = 0; s < w.shards; s++) w.sim.gateway.dropSocket(s);
+        await sleep(5000);
+        w.sim.gateway.connectFault = undefined;
+        await storm;
+        await w.waitDrained(p);
+        if (w.sim.gateway.faultedConnections < 2 * w.shards) throw new Error(`only ${w.sim.gateway.faultedConnections} connections met the silent gateway`);
+      }),
+  },
+  {
     name: 'op 7',
     what: 'Discord asks every shard to reconnect (op 7) mid-storm',
     run: () =>

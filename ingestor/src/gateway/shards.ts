@@ -21,6 +21,8 @@ export interface GatewayShardsOptions {
   totalShards: number;
   shardIds: number[];
   compression: CompressionMethod;
+  /** how long a connection waits for HELLO before the library retries it */
+  helloTimeoutMs?: number;
   sessions: SessionStore;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   onDispatch: (payload: unknown, shardId: number) => void;
@@ -50,6 +52,7 @@ export class GatewayShards {
       shardCount: opts.totalShards,
       shardIds: opts.shardIds,
       compression: opts.compression,
+      helloTimeout: opts.helloTimeoutMs,
       retrieveSessionInfo: (shardId) => opts.sessions.retrieve(shardId),
       updateSessionInfo: (shardId, info) => opts.sessions.update(shardId, info),
     });
