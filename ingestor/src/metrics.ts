@@ -62,6 +62,19 @@ export class IngestorMetrics {
     this.receivedByType.set(type, (this.receivedByType.get(type) ?? 0) + 1);
   }
 
+  /** shard state changes by "appId/shardId": reconnects are the ones into 'reconnecting' */
+  reconnects = 0;
+  readonly shardStates = new Map<string, string>();
+
+  onHeartbeat(latencyMs: number, _shardId: number): void {
+    if (this.heartbeatLatencies.length < 10 * EMF_MAX_VALUES) this.heartbeatLatencies.push(latencyMs);
+  }
+
+  onShardState(appId: string, shardId: number, state: string): void {
+    if (state === 'reconnecting') this.reconnects++;
+    this.shardStates.set(`${appId}/${shardId}`, state);
+  }
+
   onDropped(): void {
     this.dropped++;
   }
