@@ -13,6 +13,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Pool } from 'pg';
 import type { InlineEnvelope } from '../../lib/contract';
 import { awsClientConfig } from './aws';
 import { processEnvelopeBatch } from './batch';
@@ -20,6 +21,8 @@ import type { ClaimCheckLoader } from './claim-check';
 import { RedrivePolicyDeadLetter } from './dead-letter';
 import { coreLogger, logger } from './logger';
 import { flushMetrics } from './metrics';
+import { forgetProcessed } from './replay';
+import { installRestTrace } from './rest-trace';
 
 /** Publishes the metrics stored during the invocation (created lazily, so the container's env applies). */
 const publishMetrics = (): MiddlewareObj<SQSEvent, SQSBatchResponse> => ({
@@ -31,20 +34,31 @@ const publishMetrics = (): MiddlewareObj<SQSEvent, SQSBatchResponse> => ({
 let deadLetter: RedrivePolicyDeadLetter | undefined;
 const poisonDeadLetter = () => (deadLetter ??= new RedrivePolicyDeadLetter(new SQSClient(awsClientConfig())));
 
+const discordOrigin = () => new URL(process.env.DISCORD_API_URL ?? 'https://discord.com/api').origin;
+
 export interface WorkerDepsBase {
   /** loads claim-checked payloads (CLAIM_CHECK_BUCKET); absent: a claim-checked envelope fails as poison */
   loadClaimCheck?: ClaimCheckLoader;
+  /** the worker's database: a `--reprocess` replay deletes the event's idempotency record through it */
+  pool?: Pool;
 }
 
 export function sqsWorker<D extends WorkerDepsBase>(
   deps: () => Promise<D>,
   handleOne: (envelope: InlineEnvelope, deps: D, record: SQSRecord) => Promise<unknown>,
 ) {
+  // the REST reply hop of the audit trail: Discord requests only (not the score service, S3 or SQS)
+  installRestTrace(coreLogger, (origin) => origin === discordOrigin());
   return middy<SQSEvent, SQSBatchResponse, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics())
     .handler(async (event, context) => {
       const d = await deps();
-      return processEnvelopeBatch(event, context, async (envelope, record) => void (await handleOne(envelope, d, record)), coreLogger, { loadClaimCheck: d.loadClaimCheck, deadLetter: poisonDeadLetter() });
+      const pool = d.pool;
+      return processEnvelopeBatch(event, context, (envelope, record) => handleOne(envelope, d, record), coreLogger, {
+        loadClaimCheck: d.loadClaimCheck,
+        deadLetter: poisonDeadLetter(),
+        ...(pool ? { forget: (env) => forgetProcessed(pool, env) } : {}),
+      });
     });
 }
