@@ -30,6 +30,14 @@ export interface IngestorConfig {
   deadLetterBucket: string;
   /** how long a new connection waits for Discord's HELLO before it is retried */
   helloTimeoutMs: number;
+  /** most shards this task holds, across applications (the ECS service runs total / this tasks) */
+  shardsPerTask: number;
+  /** shard lease TTL: a dead task's shards are taken over within it */
+  leaseTtlMs: number;
+  /** this task's name in the leases @default hostname-pid-random */
+  taskId?: string;
+  /** how often the application registry is read @default 5000 */
+  registryRefreshMs: number;
   metricsNamespace: string;
   shardGroup: string;
   /** how often EMF metrics are written @default 60000 */
@@ -95,6 +103,10 @@ const Env = z.object({
   PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   DEAD_LETTER_BUCKET: z.string().min(3).optional(),
   GATEWAY_HELLO_TIMEOUT_MS: z.coerce.number().int().min(500).max(300_000).default(60_000),
+  SHARDS_PER_TASK: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  LEASE_TTL_MS: z.coerce.number().int().min(2_000).max(120_000).default(10_000),
+  TASK_ID: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . _ - (at most 64)').optional(),
+  REGISTRY_REFRESH_MS: z.coerce.number().int().min(200).max(300_000).default(5_000),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -159,6 +171,10 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
     deadLetterBucket: deadLetterBucket!,
     helloTimeoutMs: e.GATEWAY_HELLO_TIMEOUT_MS,
+    shardsPerTask: e.SHARDS_PER_TASK,
+    leaseTtlMs: e.LEASE_TTL_MS,
+    taskId: e.TASK_ID,
+    registryRefreshMs: e.REGISTRY_REFRESH_MS,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,
     metricsIntervalMs: e.METRICS_INTERVAL_MS,

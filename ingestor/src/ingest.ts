@@ -77,7 +77,7 @@ export function createIngest(deps: IngestDeps) {
     const seq = read.ok ? read.header.seq : read.seq;
     const type = read.ok ? read.header.type : read.type;
     if (seq !== undefined && !markedPending) deps.watermarks.pending(shardId, sessionId, seq);
-    deadLetter({ reason: 'Malformed', detail: `handling the dispatch threw: ${message(err)}`, meta: { shardId, sessionId, seq, type, id: seq === undefined ? undefined : envelopeId(deps.appId, shardId, sessionId, seq) }, raw: safeJson(payload) });
+    deadLetter({ reason: 'Malformed', detail: `handling the dispatch threw: ${message(err)}`, meta: { appId: deps.appId, shardId, sessionId, seq, type, id: seq === undefined ? undefined : envelopeId(deps.appId, shardId, sessionId, seq) }, raw: safeJson(payload) });
   };
 
   /** whether the dispatch being handled was already marked pending (handling is synchronous) */
@@ -101,7 +101,7 @@ export function createIngest(deps: IngestDeps) {
         markedPending = true;
       }
       const id = read.seq !== undefined ? envelopeId(deps.appId, shardId, sessionId, read.seq) : undefined;
-      deadLetter({ reason: 'Malformed', detail: read.problem, meta: { shardId, sessionId, seq: read.seq, type: read.type, id }, raw: safeJson(payload) });
+      deadLetter({ reason: 'Malformed', detail: read.problem, meta: { appId: deps.appId, shardId, sessionId, seq: read.seq, type: read.type, id }, raw: safeJson(payload) });
       return;
     }
     const { type, seq, data } = read.header;
@@ -120,10 +120,10 @@ export function createIngest(deps: IngestDeps) {
     try {
       env = wrapDispatch({ appId: deps.appId, shardId, sessionId, seq, type, receivedAt, data });
     } catch (err) {
-      deadLetter({ reason: 'Malformed', detail: message(err), meta: { shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt }, raw: safeJson(payload) });
+      deadLetter({ reason: 'Malformed', detail: message(err), meta: { appId: deps.appId, shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt }, raw: safeJson(payload) });
       return;
     }
-    const meta: EntryMeta = { shardId, sessionId, seq, type, id: env.id, receivedAt };
+    const meta: EntryMeta = { appId: deps.appId, shardId, sessionId, seq, type, id: env.id, receivedAt };
     // serialize once; only an oversize entry is serialized again, after the claim check
     const entry = toPutEventsEntry(env, deps.eventBusName);
     const size = entrySize(entry);

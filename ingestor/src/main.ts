@@ -1,30 +1,31 @@
 /**
  * The ingestor's composition root: configuration, clients, and the pipeline's stages wired in order.
  *
- *   gateway (shards, session store) -> classify (routing table) -> envelope (claim check)
- *     -> publish (publisher, spool, dead letters, watermark) -> health and metrics
+ *   fleet (leases, registry) -> per application: gateway (shards, session store) -> classify
+ *     (routing table) -> envelope (claim check) -> publish (one publisher, spool, dead letters,
+ *     watermark per application) -> health and metrics
  *
  * Runs no business logic and caches nothing. `startIngestor` is the pipeline (used by the process
  * below, the local pipeline, the tests and the benchmarks); run as a program, this file starts it
  * from the environment and stops it gracefully on SIGTERM within the ECS stop timeout (120 s).
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DiscordAPIError, REST } from '@discordjs/rest';
 import type { CompressionMethod } from '@discordjs/ws';
 import type Redis from 'ioredis';
-import { DEFAULT_ROUTING_TABLE, type RoutingTable } from '../../lib/contract';
+import type { RoutingTable } from '../../lib/contract';
 import { createRedis } from '../../shared/redis';
-import { readSecret } from '../../shared/secrets';
-import { createRouter } from './classify/router';
+import { AppRuntime, type Log, type SharedParts } from './app-runtime';
 import { IngestorConfigError, parseIngestorConfig, type IngestorConfig } from './config';
+import { ShardLeases } from './fleet/leases';
+import { Fleet } from './fleet/orchestrator';
+import { listApplications, type Application } from '../../shared/app-registry';
 import { zlibSyncCompression } from './gateway/compression';
-import { SessionStore } from './gateway/session-store';
-import { GatewayShards, type ShardState } from './gateway/shards';
-import { GuildCounter } from './health/guilds';
+import type { ShardState } from './gateway/shards';
 import { startHealthServer } from './health/server';
-import { createIngest } from './ingest';
 import { IngestorMetrics } from './metrics';
 import { ClaimChecker } from './publish/claim-check';
 import { DeadLetterStore } from './publish/dead-letters';
@@ -32,10 +33,9 @@ import { DirectPutEventsSender } from './publish/direct-put-events';
 import { Publisher } from './publish/publisher';
 import { DiskSpool } from './publish/spool';
 import type { CorruptSpoolRecord, EntryMeta, EventSender } from './publish/types';
-import { WatermarkTracker } from './publish/watermark';
 import { checkBufferFitsHeap } from './runtime';
 
-export type Log = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+export type { Log } from './app-runtime';
 
 export interface IngestorDeps {
   /** AWS SDK settings (endpoint, credentials) for EventBridge, S3 and Secrets Manager */
@@ -52,13 +52,13 @@ export interface IngestorDeps {
   onPublished?: (meta: EntryMeta, latencyMs: number) => void;
   /** write-behind interval of the resume point @default 1000 */
   persistIntervalMs?: number;
-  /** Redis key prefix of the resume points @default gateway:<applicationId> */
+  /** namespace of every Redis key (resume points, leases, registry) @default gw */
   keyPrefix?: string;
 }
 
 export interface IngestorStatus {
   ready: boolean;
-  shards: { total: number; ready: number; states: Record<number, ShardState> };
+  shards: { total: number; ready: number; states: Record<string, ShardState> };
   guilds: number;
   bufferDepth: number;
   spoolDepth: number;
@@ -66,6 +66,7 @@ export interface IngestorStatus {
   busReachable: boolean;
   backpressure: boolean;
   deadLettersPending: number;
+  fleet: { taskId: string; leasesHeld: number; leaseRenewFailures: number; taken: number; lost: number; handOffs: number; identifyWaitMs: number; applications: string[] };
   counters: ReturnType<IngestorMetrics['counters']>;
   fatal?: string;
 }
@@ -73,29 +74,21 @@ export interface IngestorStatus {
 export interface IngestorHandle {
   readonly metrics: IngestorMetrics;
   readonly publisher: Publisher;
-  readonly watermarks: WatermarkTracker;
-  readonly sessions: SessionStore;
   readonly deadLetters: DeadLetterStore;
   readonly httpPort: number;
+  readonly taskId: string;
+  /** the application of the task's own configuration */
+  readonly app: AppRuntime;
+  readonly apps: ReadonlyMap<string, AppRuntime>;
   status(): IngestorStatus;
-  /** graceful: close the sockets with a resumable code, flush, persist the resume point */
+  /** graceful: hand every shard off (drain, persist, close resumably, release), then stop */
   stop(): Promise<void>;
-  /** a crash: drop everything at once, persist nothing more (tests of resume without loss) */
+  /** a crash: drop everything at once, persist and release nothing (tests of takeover without loss) */
   kill(): Promise<void>;
 }
 
 const stdoutLog: Log = (level, msg, extra) => process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), service: 'ingestor', msg, ...extra })}\n`);
 const errorText = (err: unknown) => String((err as Error)?.message ?? err);
-const TOKEN_REJECTED = 'Discord rejected the bot token (401 on GET /gateway/bot): check DISCORD_TOKEN or the secret DISCORD_TOKEN_SECRET_ARN points at';
-
-/** The gateway URL, the shards of the whole bot (Discord's recommendation when TOTAL_SHARDS=auto) and ours. */
-async function shardPlan(cfg: IngestorConfig, rest: REST): Promise<{ gatewayUrl: string; totalShards: number; shardIds: number[] }> {
-  const info = (await rest.get('/gateway/bot').catch((err: unknown) => {
-    throw err instanceof DiscordAPIError && err.status === 401 ? new Error(TOKEN_REJECTED) : err;
-  })) as { url: string; shards: number };
-  const totalShards = cfg.totalShards ?? info.shards;
-  return { gatewayUrl: info.url, totalShards, shardIds: cfg.shardIds ?? Array.from({ length: totalShards }, (_, i) => i) };
-}
 
 export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}): Promise<IngestorHandle> {
   const log = deps.log ?? stdoutLog;
@@ -104,10 +97,11 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   const bufferProblem = checkBufferFitsHeap(cfg.bufferMaxBytes);
   if (bufferProblem) throw new IngestorConfigError([bufferProblem]);
   const compression = deps.compression ?? zlibSyncCompression();
+  const taskId = cfg.taskId ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const ns = deps.keyPrefix ?? 'gw';
 
   // clients, each built once
   const secrets = new SecretsManagerClient(aws);
-  const token = cfg.token ?? (await readSecret(secrets, cfg.tokenSecretArn!, 'DISCORD_TOKEN_SECRET_ARN'));
   const redis: Redis | undefined = cfg.redisUrl
     ? await createRedis({ url: cfg.redisUrl, authSecretArn: cfg.redisAuthSecretArn }, secrets, (msg, extra) => log('warn', msg, extra), { lazyConnect: true })
     : undefined;
@@ -115,102 +109,144 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   const s3 = new S3Client({ forcePathStyle: true, ...aws });
   const eventBridge = new EventBridgeClient(aws);
   const sender = deps.sender ?? new DirectPutEventsSender(eventBridge, { connections: cfg.maxInFlight });
-  const rest = new REST({ api: cfg.apiUrl ?? 'https://discord.com/api' }).setToken(token);
 
   // health and metrics first: every other stage reports to them
   const metrics = new IngestorMetrics(cfg.metricsNamespace, cfg.shardGroup, deps.emf);
-  const guilds = new GuildCounter();
+  // the fleet: leases decide which (application, shard) this task owns; without Redis it owns all
+  const leases = redis ? new ShardLeases(redis, taskId, ns, { ttlMs: cfg.leaseTtlMs }) : undefined;
+  const apps = new Map<string, AppRuntime>();
 
-  // publish: watermark, durable dead letters, spool, publisher
-  const watermarks = new WatermarkTracker();
+  // publish: durable dead letters, spool, publisher (one for every application)
   const deadLetters = new DeadLetterStore(s3, { bucket: cfg.deadLetterBucket, onRetry: (err, n) => n === 0 && log('warn', 'could not store a dead letter in S3: retrying; its event stays before the watermark', { error: errorText(err) }) });
   const spoolCorrupt = (rec: CorruptSpoolRecord, lost: EntryMeta[]) => {
     metrics.onDeadLettered('SpoolCorrupt');
     log('error', 'a spool record cannot be read back: dead-lettered with its bytes', { file: rec.file, offset: rec.offset, reason: rec.reason, events: lost.length });
     void deadLetters.store({ reason: 'SpoolCorrupt', detail: `${rec.reason} at ${rec.file}:${rec.offset}`, meta: lost[0] ?? {}, raw: rec.bytes.toString('base64') }).then(
-      () => lost.forEach((m) => watermarks.accepted(m.shardId, m.sessionId, m.seq)),
+      () => lost.forEach((m) => apps.get(m.appId)?.watermarks.accepted(m.shardId, m.sessionId, m.seq)),
       () => undefined,
     );
   };
   const spool = new DiskSpool({ dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes, onCorrupt: spoolCorrupt, onTruncated: (file, bytes) => log('warn', 'cut a torn record off the spool (a crash mid-write; Discord replays its event)', { file, bytes }) });
-  let shards: GatewayShards | undefined; // built below; backpressure reaches it through here
   const publisher = new Publisher(
     sender,
     spool,
     {
       accepted: (meta, latencyMs) => {
-        watermarks.accepted(meta.shardId, meta.sessionId, meta.seq);
+        apps.get(meta.appId)?.watermarks.accepted(meta.shardId, meta.sessionId, meta.seq);
         metrics.onPublished(latencyMs);
         deps.onPublished?.(meta, latencyMs);
       },
-      deadLettered: (meta, entry, reason) => ingest.deadLetter({ reason: 'EventBridgeRefused', detail: reason, meta, entry }),
+      deadLettered: (meta, entry, reason) => apps.get(meta.appId)?.deadLetter({ reason: 'EventBridgeRefused', detail: reason, meta, entry }),
       failedEntries: (n) => (metrics.failedEntries += n),
       backpressure: (on) => {
         if (on) metrics.backpressureEpisodes++;
-        if (on) shards?.pause('buffer and spool full');
-        else shards?.resume();
+        for (const a of apps.values()) {
+          if (on) a.gateway.pause('buffer and spool full');
+          else a.gateway.resume();
+        }
       },
+      discarded: () => metrics.discarded++,
       requestError: (err) => {
         if (publisher.consecutiveRequestFailures === 3) log('warn', 'EventBridge unreachable: buffering, then spooling to disk', { error: errorText(err) });
       },
     },
-    { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents, bufferMaxBytes: cfg.bufferMaxBytes },
+    // an entry of a shard whose lease is gone is not published: its new owner RESUMEs before it
+    { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents, bufferMaxBytes: cfg.bufferMaxBytes, mayPublish: leases ? (m) => leases.holds(m.appId, m.shardId) : undefined },
   );
-
-  // classify -> envelope -> publish, for one dispatch at a time
   const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? s3 : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
-  const sessions = new SessionStore(redis, deps.keyPrefix ?? `gateway:${cfg.applicationId}`, watermarks, (level, msg, extra) => log(level, msg, extra));
-  const persist = () => void sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { error: errorText(err) }));
-  sessions.onNewSession = persist;
-  const ingest = createIngest({
-    appId: cfg.applicationId,
-    eventBusName: cfg.eventBusName,
-    route: createRouter(deps.routing ?? DEFAULT_ROUTING_TABLE),
-    sessionId: (shardId) => sessions.sessionId(shardId),
-    watermarks,
-    guilds,
-    claimChecker,
-    publisher,
-    deadLetters,
-    metrics,
-    log,
-  });
+  const shared: SharedParts = { taskId, ns, redis, secrets, leases, publisher, deadLetters, claimChecker, metrics, eventBusName: cfg.eventBusName, compression, helloTimeoutMs: cfg.helloTimeoutMs, routing: deps.routing, log };
 
-  // gateway: which shards, where each resumes, then connect
-  const { gatewayUrl, totalShards, shardIds } = await shardPlan(cfg, rest);
-  sessions.gatewayUrl = gatewayUrl;
-  for (const [id, p] of await sessions.load(shardIds)) log('info', 'resuming from the persisted resume point', { shardId: id, sessionId: p.sessionId, seq: p.sequence });
-  shards = new GatewayShards({
-    token,
-    intents: cfg.intents,
-    rest,
-    totalShards,
-    shardIds,
-    compression,
-    helloTimeoutMs: cfg.helloTimeoutMs,
-    sessions,
-    log,
-    onDispatch: ingest.onDispatch,
-    onDispatchError: ingest.onDispatchError,
-    onHeartbeat: (latency) => metrics.heartbeatLatencies.push(latency),
-  });
-  const gateway = shards;
+  const close = async () => {
+    publisher.stop();
+    deadLetters.stop();
+    redis?.disconnect();
+    eventBridge.destroy();
+    await sender.destroy?.();
+    s3.destroy();
+    secrets.destroy();
+  };
+
+  // applications: the task's own (environment), then the registry's
+  const own: Application = { appId: cfg.applicationId, token: cfg.token, tokenSecretArn: cfg.tokenSecretArn, intents: cfg.intents, shardCount: cfg.totalShards ?? undefined, apiUrl: cfg.apiUrl };
+  let app: AppRuntime;
+  try {
+    app = await AppRuntime.create(own, shared, { defaultIntents: cfg.intents, shardIds: cfg.shardIds });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  apps.set(app.appId, app);
+  const syncRegistry = async () => {
+    if (!redis) return;
+    const listed = await listApplications(redis, ns, (msg, extra) => log('warn', msg, extra));
+    const want = new Set([app.appId, ...listed.map((a) => a.appId)]);
+    for (const a of listed) {
+      if (apps.has(a.appId)) continue;
+      try {
+        apps.set(a.appId, await AppRuntime.create(a, shared, { defaultIntents: cfg.intents }));
+        log('info', 'serving an application from the registry', { appId: a.appId });
+      } catch (err) {
+        log('error', 'could not start an application from the registry: retried at the next read', { appId: a.appId, error: errorText(err) });
+      }
+    }
+    for (const [id, a] of apps) {
+      if (want.has(id)) continue;
+      apps.delete(id);
+      log('info', 'an application left the registry: stopping its shards', { appId: id });
+      for (const shardId of a.gateway.held()) {
+        await a.handOff(shardId);
+        await leases?.release(id, shardId);
+      }
+    }
+  };
+  await syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
+
+  // the fleet loop, or (no Redis: local use) every candidate shard at once
+  const fleet = leases ? new Fleet({ leases, apps: () => apps.values(), maxShards: cfg.shardsPerTask, log }) : undefined;
+  if (fleet) {
+    await fleet.tick();
+    fleet.start();
+    await fleet.started();
+  } else {
+    await Promise.all([...apps.values()].flatMap((a) => a.candidates.map((id) => a.take(id))));
+  }
 
   // health and metrics
+  const all = () => [...apps.values()];
   const status = (): IngestorStatus => {
-    const ready = gateway.readyCount();
+    const states: Record<string, ShardState> = {};
+    let held = 0;
+    let ready = 0;
+    let guilds = 0;
+    for (const a of all()) {
+      for (const id of a.gateway.held()) states[apps.size > 1 ? `${a.appId}/${id}` : String(id)] = a.gateway.states[id] ?? 'connecting';
+      held += a.gateway.held().length;
+      ready += a.gateway.readyCount();
+      guilds += a.guilds.count(a.gateway.held());
+    }
+    const fatal = all().find((a) => a.gateway.fatal)?.gateway.fatal;
     return {
-      ready: ready === shardIds.length && publisher.busReachable && !gateway.fatal,
-      shards: { total: shardIds.length, ready, states: { ...gateway.states } },
-      guilds: guilds.count(shardIds),
+      ready: ready === held && held > 0 && publisher.busReachable && !fatal,
+      shards: { total: held, ready, states },
+      guilds,
       bufferDepth: publisher.depth,
       spoolDepth: spool.depth,
       inFlight: publisher.inFlightRequests,
       busReachable: publisher.busReachable,
       backpressure: publisher.backpressured,
       deadLettersPending: deadLetters.pending,
+      fleet: {
+        taskId,
+        leasesHeld: leases?.list().length ?? held,
+        leaseRenewFailures: leases?.renewFailures ?? 0,
+        taken: fleet?.taken ?? held,
+        lost: fleet?.lost ?? 0,
+        handOffs: fleet?.handOffs ?? 0,
+        identifyWaitMs: all().reduce((n, a) => n + (a.throttler?.waitedMs ?? 0), 0),
+        applications: [...apps.keys()],
+      },
       counters: metrics.counters(),
-      fatal: gateway.fatal,
+      fatal,
     };
   };
   const flushMetrics = () => {
@@ -219,61 +255,64 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     metrics.flushEmf();
   };
   const health = await startHealthServer(cfg.httpPort, status);
+  const persist = () => {
+    for (const a of all()) void a.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId: a.appId, error: errorText(err) }));
+  };
+  for (const a of all()) a.sessions.onNewSession = persist;
   const persistTimer = setInterval(persist, deps.persistIntervalMs ?? 1000);
   const emfTimer = setInterval(flushMetrics, cfg.metricsIntervalMs);
-
-  const close = async () => {
+  const registryTimer = setInterval(() => {
+    void syncRegistry()
+      .then(() => all().forEach((a) => (a.sessions.onNewSession = persist)))
+      .catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
+  }, cfg.registryRefreshMs);
+  const stopTimers = () => {
     clearInterval(persistTimer);
     clearInterval(emfTimer);
-    publisher.stop();
-    deadLetters.stop();
-    await health.close();
-    redis?.disconnect();
-    eventBridge.destroy();
-    await sender.destroy?.();
-    s3.destroy();
-    secrets.destroy();
+    clearInterval(registryTimer);
   };
-
-  try {
-    await gateway.connect();
-  } catch (err) {
-    await close();
-    throw err instanceof DiscordAPIError && err.status === 401 ? new Error(TOKEN_REJECTED) : err;
-  }
-  log('info', 'ingestor started', { shards: shardIds, totalShards, bus: cfg.eventBusName, httpPort: health.port });
+  log('info', 'ingestor started', { taskId, applications: [...apps.keys()], shards: status().shards.states, bus: cfg.eventBusName, httpPort: health.port });
 
   let stopped = false;
   return {
     metrics,
     publisher,
-    watermarks,
-    sessions,
     deadLetters,
     httpPort: health.port,
+    taskId,
+    app,
+    apps,
     status,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await gateway.stop('ingestor shutting down');
-      const flushed = await publisher.drain(100_000);
+      clearInterval(registryTimer);
+      // one shard at a time: closed resumably, its events published, its resume point written, its lease released
+      if (fleet) await fleet.stop();
+      else for (const a of all()) for (const id of a.gateway.held()) await a.handOff(id);
+      const flushed = await publisher.drain(60_000);
       for (let i = 0; i < 100 && deadLetters.pending > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      await sessions.flush();
+      stopTimers();
       flushMetrics();
       log(flushed ? 'info' : 'warn', flushed ? 'ingestor stopped: everything published' : 'ingestor stopped before the buffer drained: the resume point stays before what was not published', {
         published: metrics.published,
+        handOffs: fleet?.handOffs,
         bufferDepth: publisher.depth,
         spoolDepth: spool.depth,
         deadLettersPending: deadLetters.pending,
       });
+      await health.close();
       await close();
     },
     async kill() {
       if (stopped) return;
       stopped = true;
+      fleet?.kill();
+      stopTimers();
       publisher.stop();
       deadLetters.stop();
-      await gateway.stop('killed');
+      await Promise.all(all().map((a) => a.stop('killed')));
+      await health.close();
       await close();
     },
   };

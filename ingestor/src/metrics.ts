@@ -46,6 +46,8 @@ export class IngestorMetrics {
   deadLetteredByReason = new Map<string, number>();
   claimChecked = 0;
   backpressureEpisodes = 0;
+  /** entries of shards whose lease was lost, not published (their new owner RESUMEs before them) */
+  discarded = 0;
   /** publish latencies of the current EMF interval: a sample, so memory stays flat at any event rate */
   private readonly latencySample = new Reservoir(EMF_MAX_VALUES);
   heartbeatLatencies: number[] = [];
@@ -66,14 +68,38 @@ export class IngestorMetrics {
   reconnects = 0;
   readonly shardStates = new Map<string, string>();
 
-  onHeartbeat(latencyMs: number, _shardId: number): void {
+  /**
+   * Per shard (seed sprint report S-4.5), one EMF document per shard and interval with the dimensions
+   * [ShardGroup, Shard]: ShardEvents (published), ShardHeartbeatMs, ShardReady (1/0, its state),
+   * ShardReconnects. Four metrics per shard: a 1,000-shard bot makes 4,000 custom metrics (docs/operate.md
+   * has the cost). `Shard` is the shard id.
+   */
+  private readonly perShard = new Map<string, { events: number; heartbeats: number[]; reconnects: number }>();
+  private shardKey(_appId: string | undefined, shardId: number): string {
+    return String(shardId);
+  }
+  private shard(key: string) {
+    let s = this.perShard.get(key);
+    if (!s) this.perShard.set(key, (s = { events: 0, heartbeats: [], reconnects: 0 }));
+    return s;
+  }
+
+  onHeartbeat(latencyMs: number, shardId: number, appId?: string): void {
     if (this.heartbeatLatencies.length < 10 * EMF_MAX_VALUES) this.heartbeatLatencies.push(latencyMs);
+    const h = this.shard(this.shardKey(appId, shardId)).heartbeats;
+    if (h.length < EMF_MAX_VALUES) h.push(latencyMs);
   }
 
   onShardState(appId: string, shardId: number, state: string): void {
-    if (state === 'reconnecting') this.reconnects++;
+    if (state === 'reconnecting') {
+      this.reconnects++;
+      this.shard(this.shardKey(appId, shardId)).reconnects++;
+    }
     this.shardStates.set(`${appId}/${shardId}`, state);
   }
+
+  /** the process started: the first EMF document says so once (ProcessStarts, the restart alarm's metric) */
+  private started = true;
 
   onDropped(): void {
     this.dropped++;
@@ -99,6 +125,8 @@ export class IngestorMetrics {
       deadLettered: this.deadLettered,
       deadLetteredByReason: Object.fromEntries(this.deadLetteredByReason),
       backpressureEpisodes: this.backpressureEpisodes,
+      discarded: this.discarded,
+      reconnects: this.reconnects,
     };
   }
 
@@ -116,6 +144,8 @@ export class IngestorMetrics {
       ['ShardsReady', 'Count'],
       ['ShardsTotal', 'Count'],
       ['HeartbeatLatencyMs', 'Milliseconds'],
+      ['ProcessStarts', 'Count'],
+      ['ShardReconnects', 'Count'],
     ];
     const doc: Record<string, unknown> = {
       _aws: { Timestamp: ms, CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [['ShardGroup']], Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })) }] },
@@ -130,7 +160,11 @@ export class IngestorMetrics {
       ShardsReady: this.gauges.shardsReady,
       ShardsTotal: this.gauges.shardsTotal,
       HeartbeatLatencyMs: this.heartbeatLatencies.length ? this.heartbeatLatencies.slice(-EMF_MAX_VALUES) : 0,
+      ProcessStarts: this.started ? 1 : 0,
+      ShardReconnects: this.reconnects - this.lastReconnects,
     };
+    this.started = false;
+    this.lastReconnects = this.reconnects;
     this.write(JSON.stringify(doc));
     // received by type: one more document with a Type dimension
     const byType = [...this.receivedByType.entries()];
@@ -148,14 +182,46 @@ export class IngestorMetrics {
       this.write(JSON.stringify({ _aws: { Timestamp: ms, CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [['ShardGroup'], ['ShardGroup', 'Reason']], Metrics: [{ Name: 'EventsDeadLettered', Unit: 'Count' }] }] }, ShardGroup: this.shardGroup, Reason: reason, EventsDeadLettered: n - prev }));
     }
     this.last = { received: this.received, published: this.published, dropped: this.dropped, failedEntries: this.failedEntries, byType: new Map(this.receivedByType), deadByReason: new Map(this.deadLetteredByReason) };
+    this.flushPerShard(ms);
     this.latencySample.reset();
     this.heartbeatLatencies = [];
   }
 
+  private lastReconnects = 0;
+
   private last = { received: 0, published: 0, dropped: 0, failedEntries: 0, byType: new Map<string, number>(), deadByReason: new Map<string, number>() };
 
-  onPublished(latencyMs: number): void {
+  onPublished(latencyMs: number, shardId?: number, appId?: string): void {
     this.published++;
     this.latencySample.add(latencyMs);
+    if (shardId !== undefined) this.shard(this.shardKey(appId, shardId)).events++;
+  }
+
+  /** One document per shard with its numbers since the last interval. */
+  private flushPerShard(ms: number): void {
+    // shardStates is keyed "<app id>/<shard id>"
+    const states = new Map([...this.shardStates].map(([k, v]) => [k.split('/').pop()!, v]));
+    for (const key of new Set([...this.perShard.keys(), ...states.keys()])) {
+      const s = this.perShard.get(key) ?? { events: 0, heartbeats: [], reconnects: 0 };
+      const state = states.get(key);
+      this.write(
+        JSON.stringify({
+          _aws: {
+            Timestamp: ms,
+            CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [['ShardGroup', 'Shard']], Metrics: [{ Name: 'ShardEvents', Unit: 'Count' }, { Name: 'ShardHeartbeatMs', Unit: 'Milliseconds' }, { Name: 'ShardReady', Unit: 'None' }, { Name: 'ShardReconnects', Unit: 'Count' }] }],
+          },
+          ShardGroup: this.shardGroup,
+          Shard: key,
+          ShardEvents: s.events,
+          ShardHeartbeatMs: s.heartbeats.length ? [...s.heartbeats] : 0,
+          ShardReady: state === 'ready' ? 1 : 0,
+          ShardReconnects: s.reconnects,
+          ShardState: state ?? 'unknown',
+        }),
+      );
+      s.events = 0;
+      s.heartbeats = [];
+      s.reconnects = 0;
+    }
   }
 }

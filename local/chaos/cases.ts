@@ -317,7 +317,7 @@ export const CASES: ChaosCase[] = [
         await a.exited;
         const redis = redisAuthClient();
         const appId = w.sim.appId;
-        await redis.set(`gateway:${appId}:shard:0`, '{"sessionId": 12, "junk');
+        await redis.set(`gw:{${appId}}:shard:0`, '{"sessionId": 12, "junk');
         redis.disconnect();
         const b = await up(w);
         await traffic(w, 500, 1000);

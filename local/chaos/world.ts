@@ -97,6 +97,8 @@ export class ChaosWorld {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       METRICS_INTERVAL_MS: '3600000',
+      // a SIGKILLed task's shards are taken over once its leases expire: short, so the cases run fast
+      LEASE_TTL_MS: '3000',
       ...opts.env,
     };
     const w = new ChaosWorld(sim, proxy, QueueUrl!, bucket, env, shards);

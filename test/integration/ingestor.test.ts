@@ -133,7 +133,7 @@ describe('ingestor', () => {
     await storm;
     sim.noise(sim.guildIds[1]!, 30);
     const redis = redisAuthClient();
-    const saved = JSON.parse((await redis.get(`${prefix}:shard:0`)) ?? 'null');
+    const saved = JSON.parse((await redis.get(`${prefix}:{${sim.appId}}:shard:0`)) ?? 'null');
     redis.disconnect();
     expect(saved?.sessionId).toBeTruthy();
 

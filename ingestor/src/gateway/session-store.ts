@@ -31,6 +31,15 @@ export const RESUME_URL_ATTEMPTS = 3;
 
 export type SessionLog = (level: 'info' | 'warn', msg: string, extra: Record<string, unknown>) => void;
 
+/**
+ * How the resume point reaches Redis: fenced by the shard's lease (a task that lost the lease writes
+ * nothing); false when the write was refused.
+ */
+export interface SessionWriter {
+  set(shardId: number, key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  del(shardId: number, key: string): Promise<boolean>;
+}
+
 /** A stored value, validated: anything else (corrupt, foreign, an older format) is absent. */
 export function parsePersistedSession(raw: string): { ok: true; value: PersistedSession } | { ok: false; problem: string } {
   let json: unknown;
@@ -59,12 +68,26 @@ export class SessionStore {
   onNewSession: (() => void) | undefined;
   writes = 0;
 
+  /** resume-point writes a lease refused (this task no longer owns the shard) */
+  fencedOut = 0;
+  private readonly writer: SessionWriter | undefined;
+
   constructor(
     private readonly redis: Redis | undefined,
     private readonly keyPrefix: string,
     private readonly watermarks: WatermarkTracker,
     private readonly log: SessionLog,
-  ) {}
+    writer?: SessionWriter,
+  ) {
+    this.writer =
+      writer ??
+      (redis
+        ? {
+            set: async (_id, key, value, ttl) => (await redis.set(key, value, 'EX', ttl)) === 'OK',
+            del: async (_id, key) => (await redis.del(key), true),
+          }
+        : undefined);
+  }
 
   key(shardId: number): string {
     return `${this.keyPrefix}:shard:${shardId}`;
@@ -131,23 +154,41 @@ export class SessionStore {
     this.log('info', 'Discord ended the session: the shard identifies anew', { shardId, why });
   }
 
-  /** Writes each shard's resume point if it changed; removes the ones Discord ended. One write pass at a time. */
-  flush(): Promise<void> {
+  /** This task no longer holds the shard: forget it here, write nothing more for it. */
+  drop(shardId: number): void {
+    this.mem.delete(shardId);
+    this.persisted.delete(shardId);
+    this.failures.delete(shardId);
+    this.fresh.delete(shardId);
+    this.forgotten.delete(shardId);
+  }
+
+  /** Loads one shard's resume point (a lease just taken). */
+  async loadOne(shardId: number): Promise<PersistedSession | undefined> {
+    this.drop(shardId);
+    return (await this.load([shardId])).get(shardId);
+  }
+
+  /** Writes each shard's resume point if it changed (or only `only`); removes the ones Discord ended. One write pass at a time. */
+  flush(only?: number): Promise<void> {
     this.flushing = this.flushing.then(
-      () => this.write(),
-      () => this.write(),
+      () => this.write(only),
+      () => this.write(only),
     );
     return this.flushing;
   }
 
-  private async write(): Promise<void> {
-    if (!this.redis) return;
+  private async write(only?: number): Promise<void> {
+    const w = this.writer;
+    if (!w) return;
     for (const shardId of [...this.forgotten]) {
-      await this.redis.del(this.key(shardId));
+      if (only !== undefined && shardId !== only) continue;
+      if (!(await w.del(shardId, this.key(shardId)))) this.fencedOut++;
       this.persisted.delete(shardId);
       this.forgotten.delete(shardId);
     }
     for (const [shardId, info] of this.mem) {
+      if (only !== undefined && shardId !== only) continue;
       const wm = this.watermarks.get(shardId);
       let sequence: number;
       if (wm && wm.sessionId === info.sessionId) sequence = wm.seq;
@@ -159,7 +200,10 @@ export class SessionStore {
       const p: PersistedSession = { sessionId: info.sessionId, sequence, resumeURL: info.resumeURL, shardCount: info.shardCount, savedAt: Date.now() };
       const raw = JSON.stringify({ ...p, savedAt: 0 });
       if (this.persisted.get(shardId) === raw) continue;
-      await this.redis.set(this.key(shardId), JSON.stringify(p), 'EX', 7 * 86_400);
+      if (!(await w.set(shardId, this.key(shardId), JSON.stringify(p), 7 * 86_400))) {
+        this.fencedOut++;
+        continue;
+      }
       this.persisted.set(shardId, raw);
       this.writes++;
     }

@@ -1,13 +1,15 @@
 /**
- * The gateway stage: this task's shards on @discordjs/ws (no caches, zlib-stream), their states, the
- * close codes no reconnect fixes, Discord's word on when a session ends, and backpressure (close
- * resumably when the publish stage is full; Discord holds the events until we RESUME).
+ * The gateway stage: the shards of one application that this task holds, each on its own
+ * @discordjs/ws WebSocketManager (no caches, zlib-stream), so a shard can be taken over, handed off
+ * or stopped without touching the others. Tracks states, the close codes no reconnect fixes,
+ * Discord's word on when a session ends, and backpressure (close resumably when the publish stage is
+ * full; Discord holds the events until we RESUME).
  * Every dispatch goes to `onDispatch`; whatever that throws is handed to `onDispatchError`, so no
  * payload can take the process down (Discord would replay it after the restart: a crash loop).
  * https://discord.com/developers/docs/topics/gateway#resuming
  */
 import type { REST } from '@discordjs/rest';
-import { WebSocketManager, WebSocketShardEvents, type CompressionMethod } from '@discordjs/ws';
+import { WebSocketManager, WebSocketShardEvents, type CompressionMethod, type IIdentifyThrottler } from '@discordjs/ws';
 import { GatewayCloseCodes } from 'discord-api-types/v10';
 import { fatalCloseAdvice } from './close-codes';
 import type { SessionStore } from './session-store';
@@ -15,19 +17,24 @@ import type { SessionStore } from './session-store';
 export type ShardState = 'connecting' | 'ready' | 'reconnecting' | 'paused' | 'fatal';
 
 export interface GatewayShardsOptions {
+  appId: string;
   token: string;
   intents: number;
   rest: REST;
   totalShards: number;
-  shardIds: number[];
   compression: CompressionMethod;
   /** how long a connection waits for HELLO before the library retries it */
   helloTimeoutMs?: number;
   sessions: SessionStore;
+  /** IDENTIFY pacing (shared across tasks through Redis); @default the library's own, per shard */
+  identifyThrottler?: IIdentifyThrottler;
+  /** whether this task may (still) connect the shard: false after its lease is lost */
+  mayConnect?: (shardId: number) => boolean;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   onDispatch: (payload: unknown, shardId: number) => void;
   onDispatchError: (payload: unknown, shardId: number, err: unknown) => void;
   onHeartbeat?: (latencyMs: number, shardId: number) => void;
+  onStateChange?: (shardId: number, state: ShardState) => void;
 }
 
 /** The close code we use to leave: resumable (4000-range), never 1000/1001, which end the session. */
@@ -37,77 +44,107 @@ export const RESUMABLE_CLOSE = 4000;
 const INVALID_SESSION_NOT_RESUMABLE = 'Invalid session; will attempt to resume: false';
 
 export class GatewayShards {
-  readonly states: Record<number, ShardState>;
+  readonly states: Record<number, ShardState> = {};
   fatal: string | undefined;
-  private readonly manager: WebSocketManager;
+  private readonly managers = new Map<number, WebSocketManager>();
   private paused = false;
   private transition: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: GatewayShardsOptions) {
-    this.states = Object.fromEntries(opts.shardIds.map((id) => [id, 'connecting' as ShardState]));
-    this.manager = new WebSocketManager({
-      token: opts.token,
-      intents: opts.intents,
-      rest: opts.rest,
-      shardCount: opts.totalShards,
-      shardIds: opts.shardIds,
-      compression: opts.compression,
-      helloTimeout: opts.helloTimeoutMs,
-      retrieveSessionInfo: (shardId) => opts.sessions.retrieve(shardId),
-      updateSessionInfo: (shardId, info) => opts.sessions.update(shardId, info),
-    });
-    this.listen();
+  constructor(private readonly opts: GatewayShardsOptions) {}
+
+  private setState(shardId: number, state: ShardState): void {
+    if (this.states[shardId] === state) return;
+    this.states[shardId] = state;
+    this.opts.onStateChange?.(shardId, state);
   }
 
-  private listen(): void {
-    const m = this.manager;
-    m.on(WebSocketShardEvents.Dispatch, (payload, shardId) => {
+  private build(shardId: number): WebSocketManager {
+    const o = this.opts;
+    const may = o.mayConnect ?? (() => true);
+    const m = new WebSocketManager({
+      token: o.token,
+      intents: o.intents,
+      rest: o.rest,
+      shardCount: o.totalShards,
+      shardIds: [shardId],
+      compression: o.compression,
+      helloTimeout: o.helloTimeoutMs,
+      // a shard whose lease is gone gets no session to RESUME (it would take it back from its new owner)
+      retrieveSessionInfo: (id) => (may(id) ? o.sessions.retrieve(id) : null),
+      updateSessionInfo: (id, info) => o.sessions.update(id, info),
+      ...(o.identifyThrottler ? { buildIdentifyThrottler: () => o.identifyThrottler! } : {}),
+    });
+    m.on(WebSocketShardEvents.Dispatch, (payload, id) => {
       try {
-        if (payload.t === 'READY' || payload.t === 'RESUMED') this.states[shardId] = 'ready';
-        this.opts.onDispatch(payload, shardId);
+        if (payload.t === 'READY' || payload.t === 'RESUMED') this.setState(id, 'ready');
+        o.onDispatch(payload, id);
       } catch (err) {
-        this.opts.onDispatchError(payload, shardId, err);
+        o.onDispatchError(payload, id, err);
       }
     });
-    m.on(WebSocketShardEvents.Resumed, (shardId) => (this.states[shardId] = 'ready'));
-    m.on(WebSocketShardEvents.Ready, (_d, shardId) => (this.states[shardId] = 'ready'));
-    m.on(WebSocketShardEvents.Closed, (code, shardId) => this.onClosed(code, shardId));
-    m.on(WebSocketShardEvents.Debug, (message, shardId) => {
-      if (message.startsWith(INVALID_SESSION_NOT_RESUMABLE)) this.opts.sessions.forget(shardId, 'op 9 (invalid session, not resumable)');
+    m.on(WebSocketShardEvents.Resumed, (id) => this.setState(id, 'ready'));
+    m.on(WebSocketShardEvents.Ready, (_d, id) => this.setState(id, 'ready'));
+    m.on(WebSocketShardEvents.Closed, (code, id) => this.onClosed(code, id));
+    m.on(WebSocketShardEvents.Debug, (message, id) => {
+      if (message.startsWith(INVALID_SESSION_NOT_RESUMABLE)) o.sessions.forget(id, 'op 9 (invalid session, not resumable)');
     });
-    m.on(WebSocketShardEvents.HeartbeatComplete, ({ latency }, shardId) => this.opts.onHeartbeat?.(latency, shardId));
-    m.on(WebSocketShardEvents.Error, (err, shardId) => this.opts.log('warn', 'gateway error', { shardId, error: String((err as Error).message ?? err) }));
+    m.on(WebSocketShardEvents.HeartbeatComplete, ({ latency }, id) => o.onHeartbeat?.(latency, id));
+    m.on(WebSocketShardEvents.Error, (err, id) => o.log('warn', 'gateway error', { appId: o.appId, shardId: id, error: String((err as Error).message ?? err) }));
+    return m;
   }
 
   private onClosed(code: number, shardId: number): void {
     if (code === GatewayCloseCodes.InvalidSeq || code === GatewayCloseCodes.SessionTimedOut) this.opts.sessions.forget(shardId, `close ${code}`);
-    const advice = fatalCloseAdvice(code, { shardIds: this.opts.shardIds.join(','), totalShards: String(this.opts.totalShards), intents: this.opts.intents });
+    const advice = fatalCloseAdvice(code, { shardIds: String(shardId), totalShards: String(this.opts.totalShards), intents: this.opts.intents });
     if (advice) {
-      this.states[shardId] = 'fatal';
+      this.setState(shardId, 'fatal');
       this.fatal = advice;
-      this.opts.log('error', advice, { shardId, code });
-    } else if (this.states[shardId] !== 'fatal' && !this.paused) {
-      this.states[shardId] = 'reconnecting';
+      this.opts.log('error', advice, { appId: this.opts.appId, shardId, code });
+    } else if (this.states[shardId] !== 'fatal' && !this.paused && this.managers.has(shardId)) {
+      this.setState(shardId, 'reconnecting');
     }
   }
 
-  /** Connects every shard; a fatal close during the first connect is kept in `fatal`, not thrown. */
-  async connect(): Promise<void> {
-    try {
-      await this.manager.connect();
-    } catch (err) {
-      if (!this.fatal) throw err;
-    }
+  private connect(shardId: number, m: WebSocketManager): Promise<void> {
+    // resolves when READY or RESUMED; a fatal close is kept in `fatal`, not thrown
+    return m.connect().catch((err: unknown) => {
+      if (this.states[shardId] !== 'fatal' && this.managers.get(shardId) === m) this.opts.log('error', 'a shard could not connect', { appId: this.opts.appId, shardId, error: String((err as Error).message ?? err) });
+    });
+  }
+
+  /** Starts a shard (a lease was taken, or at start); resolves when it is READY or RESUMED. */
+  add(shardId: number): Promise<void> {
+    if (this.managers.has(shardId)) return Promise.resolve();
+    const m = this.build(shardId);
+    this.managers.set(shardId, m);
+    this.setState(shardId, this.paused ? 'paused' : 'connecting');
+    return this.paused ? Promise.resolve() : this.connect(shardId, m);
+  }
+
+  /** Stops a shard resumably (4000): handed off, or its lease lost. */
+  async remove(shardId: number, reason: string): Promise<void> {
+    const m = this.managers.get(shardId);
+    if (!m) return;
+    this.managers.delete(shardId);
+    delete this.states[shardId];
+    this.opts.onStateChange?.(shardId, 'paused');
+    await Promise.resolve(m.destroy({ code: RESUMABLE_CLOSE, reason })).catch(() => undefined);
+  }
+
+  held(): number[] {
+    return [...this.managers.keys()];
   }
 
   /** Stops reading (backpressure): closes resumably; Discord keeps the session and what it sends. */
   pause(why: string): void {
     if (this.paused) return;
     this.paused = true;
-    this.opts.log('warn', 'publish buffer and spool are full: closing the shards resumably until there is room', { why });
+    this.opts.log('warn', 'publish buffer and spool are full: closing the shards resumably until there is room', { appId: this.opts.appId, why });
     this.transition = this.transition.then(async () => {
-      await this.manager.destroy({ code: RESUMABLE_CLOSE, reason: 'backpressure' });
-      for (const id of this.opts.shardIds) if (this.states[id] !== 'fatal') this.states[id] = 'paused';
+      for (const [id, m] of this.managers) {
+        await Promise.resolve(m.destroy({ code: RESUMABLE_CLOSE, reason: 'backpressure' })).catch(() => undefined);
+        if (this.states[id] !== 'fatal') this.setState(id, 'paused');
+      }
     });
   }
 
@@ -115,11 +152,13 @@ export class GatewayShards {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.opts.log('info', 'room in the publish buffer again: resuming the shards', {});
+    this.opts.log('info', 'room in the publish buffer again: resuming the shards', { appId: this.opts.appId });
     this.transition = this.transition.then(() => {
-      for (const id of this.opts.shardIds) if (this.states[id] !== 'fatal') this.states[id] = 'connecting';
-      // connect() resolves when every shard is ready; progress shows in the states, errors in the log
-      void this.manager.connect().catch((err: unknown) => this.opts.log('error', 'could not reconnect after backpressure', { error: String((err as Error).message ?? err) }));
+      for (const [id, m] of this.managers) {
+        if (this.states[id] === 'fatal') continue;
+        this.setState(id, 'connecting');
+        void this.connect(id, m);
+      }
     });
   }
 
@@ -127,14 +166,14 @@ export class GatewayShards {
     return this.paused;
   }
 
-  /** Leaves resumably (never 1000/1001): the next task RESUMEs these sessions. */
+  /** Leaves resumably (never 1000/1001): the next owner RESUMEs these sessions. */
   async stop(reason: string): Promise<void> {
     this.paused = true;
     await this.transition;
-    await this.manager.destroy({ code: RESUMABLE_CLOSE, reason });
+    await Promise.all([...this.managers.keys()].map((id) => this.remove(id, reason)));
   }
 
   readyCount(): number {
-    return this.opts.shardIds.filter((id) => this.states[id] === 'ready').length;
+    return this.held().filter((id) => this.states[id] === 'ready').length;
   }
 }

@@ -27,6 +27,8 @@ export interface PublisherHooks {
    * holds them); false: there is room again. Nothing already read is refused.
    */
   backpressure(on: boolean): void;
+  /** an entry of a shard this task no longer holds, not sent (its new owner RESUMEs before it) */
+  discarded?(meta: EntryMeta): void;
   requestError?(err: unknown): void;
 }
 
@@ -41,6 +43,8 @@ export interface PublisherOptions {
   maxBackoffMs?: number;
   now?: () => number;
   random?: () => number;
+  /** whether an entry may still be published (its shard's lease is held) @default always */
+  mayPublish?: (meta: EntryMeta) => boolean;
 }
 
 /**
@@ -260,7 +264,10 @@ export class Publisher {
     }
   }
 
-  private send(batch: QueuedEntry[]): void {
+  private send(all: QueuedEntry[]): void {
+    const may = this.opts.mayPublish;
+    const batch = may ? all.filter((q) => may(q.meta) || (this.hooks.discarded?.(q.meta), false)) : all;
+    if (batch.length === 0) return;
     this.inFlight++;
     this.requests++;
     this.sender

@@ -36,7 +36,7 @@ export interface ParsedSegment {
 
 const isMeta = (m: unknown): m is EntryMeta => {
   const o = m as Partial<EntryMeta> | null;
-  return !!o && typeof o === 'object' && Number.isInteger(o.shardId) && typeof o.sessionId === 'string' && Number.isInteger(o.seq) && typeof o.type === 'string' && typeof o.id === 'string' && typeof o.receivedAt === 'number';
+  return !!o && typeof o === 'object' && typeof o.appId === 'string' && Number.isInteger(o.shardId) && typeof o.sessionId === 'string' && Number.isInteger(o.seq) && typeof o.type === 'string' && typeof o.id === 'string' && typeof o.receivedAt === 'number';
 };
 const isEntry = (e: unknown): e is PutEventsEntry => {
   const o = e as Partial<PutEventsEntry> | null;
@@ -71,14 +71,14 @@ export function parseSegment(buf: Buffer, file: string): ParsedSegment {
 }
 
 /**
- * What this process appended to a segment, to name the events of a record that went bad: shard and
- * seq per record in typed arrays (12 bytes an event, not an object), one session per shard (a new
- * session starts a new segment).
+ * What this process appended to a segment, to name the events of a record that went bad: per record
+ * the seq and the index of its stream (application, shard, session) in typed arrays (10 bytes an
+ * event, not an object).
  */
 interface Written {
-  shards: Uint32Array;
   seqs: Float64Array;
-  sessions: Map<number, string>;
+  stream: Uint16Array;
+  streams: Array<{ appId: string; shardId: number; sessionId: string }>;
 }
 
 interface Segment {
@@ -104,12 +104,13 @@ export interface DiskSpoolOptions {
 function lostEvents(seg: Segment, read: QueuedEntry[]): EntryMeta[] {
   const w = seg.written;
   if (!w) return [];
-  const ok = new Set(read.map((i) => `${i.meta.shardId}|${i.meta.seq}`));
+  const key = (appId: string, shardId: number, sessionId: string, seq: number) => `${appId}|${shardId}|${sessionId}|${seq}`;
+  const ok = new Set(read.map((i) => key(i.meta.appId, i.meta.shardId, i.meta.sessionId, i.meta.seq)));
   const lost: EntryMeta[] = [];
   for (let k = 0; k < seg.count; k++) {
-    const shardId = w.shards[k]!;
+    const st = w.streams[w.stream[k]!]!;
     const seq = w.seqs[k]!;
-    if (!ok.has(`${shardId}|${seq}`)) lost.push({ shardId, sessionId: w.sessions.get(shardId)!, seq, type: 'unknown', id: 'unknown', receivedAt: 0 });
+    if (!ok.has(key(st.appId, st.shardId, st.sessionId, seq))) lost.push({ ...st, seq, type: 'unknown', id: 'unknown', receivedAt: 0 });
   }
   return lost;
 }
@@ -160,11 +161,10 @@ export class DiskSpool implements Spool {
   append(item: QueuedEntry): boolean {
     const rec = frame(Buffer.from(JSON.stringify({ entry: item.entry, meta: item.meta })));
     if (this.bytes + rec.length > this.maxBytes) return false;
-    const { shardId, sessionId, seq } = item.meta;
+    const { appId, shardId, sessionId, seq } = item.meta;
     let seg = this.segments.at(-1);
-    const session = seg?.written?.sessions.get(shardId);
-    if (!seg?.written || seg.count >= this.segmentEntries || (session !== undefined && session !== sessionId)) {
-      const written = { shards: new Uint32Array(this.segmentEntries), seqs: new Float64Array(this.segmentEntries), sessions: new Map<number, string>() };
+    if (!seg?.written || seg.count >= this.segmentEntries) {
+      const written: Written = { seqs: new Float64Array(this.segmentEntries), stream: new Uint16Array(this.segmentEntries), streams: [] };
       seg = { file: join(this.opts.dir, `segment-${String(this.seq++).padStart(10, '0')}.spool`), count: 0, bytes: 0, written };
       this.segments.push(seg);
     }
@@ -175,9 +175,10 @@ export class DiskSpool implements Spool {
       closeSync(fd);
     }
     const w = seg.written!;
-    w.shards[seg.count] = shardId;
+    let k = w.streams.findIndex((x) => x.shardId === shardId && x.sessionId === sessionId && x.appId === appId);
+    if (k < 0) k = w.streams.push({ appId, shardId, sessionId }) - 1;
     w.seqs[seg.count] = seq;
-    w.sessions.set(shardId, sessionId);
+    w.stream[seg.count] = k;
     seg.count++;
     seg.bytes += rec.length;
     this.depth++;

@@ -6,6 +6,7 @@ import type { PutEventsEntry } from '../../../lib/contract';
 
 /** Where an entry came from: enough to move the watermark and to correlate logs. */
 export interface EntryMeta {
+  appId: string;
   shardId: number;
   sessionId: string;
   seq: number;

@@ -71,6 +71,13 @@ export class WatermarkTracker {
     return { sessionId: m.sessionId, seq: first === undefined ? m.highest : first - 1 };
   }
 
+  /** This task no longer holds the shard: drop what it tracked. */
+  forgetShard(shardId: number): void {
+    const m = this.shards.get(shardId);
+    if (m) this.retired.add(m.sessionId);
+    this.shards.delete(shardId);
+  }
+
   pendingCount(shardId?: number): number {
     let n = 0;
     for (const [id, m] of this.shards) if (shardId === undefined || id === shardId) n += m.queue.length - m.head;

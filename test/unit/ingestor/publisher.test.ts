@@ -9,7 +9,7 @@ import { DiskSpool } from '../../../ingestor/src/publish/spool';
 import { WatermarkTracker } from '../../../ingestor/src/publish/watermark';
 
 const entry = (i: number, bytes = 10): PutEventsEntry => ({ Source: 'discord.gateway', DetailType: 'GUILD_MEMBER_ADD', Detail: JSON.stringify({ i, pad: 'x'.repeat(bytes) }) });
-const meta = (i: number): EntryMeta => ({ shardId: 0, sessionId: 's', seq: i, type: 'GUILD_MEMBER_ADD', id: `id${i}`, receivedAt: Date.now() });
+const meta = (i: number): EntryMeta => ({ appId: '1', shardId: 0, sessionId: 's', seq: i, type: 'GUILD_MEMBER_ADD', id: `id${i}`, receivedAt: Date.now() });
 
 /** A sender whose requests we resolve by hand. */
 function manualSender() {

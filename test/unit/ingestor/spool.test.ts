@@ -8,7 +8,7 @@ import type { CorruptSpoolRecord, EntryMeta, QueuedEntry } from '../../../ingest
 const item = (seq: number, shardId = 0, sessionId = 's1'): QueuedEntry => ({
   entry: { Source: 'discord.gateway', DetailType: 'GUILD_MEMBER_ADD', Detail: JSON.stringify({ seq }) },
   size: 60,
-  meta: { shardId, sessionId, seq, type: 'GUILD_MEMBER_ADD', id: `id${seq}`, receivedAt: 1 },
+  meta: { appId: '1', shardId, sessionId, seq, type: 'GUILD_MEMBER_ADD', id: `id${seq}`, receivedAt: 1 },
   attempts: 0,
   notBefore: 0,
 });
