@@ -40,6 +40,77 @@ export interface AppConfig {
   httpInteractionsBurstLimit: number;
   /** a WAFv2 web ACL (scope CLOUDFRONT) in front of the HTTP interactions endpoint */
   httpInteractionsWebAclArn?: string;
+  /** the PRD 8.2 alarms' thresholds */
+  alarms: AlarmThresholds;
+}
+
+/** The thresholds of the PRD 8.2 alarms (lib/constructs/monitoring.ts; runbook in docs/deploy.md). */
+export interface AlarmThresholds {
+  /** a shard not READY for this many minutes pages (PRD: > 1 min) */
+  shardNotReadyMinutes: number;
+  /** ingestor task memory, % of the task's (PRD: > 80 %) */
+  ingestorMemoryPercent: number;
+  /** ingestor process starts per shard group in 15 minutes above which it pages (OOM kills, crash loops; one start is a deploy or a replacement) */
+  ingestorStartsPer15Min: number;
+  /** visible messages in a tier's queue (PRD: backlog > 1,000) */
+  queueBacklogMessages: number;
+  /** worker duration p99 in ms (PRD: > 1 s) */
+  workerP99Ms: number;
+  /** worker errors, % of invocations (PRD: > 1 %) */
+  workerErrorRatePercent: number;
+  /** Redis DatabaseMemoryUsagePercentage (PRD: > 80 %) */
+  redisMemoryPercent: number;
+  /** Redis CurrConnections per node (PRD: > 1,000) */
+  redisConnections: number;
+}
+
+export const DEFAULT_ALARM_THRESHOLDS: Readonly<AlarmThresholds> = Object.freeze({
+  shardNotReadyMinutes: 1,
+  ingestorMemoryPercent: 80,
+  ingestorStartsPer15Min: 1,
+  queueBacklogMessages: 1000,
+  workerP99Ms: 1000,
+  workerErrorRatePercent: 1,
+  redisMemoryPercent: 80,
+  redisConnections: 1000,
+});
+
+const alarmKeys = Object.keys(DEFAULT_ALARM_THRESHOLDS) as Array<keyof AlarmThresholds>;
+/** context alarmQueueBacklogMessages / env ALARM_QUEUE_BACKLOG_MESSAGES, ... */
+const alarmContextKey = (k: keyof AlarmThresholds) => `alarm${k[0]!.toUpperCase()}${k.slice(1)}`;
+const alarmEnvKey = (k: keyof AlarmThresholds) => `ALARM_${k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+export const ALARM_SOURCES: Record<keyof AlarmThresholds, { context: string; env: string }> = Object.fromEntries(
+  alarmKeys.map((k) => [k, { context: alarmContextKey(k), env: alarmEnvKey(k) }]),
+) as Record<keyof AlarmThresholds, { context: string; env: string }>;
+
+const alarmSchema = z.object({
+  shardNotReadyMinutes: z.coerce.number().int().min(1).max(60),
+  ingestorMemoryPercent: z.coerce.number().min(1).max(100),
+  ingestorStartsPer15Min: z.coerce.number().int().min(0).max(100),
+  queueBacklogMessages: z.coerce.number().int().min(0),
+  workerP99Ms: z.coerce.number().int().min(1).max(900_000),
+  workerErrorRatePercent: z.coerce.number().min(0).max(100),
+  redisMemoryPercent: z.coerce.number().min(1).max(100),
+  redisConnections: z.coerce.number().int().min(1).max(65_000),
+});
+
+/** The alarm thresholds from CDK context (wins) or the environment, defaults for the rest. */
+export function loadAlarmThresholds(getContext: (key: string) => unknown, env: Record<string, string | undefined> = process.env): AlarmThresholds {
+  const input: Record<string, unknown> = {};
+  for (const k of alarmKeys) {
+    const v = getContext(ALARM_SOURCES[k].context) ?? env[ALARM_SOURCES[k].env];
+    input[k] = v === undefined || v === '' ? DEFAULT_ALARM_THRESHOLDS[k] : String(v);
+  }
+  const r = alarmSchema.safeParse(input);
+  if (!r.success) {
+    throw new AppConfigError(
+      r.error.issues.map((i) => {
+        const k = String(i.path[0]) as keyof AlarmThresholds;
+        return `${ALARM_SOURCES[k].context} (context) / ${ALARM_SOURCES[k].env} (env): ${i.message}; got ${JSON.stringify(input[k])}`;
+      }),
+    );
+  }
+  return r.data;
 }
 
 export class AppConfigError extends Error {
@@ -191,7 +262,13 @@ export function loadAppConfig(getContext: (key: string) => unknown, env: Record<
       problems.push(`${name('interactionPollers')}: ${c.interactionPollers} is outside minimum 2..200, maximum minimum..2000`);
     } else interactionPollers = { minimum, maximum };
   }
+  let alarms: AlarmThresholds = { ...DEFAULT_ALARM_THRESHOLDS };
+  try {
+    alarms = loadAlarmThresholds(getContext, env);
+  } catch (err) {
+    problems.push(...(err instanceof AppConfigError ? err.problems : [String(err)]));
+  }
   if (problems.length) throw new AppConfigError(problems);
   const { shardsPerTask: _unused, tierOverrides: _t, shardGroups: _s, interactionPollers: _p, ...rest } = c;
-  return { ...rest, shardGroups, routing, ...(interactionPollers ? { interactionPollers } : {}) };
+  return { ...rest, shardGroups, routing, alarms, ...(interactionPollers ? { interactionPollers } : {}) };
 }

@@ -16,6 +16,7 @@ import {
   SnsAlarmActionStrategy,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import { DEFAULT_ALARM_THRESHOLDS, loadAlarmThresholds, type AlarmThresholds } from '../config/app-config';
 import type { TierName, TierRoute } from '../contract';
 import { INGESTOR_METRICS_NAMESPACE, type IngestorService } from './ingestor-service';
 import type { TierResources } from './tiered-event-bus';
@@ -34,7 +35,28 @@ export interface GatewayMonitoringProps {
   readonly interactionMaxAgeSeconds?: number;
   /** oldest message age of the other tiers that alarms @default 300 */
   readonly tierMaxAgeSeconds?: number;
+  /** the PRD 8.2 thresholds @default CDK context / environment (loadAlarmThresholds), else DEFAULT_ALARM_THRESHOLDS */
+  readonly alarms?: Partial<AlarmThresholds>;
 }
+
+/**
+ * PRD 8.2, row by row, and the construct ids of the alarms that implement each (`<g>` a shard group,
+ * `<tier>` a consumed tier, `<fn>` a worker, `<n>` a Redis node). Template tests check one alarm per
+ * row with its threshold and the SNS action; docs/deploy.md has a runbook line for each.
+ */
+export const PRD_ALERTS = [
+  { row: 'ingestor disconnect: a shard not READY > 1 min', alarm: 'Ingestor<g>ShardsNotReady', threshold: 'shardNotReadyMinutes' },
+  { row: 'ingestor OOM / task restarts', alarm: 'Ingestor<g>Restarts', threshold: 'ingestorStartsPer15Min' },
+  { row: 'ingestor memory > 80 %', alarm: 'Ingestor<g>Memory', threshold: 'ingestorMemoryPercent' },
+  { row: 'queue backlog > 1,000 per tier', alarm: 'Queue<tier>Backlog', threshold: 'queueBacklogMessages' },
+  { row: 'DLQ > 0 per tier', alarm: '<tier>-queue DLQ (facade)', threshold: '0' },
+  { row: 'worker latency p99 > 1 s', alarm: 'Worker<fn>LatencyP99', threshold: 'workerP99Ms' },
+  { row: 'worker errors > 1 %', alarm: 'Worker<fn>ErrorRate', threshold: 'workerErrorRatePercent' },
+  { row: 'Redis memory > 80 %', alarm: 'RedisNode<n>Memory', threshold: 'redisMemoryPercent' },
+  { row: 'Redis connections > 1,000', alarm: 'RedisNode<n>Connections', threshold: 'redisConnections' },
+  { row: 'ingestor dead letters > 0', alarm: 'Ingestor<g>DeadLetters', threshold: '0' },
+  { row: 'spool growing', alarm: 'Ingestor<g>SpoolGrowing', threshold: '0' },
+] as const;
 
 /**
  * Age of the oldest message that alarms for a tier: `interactionMaxAgeSeconds` for interactions
@@ -54,6 +76,7 @@ export class GatewayMonitoring extends Construct {
   readonly topic: sns.Topic;
   readonly facade: MonitoringFacade;
   readonly alarms: cloudwatch.Alarm[] = [];
+  readonly thresholds: AlarmThresholds;
 
   constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
     super(scope, id);
@@ -67,10 +90,13 @@ export class GatewayMonitoring extends Construct {
     };
     this.facade = new MonitoringFacade(this, 'Facade', { alarmFactoryDefaults, metricFactoryDefaults: {}, dashboardFactory: undefined });
     this.facade.addLargeHeader(`Discord gateway proxy (${props.envName})`);
+    const th: AlarmThresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...(props.alarms ?? loadAlarmThresholds((k) => this.node.tryGetContext(k))) };
+    this.thresholds = th;
+    this.kpis(props);
 
     // the ingestor's own metrics (EMF, dimension ShardGroup)
-    const ing = (metricName: string, group: string, statistic = 'Sum') =>
-      new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: group }, statistic, period: Duration.minutes(1) });
+    const ing = (metricName: string, group: string, statistic = 'Sum', minutes = 1) =>
+      new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: group }, statistic, period: Duration.minutes(minutes) });
     for (const i of props.ingestors) {
       const g = i.shardGroup;
       this.facade.monitorSimpleFargateService({ fargateService: i.service, humanReadableName: `Ingestor ${g}`, alarmFriendlyName: `ingestor-${g}` });
@@ -93,7 +119,10 @@ export class GatewayMonitoring extends Construct {
         label: 'shards not ready',
       });
       // missing data breaches: an ingestor that stopped reporting is not serving its shards
-      this.alarm(`Ingestor${g}ShardsNotReady`, notReady, 0, 3, `ingestor ${g}: a shard is not READY for 3 minutes (fatal close code, reconnect loop, or the task is down)`, cloudwatch.TreatMissingData.BREACHING);
+      this.alarm(`Ingestor${g}ShardsNotReady`, notReady, 0, th.shardNotReadyMinutes, `ingestor ${g}: a shard is not READY for ${th.shardNotReadyMinutes} minute(s) (fatal close code, reconnect loop, or the task is down)`, cloudwatch.TreatMissingData.BREACHING);
+      // every process start writes ProcessStarts = 1 (ingestor/src/metrics.ts): more than one in 15 minutes is an OOM kill or crash loop
+      this.alarm(`Ingestor${g}Restarts`, ing('ProcessStarts', g, 'Sum', 15), th.ingestorStartsPer15Min, 1, `ingestor ${g}: more than ${th.ingestorStartsPer15Min} process start(s) in 15 minutes (OOM kill, crash loop): see the stopped task's reason in ECS`);
+      this.alarm(`Ingestor${g}Memory`, i.service.metricMemoryUtilization({ period: Duration.minutes(1), statistic: 'Maximum' }), th.ingestorMemoryPercent, 3, `ingestor ${g}: task memory above ${th.ingestorMemoryPercent} % for 3 minutes`);
       const spoolGrowth = new cloudwatch.MathExpression({
         expression: 'RATE(spool)',
         usingMetrics: { spool: ing('SpoolDepth', g, 'Maximum') },
@@ -118,6 +147,10 @@ export class GatewayMonitoring extends Construct {
         addQueueMaxMessageAgeAlarm: { Critical: { maxAgeInSeconds: maxAge } },
         addDeadLetterQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
       });
+      // a backlog pages for consumed tiers; bulk has no consumer, its age alarm covers it
+      if (tier.route.consumer !== null) {
+        this.alarm(`Queue${n}Backlog`, tier.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), th.queueBacklogMessages, 5, `${n} queue: more than ${th.queueBacklogMessages} messages waiting for 5 minutes: raise the tier's maxConcurrency or look at worker errors`);
+      }
       this.facade.monitorSqsQueue({
         queue: tier.targetDeadLetterQueue,
         humanReadableName: `${n} rule target DLQ`,
@@ -132,10 +165,16 @@ export class GatewayMonitoring extends Construct {
         lambdaFunction: fn,
         humanReadableName: `${name} worker`,
         alarmFriendlyName: `${name}-worker`,
-        // the rate is the Average of Errors, a fraction of invocations: 0.01 = 1 %
-        addFaultRateAlarm: { Critical: { maxErrorRate: 0.01 } },
         addThrottlesCountAlarm: { Critical: { maxErrorCount: 0 } },
       });
+      const errorRate = new cloudwatch.MathExpression({
+        expression: '100 * FILL(errors, 0) / IF(FILL(invocations, 0) > 0, invocations, 1)',
+        usingMetrics: { errors: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), invocations: fn.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }) },
+        period: Duration.minutes(5),
+        label: 'errors, % of invocations',
+      });
+      this.alarm(`Worker${name}ErrorRate`, errorRate, th.workerErrorRatePercent, 1, `${name} worker: errors above ${th.workerErrorRatePercent} % of invocations over 5 minutes: logs (npm run trace), then the DLQ`);
+      this.alarm(`Worker${name}LatencyP99`, fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), th.workerP99Ms, 1, `${name} worker: duration p99 above ${th.workerP99Ms} ms over 5 minutes`);
     }
 
     if (props.redisReplicationGroupId) {
@@ -150,6 +189,9 @@ export class GatewayMonitoring extends Construct {
           addRedisEngineCpuUsageAlarm: { Warning: { maxUsagePercent: 80 } },
           addMinFreeableMemoryAlarm: { Warning: { minFreeableMemoryInBytes: 100 * 1024 * 1024 } },
         });
+        const ec = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName, dimensionsMap: { CacheClusterId: node }, statistic: 'Maximum', period: Duration.minutes(1) });
+        this.alarm(`RedisNode${n}Memory`, ec('DatabaseMemoryUsagePercentage'), th.redisMemoryPercent, 5, `Redis node ${n}: memory above ${th.redisMemoryPercent} % of maxmemory for 5 minutes: resize redisNodeType or look for keys without TTL`);
+        this.alarm(`RedisNode${n}Connections`, ec('CurrConnections'), th.redisConnections, 5, `Redis node ${n}: more than ${th.redisConnections} connections for 5 minutes: Lambda concurrency grew (each container holds one)`);
       }
     }
     if (props.proxyName) {
@@ -166,6 +208,40 @@ export class GatewayMonitoring extends Construct {
       // transaction-local set_config may pin for the transaction (DESIGN.md section 7): alarm when it lasts
       this.alarm('ProxyPinnedSessions', px('DatabaseConnectionsCurrentlySessionPinned', 'Average'), 5, 5, 'RDS Proxy: connections stay pinned (long tenant transactions?)');
     }
+  }
+
+  /**
+   * The KPIs of PRD 8.1 in one row at the top of the dashboard: disconnections per day (shard
+   * reconnects), processing p99, error rate, steady queue depth and ingestor memory.
+   */
+  private kpis(props: GatewayMonitoringProps): void {
+    const groups = props.ingestors.map((i) => i.shardGroup);
+    const sumOver = (metricName: string, statistic: string, period: Duration) =>
+      groups.map((g, k) => [`${metricName[0]!.toLowerCase()}${k}`, new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: g }, statistic, period })] as const);
+    const reconnects = Object.fromEntries(sumOver('ShardReconnects', 'Sum', Duration.days(1)));
+    const fns = Object.entries(props.functions).filter((e): e is [string, lambda.IFunction] => Boolean(e[1]));
+    const tiers = Object.values(props.tiers).filter((t): t is TierResources => Boolean(t) && t!.route.consumer !== null);
+    const widgets: cloudwatch.IWidget[] = [
+      new cloudwatch.SingleValueWidget({
+        title: 'Disconnections / day (shard reconnects)',
+        metrics: Object.keys(reconnects).length
+          ? [new cloudwatch.MathExpression({ expression: Object.keys(reconnects).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: reconnects, period: Duration.days(1), label: 'reconnects' })]
+          : [],
+        width: 5,
+        height: 4,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Processing p99 (ms)', left: fns.map(([n, f]) => f.metricDuration({ statistic: 'p99', period: Duration.minutes(5), label: n })), width: 5, height: 4 }),
+      new cloudwatch.GraphWidget({
+        title: 'Error rate (% of invocations)',
+        // ids must be unique across the graph's expressions
+        left: fns.map(([n, f], k) => new cloudwatch.MathExpression({ expression: `100 * FILL(e${k}, 0) / IF(FILL(i${k}, 0) > 0, i${k}, 1)`, usingMetrics: { [`e${k}`]: f.metricErrors({ statistic: 'Sum' }), [`i${k}`]: f.metricInvocations({ statistic: 'Sum' }) }, period: Duration.minutes(5), label: n })),
+        width: 5,
+        height: 4,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Steady queue depth (visible, avg)', left: tiers.map((t) => t.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Average', period: Duration.minutes(5), label: t.route.name })), width: 5, height: 4 }),
+      new cloudwatch.GraphWidget({ title: 'Ingestor memory (%)', left: props.ingestors.map((i) => i.service.metricMemoryUtilization({ statistic: 'Maximum', period: Duration.minutes(1), label: i.shardGroup })), width: 4, height: 4 }),
+    ];
+    this.facade.addSegment({ widgets: () => widgets, alarmWidgets: () => [], summaryWidgets: () => [] });
   }
 
   private alarm(
