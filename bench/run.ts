@@ -14,7 +14,7 @@ import { CompressionMethod } from '@discordjs/ws';
 import { startIngestor, type IngestorHandle } from '../ingestor/src/main';
 import { LatencyRecorder, percentile } from '../local/latency';
 import { createEventBridgeClient, EventBridgeSender } from './lib/sdk-put-events';
-import { ingestorMallocEnv, ingestorNodeOptions } from '../ingestor/src/runtime';
+import { ingestorMallocEnv, ingestorNodeOptions } from '../lib/contract';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const QUICK = process.argv.includes('--quick');

@@ -18,7 +18,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { ingestorMallocEnv, ingestorNodeOptions } from '../../ingestor/src/runtime';
+import { ingestorMallocEnv, ingestorNodeOptions } from '../contract';
 
 /** Namespace of the ingestor's EMF metrics (dimension ShardGroup). */
 export const INGESTOR_METRICS_NAMESPACE = 'DiscordGatewayProxy/Ingestor';

@@ -4,3 +4,4 @@ export * from './dispatch';
 export * from './routing';
 export * from './envelope';
 export * from './eventbridge';
+export * from './ingestor-runtime';

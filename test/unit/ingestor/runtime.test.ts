@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkBufferFitsHeap, ingestorNodeOptions } from '../../../ingestor/src/runtime';
+import { checkBufferFitsHeap } from '../../../ingestor/src/runtime';
+import { ingestorNodeOptions } from '../../../lib/contract';
 
 describe('ingestor runtime flags', () => {
   it('bounds the old space to half the task memory (the young generation keeps its default: 2 MiB cost 30 % throughput)', () => {
