@@ -303,7 +303,8 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
         expect(text.filter((s) => s.includes('ShardsReady') && s.includes(`"${g}"`))).toHaveLength(1);
         expect(text.filter((s) => s.includes('SpoolDepth') && s.includes(`"${g}"`))).toHaveLength(1);
       }
-      const faultRates = alarms().filter((a) => JSON.stringify(a.Properties).includes('"Errors"') && a.Properties!.Threshold === 0.01);
+      // errors as a percentage of invocations (Worker<fn>ErrorRate, threshold workerErrorRatePercent = 1)
+      const faultRates = alarms().filter((a) => JSON.stringify(a.Properties).includes('"Errors"') && JSON.stringify(a.Properties).includes('"Invocations"') && a.Properties!.Threshold === 1);
       expect(faultRates).toHaveLength(3);
       expect(text.filter((s) => s.includes('"Throttles"'))).toHaveLength(3);
       expect(text.filter((s) => s.includes('DatabaseConnectionsCurrentlySessionPinned'))).toHaveLength(1);
