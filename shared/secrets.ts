@@ -4,6 +4,12 @@
  * and the console's key/value editor write). Errors name the variable that points at the secret and
  * never contain the value.
  * https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets.html
+ *
+ * Not Powertools' Parameters (getSecret with a cache): every secret here is read once per process,
+ * when the client that needs it is built (the Redis connection's AUTH token, the bot token of a REST
+ * client), and that client keeps the value for its life, so a cache with a maximum age would have
+ * nothing to refresh. The ingestor, which is not a Lambda function, reads through the same function,
+ * and its errors name the variable that pointed at the secret.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 

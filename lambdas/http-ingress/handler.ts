@@ -1,25 +1,25 @@
 /**
  * HTTP interactions ingress: API Gateway HTTP API (payload format 2.0) -> handleHttpInteraction.
- * A middy wrapper like the workers': Lambda context in the logger, metrics published per request.
+ * A middy wrapper like the workers' (lambdas/shared/worker.ts): Powertools' injectLambdaContext and
+ * logMetrics, so the Lambda context is in every log line and the metrics are published per request.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy, { type MiddlewareObj } from '@middy/core';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { coreLogger, logger } from '../shared/logger';
-import { countOutcome, flushMetrics } from '../shared/metrics';
+import { countOutcome, metrics } from '../shared/metrics';
 import { handleHttpInteraction, type HttpIngressDeps } from './core';
 import { httpIngressDeps } from './deps';
 
 type Result = APIGatewayProxyStructuredResultV2;
 
-const publishMetrics = (): MiddlewareObj<APIGatewayProxyEventV2, Result> => ({ after: () => flushMetrics(), onError: () => flushMetrics() });
-
 /** The handler over any deps (the local server passes its own; Lambda builds them from the environment). */
 export function httpIngressHandler(deps: () => Promise<HttpIngressDeps>) {
   return middy<APIGatewayProxyEventV2, Result, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(publishMetrics())
+    .use(logMetrics(metrics))
     .handler(async (event, context) => {
       const d = await deps();
       const raw = event.body ?? '';

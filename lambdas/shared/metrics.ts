@@ -1,26 +1,23 @@
 /**
- * Powertools metrics (CloudWatch EMF) for the workers: one outcome count per processed event, by
- * worker and outcome (e.g. interactions answered, deferred, expired after the 3 s window; member
- * events applied, stale, duplicate). Namespace from POWERTOOLS_METRICS_NAMESPACE.
+ * Powertools metrics (CloudWatch EMF) of the Lambda functions, one instance per container at module
+ * scope as Powertools' docs create it; the handlers publish it once per invocation with the
+ * `logMetrics` middleware (lambdas/shared/worker.ts, lambdas/http-ingress/handler.ts).
+ * Each processed event counts one outcome, by worker and outcome (interactions answered, deferred,
+ * expired after the 3 s window; member events applied, stale, duplicate, ...).
+ * https://docs.powertools.aws.dev/lambda/typescript/latest/features/metrics/
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { WORKER_METRICS_NAMESPACE } from '../../lib/contract';
 
-let instance: Metrics | undefined;
-/** Created on first use, so the environment of the container (or the local runner) applies. */
-export const metrics = (): Metrics =>
-  (instance ??= new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'DiscordGatewayProxy/Workers', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'workers' }));
+/** Namespace and service from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME (set per function by CDK). */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? WORKER_METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'workers',
+});
 
-/** Counts one outcome, e.g. count('Interaction', 'expired') -> metric InteractionExpired. */
+/** Counts one outcome, e.g. countOutcome('Interaction', 'unknown-command') -> metric InteractionUnknownCommand. */
 export function countOutcome(prefix: string, outcome: string, latencyMs?: number): void {
   const name = `${prefix}${outcome.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
-  metrics().addMetric(name, MetricUnit.Count, 1);
-  if (latencyMs !== undefined && latencyMs >= 0) metrics().addMetric(`${prefix}AgeOnArrivalMs`, MetricUnit.Milliseconds, latencyMs);
-}
-
-/** Writes the metrics of this invocation (one EMF line per batch). */
-export function flushMetrics(): void {
-  // nothing stored (a batch that failed before any outcome, or Powertools flushed at its 100-value
-  // limit already): no empty-metrics warning either
-  if (!instance || !instance.hasStoredMetrics()) return;
-  instance.publishStoredMetrics();
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  if (latencyMs !== undefined && latencyMs >= 0) metrics.addMetric(`${prefix}AgeOnArrivalMs`, MetricUnit.Milliseconds, latencyMs);
 }

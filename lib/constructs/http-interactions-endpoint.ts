@@ -101,7 +101,6 @@ export class HttpInteractionsEndpoint extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
       logGroup: new logs.LogGroup(this, 'HandlerLogs', { retention, removalPolicy }),
-      tracing: lambda.Tracing.ACTIVE,
       bundling: { forceDockerBundling: false, target: 'node22', minify: true, sourceMap: true, sourcesContent: false, externalModules: ['pg-native'] },
     });
     props.interactionQueue.grantSendMessages(this.function);
@@ -149,7 +148,6 @@ export class HttpInteractionsEndpoint extends Construct {
 
     const fn = this.function;
     acknowledge(fn, 'Pinned to nodejs22.x, the runtime the workers are built and tested for; moving runtimes is a deliberate change.', 'AwsSolutions-L1');
-    acknowledge(fn, 'X-Ray PutTraceSegments/PutTelemetryRecords take no resource; the only data action of this role is sqs:SendMessage on the interactions queue (asserted in test/cdk).', 'AwsSolutions-IAM5[Resource::*]');
     acknowledge(fn, 'AWS managed minimum for logs.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]');
   }
 }

@@ -19,7 +19,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { tiersByPriority, type ConsumerName, type RoutingTable, type TierRoute } from '../contract';
+import { tiersByPriority, WORKER_METRICS_NAMESPACE, type ConsumerName, type RoutingTable, type TierRoute } from '../contract';
 import { acknowledge } from './nag';
 import { pascal, type TieredEventBus } from './tiered-event-bus';
 
@@ -29,8 +29,7 @@ import { pascal, type TieredEventBus } from './tiered-event-bus';
  */
 export const BOT_TOKEN_CONSUMERS: readonly ConsumerName[] = ['member', 'guild'];
 
-/** Metrics namespace of every worker (Powertools). */
-export const WORKER_METRICS_NAMESPACE = 'DiscordGatewayProxy/Workers';
+export { WORKER_METRICS_NAMESPACE } from '../contract';
 
 /** Where the worker handlers live: `lambdas/<consumer>/handler.ts`, exporting `handler`. */
 export const DEFAULT_LAMBDAS_DIR = path.join(__dirname, '..', '..', 'lambdas');
@@ -164,7 +163,6 @@ export class TierWorkers extends Construct {
       description: `Discord gateway ${route.name} tier worker (${consumer})`,
       environment,
       logGroup,
-      tracing: lambda.Tracing.ACTIVE,
       vpc: props.vpc,
       vpcSubnets: props.vpc ? (props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }) : undefined,
       securityGroups: props.vpc ? props.securityGroups : undefined,
@@ -205,7 +203,6 @@ export class TierWorkers extends Construct {
     props.database?.proxy.grantConnect(fn, props.database.user ?? 'gateway_worker');
 
     acknowledge(fn, 'Pinned to nodejs22.x, the runtime the workers are built and tested for; moving runtimes is a deliberate change.', 'AwsSolutions-L1');
-    acknowledge(fn, 'X-Ray PutTraceSegments/PutTelemetryRecords take no resource; every data action of this role names its resource (asserted in test/cdk).', 'AwsSolutions-IAM5[Resource::*]');
     acknowledge(fn, 'AWS managed minimum for logs and VPC ENIs.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]');
     return { route, consumer, function: fn, eventSource };
   }

@@ -5,3 +5,4 @@ export * from './routing';
 export * from './envelope';
 export * from './eventbridge';
 export * from './ingestor-runtime';
+export * from './metrics';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { countOutcome, flushMetrics } from '../../../lambdas/shared/metrics';
+import { countOutcome, metrics } from '../../../lambdas/shared/metrics';
 
 describe('worker metrics', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -12,7 +12,7 @@ describe('worker metrics', () => {
     });
     countOutcome('Interaction', 'expired', 3500);
     countOutcome('Interaction', 'unknown-command');
-    flushMetrics();
+    metrics.publishStoredMetrics();
     const doc = JSON.parse(lines.find((l) => l.includes('"_aws"'))!);
     expect(doc.InteractionExpired).toBe(1);
     expect(doc.InteractionUnknownCommand).toBe(1);
