@@ -1,67 +1,42 @@
 #!/usr/bin/env node
 /**
- * Deploys the local stage of the app to whatever answers at AWS_ENDPOINT_URL (default
- * http://127.0.0.1:4566: MiniStack from `npm run env:up`, or LocalStack with its auth token).
+ * `npm run deploy:local`: deploys the local stage of the CDK app to whatever answers at
+ * AWS_ENDPOINT_URL (default http://127.0.0.1:4566: MiniStack from `npm run env:up`, or LocalStack)
+ * with the CDK CLI itself:
  *
- * The full stacks cannot run there (no VPC, Fargate, ElastiCache or RDS locally), so this synthesizes
- * the LocalGatewayStack (the same TieredEventBus and TierWorkers constructs the gateway stack uses),
- * writes its template to cdk.out/, and creates its bus, queues with redrive policies, rules and rule
- * targets with their DLQs on the endpoint from that template (local/wiring). The worker functions are
- * not created on the emulator: the local runner invokes the handlers the way the template's event
- * source mappings say, against local Redis and PostgreSQL.
+ *   npx cdk bootstrap aws://000000000000/us-east-1        (once; skipped when CDKToolkit exists)
+ *   npx cdk deploy DiscordGateway-<env>-Local -c stage=local --exclusively --require-approval never \
+ *     -c localDiscordApiUrl=... -c scoreServiceUrl=... -c localDatabaseUrl=... ...
  *
- *   npx tsx bin/deploy-local.ts            # create or update, print what exists
- *   npx tsx bin/deploy-local.ts --synth    # only write cdk.out/<stack>.local.template.json
+ * The context points the workers at the local services on their fixed ports (the Discord simulator
+ * on LOCAL_SIMULATOR_PORT, default 7150; the score service on LOCAL_SCORE_PORT, default 7151; Redis and
+ * PostgreSQL from local/env.sh); the bot token goes through the emulator's Secrets Manager. The
+ * emulator runs the worker functions from their SQS event source mappings. Then it prints the
+ * stack's outputs and the functions' mappings as the emulator reports them.
+ *
+ *   npm run deploy:local
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { App } from 'aws-cdk-lib';
-import { AppConfigError, loadAppConfig } from '../lib/config/app-config';
-import { synthLocalTemplate } from '../lib/stacks/local-stack';
-import { localAwsConfig, localSqsConfig } from '../local/aws';
-import { applyWiring } from '../local/wiring/apply';
-import { planFromTemplate } from '../local/wiring/template';
+import { LOCAL_CDK_OUT, deployLocalStack } from '../local/pipeline/deploy';
+import { EventSourceMappings } from '../local/pipeline/mappings';
+import { localBotTokenSecret, localStageContext, scoreServiceUrl, simulatorRestUrl } from '../local/pipeline/index';
 
 async function main(): Promise<void> {
-  const app = new App();
-  let config;
-  try {
-    config = loadAppConfig((key) => app.node.tryGetContext(key));
-  } catch (err) {
-    if (err instanceof AppConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
+  const t0 = Date.now();
+  const log = (m: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+  const context = localStageContext({ simulatorRestUrl: simulatorRestUrl(), scoreServiceUrl: scoreServiceUrl(), botTokenSecretArn: await localBotTokenSecret() });
+  const r = await deployLocalStack({ context, log });
+  const o = r.outputs;
+  console.log(`\n${o.stackName}: ${o.status} (cloud assembly in ${LOCAL_CDK_OUT})`);
+  console.log(`  bus ${o.busName}, claim-check bucket ${o.claimCheckBucket}${o.httpInteractionsUrl ? `, HTTP interactions ${o.httpInteractionsUrl}` : ''}`);
+  for (const [tier, t] of Object.entries(o.tiers)) console.log(`  ${tier}: ${t.queueUrl}\n    DLQ ${t.dlqUrl}\n    rule target DLQ ${t.targetDlqUrl}`);
+  const mappings = new EventSourceMappings({ interaction: o.functions.interaction, member: o.functions.member, guild: o.functions.guild });
+  for (const m of await mappings.list()) {
+    console.log(`  function ${m.functionName} (${m.worker}) <- mapping ${m.uuid}: ${m.state}, batch ${m.batchSize}, max concurrency ${m.maximumConcurrency ?? '-'}, ${m.functionResponseTypes.join(',') || 'no partial failures'}`);
   }
-  const template = synthLocalTemplate({ routing: config.routing });
-  const out = path.join(__dirname, '..', 'cdk.out');
-  fs.mkdirSync(out, { recursive: true });
-  const file = path.join(out, `DiscordGateway-${config.envName}-Local.local.template.json`);
-  fs.writeFileSync(file, JSON.stringify(template, null, 1));
-  console.log(`local stage template: ${path.relative(process.cwd(), file)}`);
-  if (process.argv.includes('--synth')) return;
-
-  const endpoint = localAwsConfig().endpoint;
-  const plan = planFromTemplate(template);
-  const applied = await applyWiring(plan, new EventBridgeClient(localAwsConfig()), new SQSClient(localSqsConfig()), {
-    prefix: `gateway-${config.envName}`,
-    table: config.routing,
-  }).catch((err: Error) => {
-    console.error(`could not deploy the local stage to ${endpoint}: ${err.message}\nIs an AWS-compatible endpoint up there? Run \`npm run env:up\` (MiniStack) or set AWS_ENDPOINT_URL.`);
-    process.exit(1);
-  });
-  console.log(`deployed to ${endpoint}: bus ${applied.busName}`);
-  for (const [tier, t] of Object.entries(applied.tiers)) {
-    const q = t && applied.queues[t.queue];
-    console.log(`  ${tier}: rule ${t ? applied.ruleNames[t.rule] : '?'} -> ${q?.name} (DLQ ${t?.dlq ? applied.queues[t.dlq]?.name : '-'}, target DLQ ${t?.targetDlq ? applied.queues[t.targetDlq]?.name : '-'})`);
-  }
-  for (const m of plan.mappings) {
-    const fn = plan.functions.find((f) => f.logicalId === m.function);
-    console.log(`  mapping ${fn?.worker ?? m.function} <- ${applied.queues[m.queue]?.name}: batch ${m.batchSize}, window ${m.maxBatchingWindowSeconds}s, max concurrency ${m.maxConcurrency ?? '-'}, partial failures ${m.reportBatchItemFailures}`);
-  }
+  mappings.close();
 }
 
-void main();
+main().catch((err) => {
+  console.error(`deploy:local: ${String((err as Error).message ?? err)}`);
+  process.exit(1);
+});

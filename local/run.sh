@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm run local`: sets up what it needs on a fresh clone (npm dependencies, local services),
-# then runs the whole pipeline locally against the Discord simulator.
+# `npm run local`: sets up what it needs on a fresh clone (npm dependencies, local services), deploys
+# the local stage with `cdk deploy` to the AWS emulator (which runs the workers), then runs the whole
+# pipeline against the Discord simulator (local/pipeline/main.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # this machine runs Node 20; the SDK's notice that releases after January 2027 need Node 22 is known (Lambda and the image run 22)
@@ -14,9 +15,4 @@ fi
 echo "== local services"
 bash local/env.sh up
 
-if [ -f local/pipeline.ts ]; then
-  exec npx tsx local/pipeline.ts "$@"
-fi
-echo
-echo "The local pipeline is not built yet (issue: 'The whole pipeline locally')."
-echo "The local services above are up; 'npm test' runs every test against them."
+exec npx tsx local/pipeline/main.ts "$@"

@@ -13,7 +13,8 @@ export interface ScoreService {
   stop(): Promise<void>;
 }
 
-export async function startScoreService(latencyMs = 200): Promise<ScoreService> {
+/** `port` 0 takes any free port; the local stage uses a fixed one, since the deployed worker's SCORE_SERVICE_URL names it. */
+export async function startScoreService(latencyMs = 200, port = 0): Promise<ScoreService> {
   const svc = { latencyMs, failing: false, requests: 0 } as ScoreService;
   const server: Server = createServer((req, res) => {
     svc.requests++;
@@ -26,7 +27,12 @@ export async function startScoreService(latencyMs = 200): Promise<ScoreService> 
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ score }));
     }, svc.latencyMs);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`the score service cannot listen on 127.0.0.1:${port}: the port is in use (another npm run local or test still running?); stop it or set LOCAL_SCORE_PORT`) : err),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
   svc.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   svc.stop = () => new Promise<void>((r) => {
     server.closeAllConnections();

@@ -1,165 +1,151 @@
 /**
- * The user stories end to end: simulator -> ingestor -> EventBridge rules -> SQS -> local runner ->
- * real worker handlers -> Redis / PostgreSQL / simulator REST. Wiring from the CDK app's local stage.
- * Loss is computed from the simulator's ledger and from PostgreSQL, never assumed.
+ * The user stories end to end against the deployed local stage: simulator -> ingestor -> EventBridge
+ * rules -> SQS -> the worker functions the emulator runs from their event source mappings -> Redis /
+ * PostgreSQL / simulator REST. The stack is deployed with `cdk deploy` (or reused when it is up to
+ * date: same context and sources), and found through its Outputs. Loss is computed from the
+ * simulator's ledger and from PostgreSQL, never assumed.
  */
+import { spawn } from 'node:child_process';
+import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelopeId, withOverrides } from '../../lib/contract';
+import { LOCAL_OWNER_URL } from '../../db/migrate';
 import { withGuild } from '../../lambdas/shared/db';
-import { LOCAL_DATABASE_URL, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
-import { redrive } from '../../local/wiring/redrive';
-import type { SqsHandler } from '../../local/wiring/runner';
-
-// short timeouts so redeliveries happen within a test (visibility = 6 x function timeout still holds)
-const routing = withOverrides({
-  members: { queue: { functionTimeoutSeconds: 1, visibilityTimeoutSeconds: 6, maxReceiveCount: 3 } },
-  guilds: { queue: { functionTimeoutSeconds: 1, visibilityTimeoutSeconds: 6, maxReceiveCount: 3 } },
-});
-
-const faults = { memberCrash: false, poisonFixed: false, crashes: 0 };
-const POISON_USER = '999999999999999999';
-
-// fault injection around the real member handler: a crash for a while, and a record it cannot handle
-const wrapHandler = (worker: string, h: SqsHandler): SqsHandler => {
-  if (worker !== 'member') return h;
-  return async (event, ctx) => {
-    if (faults.memberCrash) {
-      faults.crashes++;
-      throw new Error('injected crash of the member worker');
-    }
-    const poison = event.Records.filter((r) => !faults.poisonFixed && r.body.includes(POISON_USER));
-    const rest = { ...event, Records: event.Records.filter((r) => !poison.includes(r)) };
-    const res = (rest.Records.length ? await h(rest, ctx) : { batchItemFailures: [] }) as SQSBatchResponse;
-    return { batchItemFailures: [...res.batchItemFailures, ...poison.map((p) => ({ itemIdentifier: p.messageId }))] };
-  };
-};
+import { localAwsConfig } from '../../local/aws';
+import { LOCAL_DATABASE_URL, LOCAL_TIER_OVERRIDES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
+import { peek, redrive } from '../../scripts/redrive';
 
 let p: LocalPipeline;
 const pool = new Pool({ connectionString: LOCAL_DATABASE_URL, max: 2 });
+const owner = new Pool({ connectionString: process.env.MIGRATION_DATABASE_URL ?? LOCAL_OWNER_URL, max: 1 });
 
 const until = async (cond: () => Promise<boolean> | boolean, what: string, ms = 60_000) => {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
   }
 };
 
 const memberRows = (guildId: string) =>
   withGuild(pool, guildId, async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM members WHERE present')).rows[0]!.n));
+const tier = async (name: string) => (await p.tierNumbers()).find((t) => t.tier === name)!;
+
+const dlqScript = (args: string[]) =>
+  new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn('npx', ['tsx', 'scripts/dlq.ts', ...args], { env: { ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 
 beforeAll(async () => {
-  p = await startLocalPipeline({ shards: 2, guilds: 12, routing, scoreLatencyMs: 2000, wrapHandler });
-}, 120_000);
+  p = await startLocalPipeline({ shards: 2, guilds: 12, scoreLatencyMs: 2000, reuseStack: true, log: (m) => console.log(`e2e: ${m}`) });
+}, 300_000);
 
 afterAll(async () => {
+  await owner.query('GRANT INSERT, UPDATE ON members TO gateway_worker').catch(() => undefined);
   await p?.stop();
   await pool.end();
+  await owner.end();
 });
 
-describe('end to end', () => {
+describe('end to end, on the deployed local stage', () => {
+  it('is deployed by CloudFormation with its functions and their SQS event source mappings, as the routing table says', async () => {
+    expect(p.outputs.status).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
+    const mappings = await p.mappings.list();
+    expect(mappings.map((m) => m.worker).sort()).toEqual(['guild', 'interaction', 'member']);
+    for (const m of mappings) {
+      const route = withOverrides(LOCAL_TIER_OVERRIDES)[m.worker === 'interaction' ? 'interactions' : m.worker === 'member' ? 'members' : 'guilds'];
+      expect(m.state).toBe('Enabled');
+      expect(m.batchSize).toBe(route.queue.batchSize);
+      expect(m.maximumConcurrency).toBe(route.queue.maxConcurrency);
+      expect(m.functionResponseTypes).toContain('ReportBatchItemFailures');
+    }
+  });
+
   it('defers a slow command within 3 s and follows up; answers a fast one directly (US-1)', async () => {
     const fast = p.sim.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[0] });
     const slow = p.sim.createInteraction({ commandName: 'check-eligibility', guildId: p.sim.guildIds[1] });
     await until(() => (p.sim.interactionResponses(slow.id)?.messages.length ?? 0) > 0 && !!p.sim.interactionResponses(fast.id)?.callback, 'both answers');
     const f = p.sim.interactionResponses(fast.id)!;
     expect(f.callback).toMatchObject({ type: 4, data: { content: 'Pong!' } });
-    expect(f.callback!.at - f.createdAt).toBeLessThan(3000); // the simulator would have refused it otherwise
     const s = p.sim.interactionResponses(slow.id)!;
-    expect(s.callback?.type).toBe(5); // deferred
-    expect(s.callback!.at - s.createdAt).toBeLessThan(3000);
+    expect(s.callback?.type).toBe(5); // deferred (the simulator refuses a callback after 3 s)
     expect(s.messages[0]!.kind).toBe('edit');
     expect((s.messages[0]!.body as { content: string }).content).toMatch(/Your score is \d+/);
     // the score service took 2 s, so the edit came after it
     expect(s.messages[0]!.at - s.createdAt).toBeGreaterThanOrEqual(2000);
-    // exactly one callback each
     expect(p.sim.requests.filter((r) => r.route === 'interaction_callback' && r.path.includes(slow.id))).toHaveLength(1);
   });
 
   it('stores all 1,000 members of a join storm in PostgreSQL, none lost (US-2)', async () => {
     const g = p.sim.guildIds[2]!;
     await p.sim.memberJoinStorm(g, 1000);
-    await until(async () => (await memberRows(g)) === 1000, '1,000 member rows');
-    expect(await memberRows(g)).toBe(1000);
-    // row-level security: another guild's transaction sees none of them
+    await until(async () => (await memberRows(g)) === 1000, '1,000 member rows', 120_000);
     expect(await withGuild(pool, p.sim.guildIds[3]!, async (c) => (await c.query('SELECT 1 FROM members WHERE guild_id = $1', [g])).rowCount)).toBe(0);
   });
 
-  it('keeps the ingestor connected while the member worker crashes, and processes everything once it recovers (US-3)', async () => {
+  it('keeps the ingestor connected while the member worker fails (the database refuses it), and processes everything once it recovers (US-3)', async () => {
     const g = p.sim.guildIds[4]!;
-    faults.memberCrash = true;
-    await p.sim.memberJoinStorm(g, 200);
-    await until(() => faults.crashes >= 3, 'the worker to crash a few times');
-    expect(p.ingestor.status().shards.ready).toBe(2);
-    expect(await memberRows(g)).toBe(0);
-    faults.memberCrash = false;
-    // redelivered after the visibility timeout (6 s here)
-    await until(async () => (await memberRows(g)) === 200, '200 member rows after recovery', 90_000);
+    await owner.query('REVOKE INSERT, UPDATE ON members FROM gateway_worker');
+    try {
+      await p.sim.memberJoinStorm(g, 200);
+      // the batches were taken and failed: they wait out the visibility timeout (30 s on the local stage)
+      await until(async () => (await tier('members')).inFlight >= 200, 'the failed member batches in flight', 60_000);
+      expect(p.ingestor.status().shards.ready).toBe(2);
+      expect(await memberRows(g)).toBe(0);
+    } finally {
+      await owner.query('GRANT INSERT, UPDATE ON members TO gateway_worker');
+    }
+    await until(async () => (await memberRows(g)) === 200, '200 member rows after recovery', 120_000);
+    expect((await tier('members')).dlq).toBe(0);
   });
 
-  it('sends a poison event to the DLQ and processes it after the fix with a redrive', async () => {
-    const g = p.sim.guildIds[5]!;
-    p.sim.dispatch('GUILD_MEMBER_ADD', p.sim.memberPayload(g, POISON_USER));
-    const dlq = p.queueUrl('members', 'dlq');
-    await until(async () => (await p.tierNumbers()).find((t) => t.tier === 'members')!.dlq === 1, 'the poison record in the DLQ', 90_000);
-    expect(await memberRows(g)).toBe(0);
-    faults.poisonFixed = true;
-    expect(await redrive(p.sqs, dlq, p.queueUrl('members'))).toBe(1);
-    await until(async () => (await memberRows(g)) === 1, 'the redriven member row');
-    expect((await p.tierNumbers()).find((t) => t.tier === 'members')!.dlq).toBe(0);
+  it('sends a poison record from the bus to the tier DLQ with its reason, shows it with npm run dlq peek, and redrives it', async () => {
+    const eb = new EventBridgeClient(localAwsConfig());
+    const detail = { v: 1, id: 'not-an-envelope-id', type: 'GUILD_MEMBER_ADD' };
+    const r = await eb.send(new PutEventsCommand({ Entries: [{ EventBusName: p.outputs.busName, Source: 'discord.gateway', DetailType: 'GUILD_MEMBER_ADD', Detail: JSON.stringify(detail) }] }));
+    eb.destroy();
+    expect(r.FailedEntryCount).toBe(0);
+    await until(async () => (await tier('members')).dlq === 1, 'the poison record in the members DLQ', 60_000);
+    const [msg] = await peek(p.sqs, p.queueUrl('members', 'dlq'));
+    expect(msg!.reason).toBeTruthy();
+    expect(msg!.receiveCount).toBe('1'); // dead-lettered by the worker on first sight, not after maxReceiveCount receives
+    expect(JSON.parse(msg!.body).detail).toEqual(detail);
+    const shown = await dlqScript(['peek', 'members']);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('found by outputs of stack DiscordGateway-dev-Local');
+    expect(shown.out).toContain(`reason:   ${msg!.reason}`);
+    // back to the queue unchanged: still poison, so the worker dead-letters it again
+    expect(await redrive(p.sqs, p.queueUrl('members', 'dlq'), p.queueUrl('members'))).toBe(1);
+    await until(async () => (await peek(p.sqs, p.queueUrl('members', 'dlq'))).some((m) => m.messageId !== msg!.messageId), 'the redriven record dead-lettered again', 60_000);
+    await p.sqs.send(new PurgeQueueCommand({ QueueUrl: p.queueUrl('members', 'dlq') }));
   });
 
   it('answers interactions within the window while the members queue holds a backlog of 10,000 (priority)', async () => {
-    p.runner.setEnabled('member', false);
-    const members = p.queueUrl('members');
+    await p.mappings.setEnabled('member', false);
     try {
       await p.sim.memberJoinStorm(p.sim.guildIds[7]!, 10_000);
-      // (pollers already waiting when the mapping was switched off may take a batch or two)
-      await until(async () => (await p.tierNumbers()).find((t) => t.tier === 'members')!.visible >= 9_000, 'a backlog of about 10,000 member events', 90_000);
+      await until(async () => (await tier('members')).visible >= 9_000, 'a backlog of about 10,000 member events', 120_000);
       const ixs: ReturnType<typeof p.sim.createInteraction>[] = [];
       for (let i = 0; i < 5; i++) {
         ixs.push(p.sim.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[i] }));
         await new Promise((r) => setTimeout(r, 200));
       }
-      await until(() => ixs.every((ix) => p.sim.interactionResponses(ix.id)?.callback), 'the 5 callbacks', 15_000);
-      const latencies = ixs.map((ix) => p.sim.interactionResponses(ix.id)!.callback!.at - ix.createdAt);
-      console.log(`interaction callback latency with a 10,000-event members backlog: ${latencies.join(', ')} ms`);
+      await until(() => ixs.every((ix) => p.sim.interactionResponses(ix.id)?.callback), 'the 5 callbacks', 30_000);
+      console.log(`interaction callback latency with a 10,000-event members backlog: ${ixs.map((ix) => p.sim.interactionResponses(ix.id)!.callback!.at - ix.createdAt).join(', ')} ms`);
       // the simulator refuses callbacks after 3 s (10062): each one was accepted in time
       for (const ix of ixs) expect(p.sim.interactionResponses(ix.id)!.callback!.type).toBe(4);
-      expect((await p.tierNumbers()).find((t) => t.tier === 'members')!.visible).toBeGreaterThanOrEqual(9_000);
+      expect((await tier('members')).visible).toBeGreaterThanOrEqual(9_000);
     } finally {
-      await p.sqs.send(new PurgeQueueCommand({ QueueUrl: members }));
-      p.runner.setEnabled('member', true);
+      await p.sqs.send(new PurgeQueueCommand({ QueueUrl: p.queueUrl('members') }));
+      await p.mappings.setEnabled('member', true);
     }
-  });
-
-  it('runs more member batches at once with more runner concurrency (US-4), the rate reported as numbers', async () => {
-    const rates: Record<number, number> = {};
-    const peaks: Record<number, number> = {};
-    for (const [i, concurrency] of [1, 4].entries()) {
-      p.runner.setConcurrency('member', concurrency);
-      p.runner.setEnabled('member', false);
-      const g = p.sim.guildIds[8 + i]!;
-      await p.sim.memberJoinStorm(g, 2000);
-      await until(async () => (await p.tierNumbers()).find((t) => t.tier === 'members')!.visible >= 1900, 'the backlog queued', 60_000);
-      const t0 = Date.now();
-      p.runner.resetPeak('member');
-      p.runner.setEnabled('member', true);
-      await until(async () => (await memberRows(g)) === 2000, `2,000 rows at concurrency ${concurrency}`, 120_000);
-      rates[concurrency] = Math.round(2000 / ((Date.now() - t0) / 1000));
-      peaks[concurrency] = p.runner.snapshot().find((m) => m.worker === 'member')!.maxInFlight;
-    }
-    p.runner.setConcurrency('member', 10);
-    console.log(`member events/s: concurrency 1 -> ${rates[1]}/s, concurrency 4 -> ${rates[4]}/s (x${(rates[4]! / rates[1]!).toFixed(2)}); batches in flight at once: ${peaks[1]} and ${peaks[4]}`);
-    // the behaviour: the setting bounds how many batches run at once, and more of them do run;
-    // the rate is reported, not asserted (timing belongs to benchmarks; on 2 shared cores the
-    // in-process workers are CPU-bound, so the ratio moved between 0.8 and 1.6 across runs)
-    expect(peaks[1]).toBe(1);
-    expect(peaks[4]).toBeGreaterThanOrEqual(2);
-    expect(peaks[4]).toBeLessThanOrEqual(4);
   });
 
   it('carries a 300 KB GUILD_CREATE through the claim check: stored in S3 by the ingestor, loaded and processed by the guild worker', async () => {
@@ -171,7 +157,7 @@ describe('end to end', () => {
     const processed = () => withGuild(pool, g, async (c) => (await c.query('SELECT 1 FROM processed_events WHERE event_id = $1', [id])).rowCount === 1);
     await until(processed, 'the claim-checked GUILD_CREATE processed by the guild worker', 60_000);
     expect(p.ingestor.metrics.claimChecked).toBe(before + 1);
-    expect(await p.tierNumbers().then((t) => t.find((x) => x.tier === 'guilds')!.dlq)).toBe(0);
+    expect((await tier('guilds')).dlq).toBe(0);
   });
 
   it('loses nothing end to end when the ingestor is killed and restarted mid-stream', async () => {
@@ -182,8 +168,7 @@ describe('end to end', () => {
     await storm;
     await p.startIngestor();
     await p.sim.waitForShardsReady(2);
-    await until(async () => (await memberRows(g)) === 1500, '1,500 member rows', 90_000);
-    // and by the ledger: every wanted event Discord sent reached the bus at least once
+    await until(async () => (await memberRows(g)) === 1500, '1,500 member rows', 120_000);
     expect(await memberRows(g)).toBe(1500);
   });
 });

@@ -1,31 +1,66 @@
 import { describe, expect, it } from 'vitest';
-import { findTierQueues, matchTierQueues } from '../../../scripts/dlq';
+import { defaultStack, findTierQueues } from '../../../scripts/dlq';
+import { peek } from '../../../scripts/redrive';
 
-const Q = 'https://sqs.us-east-1.amazonaws.com/1/';
-const urls = [
-  `${Q}DiscordGateway-dev-Gateway-EventBusMembersQueue16EF4809-AbC123`,
-  `${Q}DiscordGateway-dev-Gateway-EventBusMembersDeadLetterQueue3437E5DB-XyZ789`,
-  `${Q}DiscordGateway-dev-Gateway-EventBusMembersTargetDeadLetterQueue73E16664-Qq1`,
-  `${Q}DiscordGateway-dev-Gateway-EventBusGuildsQueue2F05C67B-Zz9`,
+const outputs = [
+  { OutputKey: 'membersQueueUrl', OutputValue: 'q' },
+  { OutputKey: 'membersDeadLetterQueueUrl', OutputValue: 'd' },
 ];
 
 describe('npm run dlq: finding a tier queue', () => {
-  it('matches the CloudFormation names of the tier queue and DLQ, never the target DLQ or another tier', () => {
-    expect(matchTierQueues(urls, 'members')).toEqual({ queueUrl: urls[0], dlqUrl: urls[1] });
-    expect(matchTierQueues(urls, 'guilds')).toEqual({ queueUrl: urls[3], dlqUrl: undefined });
-    expect(matchTierQueues(['http://127.0.0.1:4566/0/gateway-dev-EventBusBulkQueue98DACD6C'], 'bulk').queueUrl).toContain('BulkQueue');
+  it('reads the stack outputs: the local stage against an endpoint, the gateway stack in AWS, or --stack', async () => {
+    const asked: string[] = [];
+    const cfn = { send: async (c: { input: { StackName: string } }) => (asked.push(c.input.StackName), { Stacks: [{ Outputs: outputs }] }) };
+    expect(await findTierQueues({ tier: 'members', cfn, env: {} } as never)).toEqual({ queueUrl: 'q', dlqUrl: 'd', source: 'outputs of stack DiscordGateway-dev-Gateway' });
+    expect(await findTierQueues({ tier: 'members', cfn, env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', ENV_NAME: 'ci' } } as never)).toMatchObject({ source: 'outputs of stack DiscordGateway-ci-Local' });
+    await findTierQueues({ tier: 'members', cfn, env: {}, stack: 'Mine' } as never);
+    expect(asked).toEqual(['DiscordGateway-dev-Gateway', 'DiscordGateway-ci-Local', 'Mine']);
+    expect(defaultStack({ AWS_ENDPOINT_URL: 'x' })).toBe('DiscordGateway-dev-Local');
   });
 
-  it('refuses to guess between two stacks that share a prefix', () => {
-    const two = [...urls, `${Q}DiscordGateway-dev-Gateway2-EventBusMembersQueue16EF4809-Other`];
-    expect(() => matchTierQueues(two, 'members')).toThrow(/2 queues look like the members queue/);
+  it('takes flags and variables first, without asking CloudFormation', async () => {
+    const cfn = { send: async () => Promise.reject(new Error('must not be asked')) };
+    expect(await findTierQueues({ tier: 'members', cfn, env: { MEMBERS_QUEUE_URL: 'eq', MEMBERS_DLQ_URL: 'ed' } } as never)).toMatchObject({ queueUrl: 'eq', dlqUrl: 'ed', source: 'environment' });
+    expect(await findTierQueues({ tier: 'members', cfn, queueUrl: 'fq', dlqUrl: 'fd', env: {} } as never)).toMatchObject({ queueUrl: 'fq', source: 'flags' });
   });
 
-  it('takes the stack outputs in AWS, flags and variables first', async () => {
-    const cfn = { send: async () => ({ Stacks: [{ Outputs: [{ OutputKey: 'membersQueueUrl', OutputValue: 'q' }, { OutputKey: 'membersDeadLetterQueueUrl', OutputValue: 'd' }] }] }) };
-    const sqs = { send: async () => ({ QueueUrls: [] }) };
-    expect(await findTierQueues({ tier: 'members', sqs, cfn, env: {} } as never)).toEqual({ queueUrl: 'q', dlqUrl: 'd', source: 'outputs of stack DiscordGateway-dev-Gateway' });
-    expect(await findTierQueues({ tier: 'members', sqs, cfn, env: { MEMBERS_QUEUE_URL: 'eq', MEMBERS_DLQ_URL: 'ed' } } as never)).toMatchObject({ queueUrl: 'eq', dlqUrl: 'ed', source: 'environment' });
-    expect(await findTierQueues({ tier: 'members', sqs, cfn, queueUrl: 'fq', dlqUrl: 'fd', env: {} } as never)).toMatchObject({ queueUrl: 'fq', source: 'flags' });
+  it('names the stack, the missing output and what to pass instead; never guesses a name', async () => {
+    const missing = { send: async () => Promise.reject(new Error('Stack with id DiscordGateway-dev-Local does not exist')) };
+    await expect(findTierQueues({ tier: 'guilds', cfn: missing, env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } } as never)).rejects.toThrow(
+      /stack DiscordGateway-dev-Local does not exist on http:\/\/127.0.0.1:4566 \(run `npm run deploy:local`\): pass --queue-url and --dlq-url, set GUILDS_QUEUE_URL/,
+    );
+    const noOutput = { send: async () => ({ Stacks: [{ Outputs: outputs }] }) };
+    await expect(findTierQueues({ tier: 'guilds', cfn: noOutput, env: {} } as never)).rejects.toThrow(/stack DiscordGateway-dev-Gateway has no output guildsQueueUrl/);
+  });
+});
+
+describe('npm run dlq peek', () => {
+  it('shows the reason attributes and puts every message back (visibility 0)', async () => {
+    const sent: { name: string; input: Record<string, unknown> }[] = [];
+    let receives = 0;
+    const sqs = {
+      send: async (c: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        sent.push({ name: c.constructor.name, input: c.input });
+        if (c.constructor.name !== 'ReceiveMessageCommand') return {};
+        if (receives++ > 0) return { Messages: [] };
+        return {
+          Messages: [
+            { MessageId: 'm1', ReceiptHandle: 'r1', Body: '{"x":1}', MessageAttributes: { reason: { StringValue: 'envelope: id is not a 32-character hex id' }, receiveCount: { StringValue: '1' } } },
+            { MessageId: 'm2', ReceiptHandle: 'r2', Body: '{"x":2}' },
+          ],
+        };
+      },
+    };
+    const got = await peek(sqs as never, 'dlq');
+    expect(got.map((m) => [m.messageId, m.reason, m.receiveCount])).toEqual([
+      ['m1', 'envelope: id is not a 32-character hex id', '1'],
+      ['m2', undefined, undefined],
+    ]);
+    expect(sent[0]!.input).toMatchObject({ MessageAttributeNames: ['All'] });
+    const back = sent.find((s) => s.name === 'ChangeMessageVisibilityBatchCommand')!.input as { Entries: { ReceiptHandle: string; VisibilityTimeout: number }[] };
+    expect(back.Entries.map((e) => [e.ReceiptHandle, e.VisibilityTimeout])).toEqual([
+      ['r1', 0],
+      ['r2', 0],
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `npm run local`: the whole pipeline on this machine against the Discord simulator, driving a
- * scenario with live progress on one screen and a summary at the end (lost must be 0).
+ * `npm run local`: deploys the local stage with `cdk deploy` to the AWS emulator (which then runs the
+ * workers from their event source mappings), and drives the whole pipeline against the Discord
+ * simulator: a scenario with live progress on one screen and a summary at the end (lost must be 0).
  *
  *   npm run local -- --shards 4 --guilds 5000 --members 2000 --commands 50 --noise 2000
  *
@@ -10,9 +11,10 @@
 import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { withGuild } from '../lambdas/shared/db';
-import { LOCAL_DATABASE_URL, startLocalPipeline } from './pipeline/index';
-import { responseVisibleAt } from './simulator/http-interactions';
+import type { PoolClient } from 'pg';
+import { withGuild } from '../../lambdas/shared/db';
+import { LOCAL_DATABASE_URL, LOCAL_REDIS_URL, startLocalPipeline } from './index';
+import { responseVisibleAt } from '../simulator/http-interactions';
 
 const { values } = parseArgs({
   options: {
@@ -76,19 +78,21 @@ async function main() {
   const pool = new Pool({ connectionString: LOCAL_DATABASE_URL, max: 2 });
   say(`${shards} shards READY with ${guilds} guilds; scenario: ${members} member joins, ${commands} slash commands, ${noise} filtered events`);
 
-  // progress, one screen
+  // progress, one screen: queue depths from SQS, invocations from the emulator's CloudWatch
+  const redis = new Redis(LOCAL_REDIS_URL);
   let last = { received: 0, published: 0, at: Date.now() };
   const timer = setInterval(async () => {
     const m = p.ingestor.metrics;
     const tiers = await p.tierNumbers().catch(() => []);
+    const calls = Object.fromEntries(await Promise.all((['interaction', 'member', 'guild'] as const).map(async (w) => [w, await p.mappings.invocations(w).catch(() => undefined)] as const)));
     const dt = (Date.now() - last.at) / 1000;
     const lat = [...p.sim.interactions.values()].filter((i) => i.callback).map((i) => i.callback!.at - i.createdAt);
-    const runner = p.runner.snapshot();
+    const worker = { interactions: 'interaction', members: 'member', guilds: 'guild' } as const;
     const lines = [
       `shards ready ${p.ingestor.status().shards.ready}/${shards}   in ${((m.received - last.received) / dt).toFixed(0)}/s   out ${((m.published - last.published) / dt).toFixed(0)}/s   dropped ${m.dropped}   spool ${p.ingestor.status().spoolDepth}`,
       ...tiers.map((t) => {
-        const r = runner.find((x) => x.queue === p.wiring.tiers[t.tier]?.queue);
-        return `  ${t.tier.padEnd(12)} queued ${String(t.visible).padStart(6)}  in flight ${String(t.inFlight).padStart(5)}  DLQ ${t.dlq}  processed ${r?.succeeded ?? '-'}`;
+        const c = calls[worker[t.tier as keyof typeof worker]];
+        return `  ${t.tier.padEnd(12)} queued ${String(t.visible).padStart(6)}  in flight ${String(t.inFlight).padStart(5)}  DLQ ${t.dlq}  invocations ${c ? `${c.invocations} (errors ${c.errors})` : '-'}`;
       }),
       `  interactions answered ${lat.length}/${p.sim.interactions.size}   latency p50 ${pct(lat, 50)} ms   p99 ${pct(lat, 99)} ms`,
     ];
@@ -96,11 +100,18 @@ async function main() {
     process.stdout.write(`${lines.join('\n')}\n`);
   }, 2000);
 
-  // the startup burst (one GUILD_CREATE per guild) first, as after a deploy
-  const guildsDone = () => (p.runner.snapshot().find((r) => r.worker === 'guild')?.succeeded ?? 0) >= guilds;
+  // the startup burst (one GUILD_CREATE per guild) first, as after a deploy: done when every guild's
+  // GUILD_CREATE was published and the guilds queue is empty
+  const guildsTier = async () => (await p.tierNumbers()).find((t) => t.tier === 'guilds')!;
   const burstEnd = Date.now() + timeoutMs;
-  while (!guildsDone() && Date.now() < burstEnd) await new Promise((r) => setTimeout(r, 250));
-  say(`startup burst processed: ${guilds} GUILD_CREATE in PostgreSQL`);
+  let quiet = 0;
+  while (Date.now() < burstEnd && quiet < 2) {
+    await new Promise((r) => setTimeout(r, 500));
+    const g = await guildsTier();
+    const published = p.ingestor.metrics.published >= guilds && p.ingestor.status().spoolDepth === 0;
+    quiet = published && g.visible === 0 && g.inFlight === 0 ? quiet + 1 : 0;
+  }
+  say(`startup burst processed: ${guilds} GUILD_CREATE published, the guilds queue drained by the deployed guild worker`);
 
   // the scenario: a member join storm, a stream of slash commands, filtered traffic
   const storm = p.sim.memberJoinStorm(p.sim.guildIds[0]!, members, { ratePerSec: rate });
@@ -117,15 +128,21 @@ async function main() {
 
   // wait until every member is in PostgreSQL and every interaction answered, or the timeout
   const g = p.sim.guildIds[0]!;
-  const rows = () => withGuild(pool, g, async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM members WHERE present')).rows[0]!.n));
+  const count = (c: PoolClient, sql: string) => c.query<{ n: string }>(sql).then((r) => Number(r.rows[0]!.n));
+  const rows = () => withGuild(pool, g, (c) => count(c, 'SELECT count(*) AS n FROM members WHERE present'));
   // over HTTP: interactions the endpoint deferred whose follow-up has not arrived yet
   const httpIxs = () => [...(p.http?.delivered ?? [])].map((id) => p.sim.interactions.get(id)!).filter(Boolean);
   const httpPending = () => httpIxs().filter((i) => i.callback?.type === 5 && i.messages.length === 0).length;
+  const gatewayIxs = () => [...p.sim.interactions.values()].filter((i) => !p.http?.delivered.has(i.id));
   const end = Date.now() + timeoutMs;
+  // an interaction is settled when answered (a deferral: followed up), or when the worker saw it
+  // (its state in Redis) too late to answer inside Discord's window
+  const settled = async (i: ReturnType<typeof gatewayIxs>[number]) =>
+    i.callback ? !(i.callback.type === 5 && i.messages.length === 0) : Date.now() - i.createdAt > 5_000 && (await redis.exists(`ix:${i.id}`)) === 1;
   while (Date.now() < end) {
-    const answered = [...p.sim.interactions.values()].filter((i) => i.callback).length;
-    const processed = p.runner.snapshot().find((r) => r.worker === 'interaction')?.succeeded ?? 0;
-    if ((await rows()) >= members && (answered >= commands || processed >= commands) && httpPending() === 0) break;
+    let done = 0;
+    for (const i of gatewayIxs()) if (await settled(i)) done++;
+    if ((await rows()) >= members && done >= commands && httpPending() === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   clearInterval(timer);
@@ -133,31 +150,36 @@ async function main() {
   const expected = p.expectedIds();
   const m = p.ingestor.metrics;
   const stored = await rows();
-  const lat = [...p.sim.interactions.values()].filter((i) => i.callback && !p.http?.delivered.has(i.id)).map((i) => i.callback!.at - i.createdAt);
+  // every guild of the startup burst in PostgreSQL (one short tenant transaction each, as the workers do)
+  let guildsStored = 0;
+  for (const id of p.sim.guildIds) guildsStored += await withGuild(pool, id, (c) => count(c, 'SELECT count(*) AS n FROM guilds'));
+  const lat = gatewayIxs().filter((i) => i.callback).map((i) => i.callback!.at - i.createdAt);
   const tiers = await p.tierNumbers();
   const lostMembers = members - stored;
   const unanswered = commands - lat.length;
+  const mappings = await p.mappings.list();
   console.log('\n== summary');
+  console.log(`stack:                           ${p.outputs.stackName} ${p.outputs.status} (${p.deploy.action} in ${(p.deploy.ms / 1000).toFixed(1)} s); workers run by the emulator: ${mappings.map((x) => `${x.worker} (${x.state}, batch ${x.batchSize}, max concurrency ${x.maximumConcurrency ?? '-'})`).join(', ')}`);
   console.log(`events sent by Discord (wanted): ${expected.size}`);
   console.log(`published to EventBridge:        ${m.published} (${m.published - expected.size >= 0 ? m.published - expected.size : 0} duplicates from replays)`);
   console.log(`dropped by the filter:           ${m.dropped}`);
+  console.log(`guilds stored in PostgreSQL:     ${guildsStored} of ${p.sim.guildIds.length}`);
   console.log(`members stored in PostgreSQL:    ${stored} of ${members}`);
   console.log(`interactions answered:           ${lat.length} of ${commands}   latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (callback after creation)`);
   const httpVisible = httpIxs().flatMap((i) => (responseVisibleAt(i) === undefined ? [] : [responseVisibleAt(i)! - i.createdAt]));
   console.log(`ingresses:                       gateway (${shards} shards) and HTTP interactions endpoint ${p.httpIngress ? `${p.httpIngress.url} (unsigned probe refused: ${p.http!.deliveries.some((d) => d.kind === 'probe' && d.status === 401)})` : 'off'}`);
   console.log(`HTTP interactions answered:      ${httpVisible.length} of ${httpCommands}   response visible p50 ${pct(httpVisible, 50)} ms, p99 ${pct(httpVisible, 99)} ms (direct answer, or the worker's edit of the deferral)`);
   console.log(`publish latency (ingestor):      p50 ${p.publishLatency.percentiles().p50} ms, p99 ${p.publishLatency.percentiles().p99} ms`);
-  console.log(`DLQ depth:                       ${tiers.map((t) => `${t.tier} ${t.dlq}`).join(', ')}`);
+  console.log(`DLQ depth (from the queues):     ${tiers.map((t) => `${t.tier} ${t.dlq}`).join(', ')}`);
   // an interaction is lost if no worker ever saw it (no state in Redis); one seen too late is counted apart
-  const redis = new Redis('redis://127.0.0.1:6379');
   let neverProcessed = 0;
   // (an HTTP interaction the endpoint answered itself never reaches a worker; one it deferred is counted below)
-  for (const ix of p.sim.interactions.values()) if (!p.http?.delivered.has(ix.id) && (await redis.exists(`ix:${ix.id}`)) === 0) neverProcessed++;
+  for (const ix of gatewayIxs()) if ((await redis.exists(`ix:${ix.id}`)) === 0) neverProcessed++;
   redis.disconnect();
   console.log(`interactions not answered:       ${unanswered} (${neverProcessed} never reached the worker, ${unanswered - neverProcessed} arrived after Discord's 3 s window)`);
   const httpLost = httpPending() + (httpCommands - httpIxs().filter((i) => i.callback).length);
   if (p.http) console.log(`HTTP interactions not answered:  ${httpLost}`);
-  const lost = Math.max(0, lostMembers) + neverProcessed + (p.http ? httpLost : 0);
+  const lost = Math.max(0, lostMembers) + Math.max(0, p.sim.guildIds.length - guildsStored) + neverProcessed + (p.http ? httpLost : 0);
   console.log(`lost:                            ${lost}`);
   console.log(`took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await stop(lost === 0 ? 0 : 1);

@@ -1,0 +1,68 @@
+/**
+ * Dead-letter queue operations shared by `npm run dlq` and the tests: move messages back (redrive)
+ * and look at them with their reason (peek).
+ *
+ * Redrive receives, sends, then deletes each message, until the DLQ is empty. (The emulators lack
+ * StartMessageMoveTask; in AWS the same loop works, or use the console's "Start DLQ redrive".) A
+ * message is deleted from the DLQ only after it was sent to the queue.
+ */
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+export async function redrive(sqs: Pick<SQSClient, 'send'>, dlqUrl: string, queueUrl: string, opts: { max?: number } = {}): Promise<number> {
+  let moved = 0;
+  const max = opts.max ?? Infinity;
+  while (moved < max) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
+    const msgs = r.Messages ?? [];
+    if (msgs.length === 0) break;
+    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body! })) }));
+    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+    const done = msgs.filter((_, i) => ok.has(String(i)));
+    if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    moved += done.length;
+    if (done.length < msgs.length) throw new Error(`redrive: ${msgs.length - done.length} messages could not be sent back to ${queueUrl}; they stay in the DLQ`);
+  }
+  return moved;
+}
+
+export interface PeekedMessage {
+  messageId: string;
+  /** why the worker dead-lettered it (message attribute `reason`), when it did so itself */
+  reason?: string;
+  envelopeId?: string;
+  sourceQueue?: string;
+  receiveCount?: string;
+  deadLetteredAt?: string;
+  body: string;
+}
+
+/**
+ * Up to `max` messages of a DLQ with their attributes, without taking them: each is made visible again
+ * at once. A message the worker dead-lettered on first sight carries `reason`; one SQS moved after
+ * maxReceiveCount failed receives carries none.
+ */
+export async function peek(sqs: Pick<SQSClient, 'send'>, dlqUrl: string, opts: { max?: number } = {}): Promise<PeekedMessage[]> {
+  const max = opts.max ?? 10;
+  const out: PeekedMessage[] = [];
+  const seen = new Set<string>();
+  const held: { id: string; receipt: string }[] = [];
+  try {
+    while (out.length < max) {
+      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - out.length), WaitTimeSeconds: 1, VisibilityTimeout: 20, MessageAttributeNames: ['All'] }));
+      const msgs = (r.Messages ?? []).filter((m) => !seen.has(m.MessageId!));
+      if (msgs.length === 0) break;
+      for (const m of msgs) {
+        seen.add(m.MessageId!);
+        held.push({ id: m.MessageId!, receipt: m.ReceiptHandle! });
+        const a = (k: string) => m.MessageAttributes?.[k]?.StringValue;
+        out.push({ messageId: m.MessageId!, reason: a('reason'), envelopeId: a('envelopeId'), sourceQueue: a('sourceQueue'), receiveCount: a('receiveCount'), deadLetteredAt: a('deadLetteredAt'), body: m.Body ?? '' });
+      }
+    }
+  } finally {
+    for (let i = 0; i < held.length; i += 10) {
+      const chunk = held.slice(i, i + 10);
+      await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: dlqUrl, Entries: chunk.map((h, j) => ({ Id: String(j), ReceiptHandle: h.receipt, VisibilityTimeout: 0 })) })).catch(() => undefined);
+    }
+  }
+  return out;
+}
