@@ -32,10 +32,16 @@ export function secretValue(raw: string | undefined, what: string): string {
   return v;
 }
 
-/** Reads a secret once; `what` is the variable holding its ARN, named in every error. */
-export async function readSecret(sm: SecretsReader, arn: string, what: string): Promise<string> {
+/** The text of a secret as stored; `what` is the variable holding its ARN, named in every error. */
+export async function readSecretString(sm: SecretsReader, arn: string, what: string): Promise<string> {
   const r = await sm.send(new GetSecretValueCommand({ SecretId: arn })).catch((err: unknown) => {
-    throw new Error(`could not read the secret ${what}=${arn} (${(err as Error).name}): check the ARN and that the role may call secretsmanager:GetSecretValue on it`);
+    throw new Error(`could not read the secret ${what}=${arn} (${err instanceof Error ? err.name : String(err)}): check the ARN and that the role may call secretsmanager:GetSecretValue on it`, { cause: err });
   });
-  return secretValue(r.SecretString, what);
+  if (!r.SecretString) throw new Error(`the secret at ${what}=${arn} has no text value: store it as a string (a binary secret is not supported)`);
+  return r.SecretString;
+}
+
+/** Reads a secret's one value (plain text or JSON with token/password); `what` as for readSecretString. */
+export async function readSecret(sm: SecretsReader, arn: string, what: string): Promise<string> {
+  return secretValue(await readSecretString(sm, arn, what), what);
 }

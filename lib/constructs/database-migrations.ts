@@ -1,6 +1,6 @@
 /**
- * Runs db/migrations at deploy time: a custom resource whose Lambda (lambdas/migrate) connects to the
- * instance directly as the admin. It runs again whenever the migration files change (their hash is a
+ * Runs db/migrations at deploy time: a custom resource whose Lambda (db/migrate.ts, the one migration
+ * entry point) connects to the instance directly as the admin. It runs again whenever the migration files change (their hash is a
  * property of the resource).
  */
 import { createHash } from 'node:crypto';
@@ -44,7 +44,7 @@ export class DatabaseMigrations extends Construct {
     const sg = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: 'Deploy-time migrator: PostgreSQL to the instance' });
     props.databaseSecurityGroup.addIngressRule(sg, ec2.Port.tcp(5432), 'PostgreSQL from the migrator');
     this.function = new NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, '..', '..', 'lambdas', 'migrate', 'handler.ts'),
+      entry: path.join(__dirname, '..', '..', 'db', 'migrate.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
