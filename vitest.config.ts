@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Three kinds of tests (DESIGN.md section 6):
+// Three kinds of tests (README.md, Testing):
 //  - unit: pure logic, no servers (test/unit, *.test.ts beside the code)
 //  - cdk: CDK assertions on synthesized templates
 //  - integration: against the local environment (AWS endpoint, Redis, PostgreSQL, Discord simulator)

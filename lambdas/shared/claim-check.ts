@@ -1,6 +1,6 @@
 /**
  * Claim checks: the ingestor stores a payload that would make the bus entry too large in S3 and sends
- * `dataRef {bucket, key, bytes}` instead of `data` (DESIGN.md section 2). Workers load it back here,
+ * `dataRef {bucket, key, bytes}` instead of `data` (the event contract, docs/architecture.md). Workers load it back here,
  * before their core runs, so cores only ever see inline envelopes.
  * https://docs.aws.amazon.com/prescriptive-guidance/latest/cloud-design-patterns/claim-check.html
  *

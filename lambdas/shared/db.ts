@@ -5,7 +5,7 @@
  *
  * Row-level security per guild: every query runs in `withGuild`, a short transaction that sets
  * `app.guild_id` transaction-locally (set_config(..., true)). RDS Proxy may pin the connection for
- * the transaction (DESIGN.md section 7); transactions are kept short for that reason.
+ * the transaction (docs/deploy.md, RDS Proxy pinning); transactions are kept short for that reason.
  */
 import { Signer } from '@aws-sdk/rds-signer';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';

@@ -4,7 +4,7 @@
  *
  * @discordjs/rest honours rate-limit headers and 429 `retry_after` within one process; Lambda runs
  * many processes behind one NAT IP, and Discord bans an IP after 10,000 invalid requests (401, 403,
- * 429) in 10 minutes (DESIGN.md section 7). So before each request a Lua script (atomic in Redis)
+ * 429) in 10 minutes (docs/architecture.md, limits). So before each request a Lua script (atomic in Redis)
  * takes a permit from
  * - the global limit: a sliding window, 50 requests per second per bot by default, plus a block set
  *   by a global 429 for its `retry_after`;

@@ -25,7 +25,7 @@ import { pascal, type TieredEventBus } from './tiered-event-bus';
 
 /**
  * Consumers that call bot-token REST routes and so may read the bot token. The interaction worker
- * answers with the interaction token only and never gets it (DESIGN.md section 7).
+ * answers with the interaction token only and never gets it (docs/architecture.md, limits).
  */
 export const BOT_TOKEN_CONSUMERS: readonly ConsumerName[] = ['member', 'guild'];
 
@@ -171,9 +171,8 @@ export class TierWorkers extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
-        // file:line:column and names are all a stack trace needs; without the embedded sources the
-        // map is 2.6 instead of 7.2 MB, and --enable-source-maps holds 2.8 instead of 8.2 MiB of heap
-        // (interaction worker, measured by loading the bundle; cold require ~285 vs ~330 ms here)
+        // file:line:column and names are all a stack trace needs; the embedded sources would only make
+        // the map, and the heap --enable-source-maps holds, larger (docs/workers.md, Connections)
         sourcesContent: false,
         // pg's optional native binding is never used; the SDK is bundled at the pinned versions
         externalModules: ['pg-native'],

@@ -3,7 +3,7 @@
  * DLQ, the rule that routes the tier's dispatch types to the queue, and a DLQ with a retry policy on
  * that rule target. Generated from the routing table (lib/contract), never repeated here.
  *
- * Needs no VPC, Fargate, ElastiCache or RDS, so the local stage synthesizes it alone (DESIGN.md 4).
+ * Needs no VPC, Fargate, ElastiCache or RDS, so the local stage synthesizes it alone (docs/local-stage.md).
  * Follows https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html and
  * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
  */

@@ -1,5 +1,5 @@
 /**
- * The envelope every dispatch travels in (DESIGN.md section 2), its zod schema and derived type,
+ * The envelope every dispatch travels in (docs/architecture.md), its zod schema and derived type,
  * the deterministic id, and the id extraction used for filters and log correlation.
  */
 import { hash } from 'node:crypto';

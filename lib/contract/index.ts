@@ -1,4 +1,4 @@
-/** The event contract: imported by CDK, ingestor, workers and tests (DESIGN.md section 2). */
+/** The event contract: imported by CDK, ingestor, workers and tests (docs/architecture.md). */
 export * from './errors';
 export * from './dispatch';
 export * from './routing';

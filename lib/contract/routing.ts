@@ -3,7 +3,7 @@
  * and for each tier's queue and consumer settings. CDK generates the EventBridge rules, queues and
  * event source mappings from it; the ingestor drops types that no tier wants; tests read it.
  *
- * Imports nothing from aws-cdk-lib or the Discord client libraries (DESIGN.md section 2).
+ * Imports nothing from aws-cdk-lib or the Discord client libraries (docs/architecture.md).
  * Limits checked here follow AWS's SQS/Lambda docs:
  * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
  */

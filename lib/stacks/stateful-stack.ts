@@ -237,7 +237,7 @@ acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environmen
       iamAuth: true,
       requireTLS: true,
       defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
-      // short tenant transactions pin at most for their length (DESIGN.md 7); fail fast when saturated
+      // short tenant transactions pin at most for their length (docs/deploy.md, RDS Proxy pinning); fail fast when saturated
       borrowTimeout: Duration.seconds(10),
       maxConnectionsPercent: 90,
     });
