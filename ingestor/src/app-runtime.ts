@@ -92,6 +92,8 @@ export class AppRuntime implements FleetApp {
       leases ? { set: (id, key, value, ttl) => leases.fencedSet(appId, id, key, value, ttl), del: (id, key) => leases.fencedDel(appId, id, key) } : undefined,
     );
     this.sessions.gatewayUrl = info.url;
+    // a session READY starts is written at once: a task killed before the next periodic write still RESUMEs
+    this.sessions.onNewSession = () => void this.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId, error: String((err as Error).message ?? err) }));
     const mayConnect = leases ? (id: number) => leases.holds(appId, id) : undefined;
     const budget = { maxConcurrency: Math.max(1, info.session_start_limit.max_concurrency), remaining: info.session_start_limit.remaining, resetAfterMs: info.session_start_limit.reset_after };
     this.throttler = redis ? new RedisIdentifyThrottler(redis, keys, shared.taskId, budget, mayConnect ?? (() => true), (msg, extra) => log('warn', msg, { appId, ...extra })) : undefined;

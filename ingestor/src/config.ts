@@ -38,6 +38,8 @@ export interface IngestorConfig {
   taskId?: string;
   /** how often the application registry is read @default 5000 */
   registryRefreshMs: number;
+  /** namespace of the Redis keys (resume points, leases, registry) @default gw */
+  redisKeyPrefix: string;
   metricsNamespace: string;
   shardGroup: string;
   /** how often EMF metrics are written @default 60000 */
@@ -107,6 +109,7 @@ const Env = z.object({
   LEASE_TTL_MS: z.coerce.number().int().min(2_000).max(120_000).default(10_000),
   TASK_ID: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . _ - (at most 64)').optional(),
   REGISTRY_REFRESH_MS: z.coerce.number().int().min(200).max(300_000).default(5_000),
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.-]{1,40}$/, 'letters, digits, . _ - (at most 40)').default('gw'),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -175,6 +178,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     leaseTtlMs: e.LEASE_TTL_MS,
     taskId: e.TASK_ID,
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,
     metricsIntervalMs: e.METRICS_INTERVAL_MS,

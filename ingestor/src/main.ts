@@ -52,7 +52,7 @@ export interface IngestorDeps {
   onPublished?: (meta: EntryMeta, latencyMs: number) => void;
   /** write-behind interval of the resume point @default 1000 */
   persistIntervalMs?: number;
-  /** namespace of every Redis key (resume points, leases, registry) @default gw */
+  /** namespace of every Redis key (resume points, leases, registry) @default REDIS_KEY_PREFIX */
   keyPrefix?: string;
 }
 
@@ -98,7 +98,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   if (bufferProblem) throw new IngestorConfigError([bufferProblem]);
   const compression = deps.compression ?? zlibSyncCompression();
   const taskId = cfg.taskId ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const ns = deps.keyPrefix ?? 'gw';
+  const ns = deps.keyPrefix ?? cfg.redisKeyPrefix;
 
   // clients, each built once
   const secrets = new SecretsManagerClient(aws);
@@ -258,13 +258,10 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   const persist = () => {
     for (const a of all()) void a.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId: a.appId, error: errorText(err) }));
   };
-  for (const a of all()) a.sessions.onNewSession = persist;
   const persistTimer = setInterval(persist, deps.persistIntervalMs ?? 1000);
   const emfTimer = setInterval(flushMetrics, cfg.metricsIntervalMs);
   const registryTimer = setInterval(() => {
-    void syncRegistry()
-      .then(() => all().forEach((a) => (a.sessions.onNewSession = persist)))
-      .catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
+    void syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
   }, cfg.registryRefreshMs);
   const stopTimers = () => {
     clearInterval(persistTimer);
