@@ -125,7 +125,7 @@ export class AppRuntime implements FleetApp {
       log,
       onDispatch: ingest.onDispatch,
       onDispatchError: ingest.onDispatchError,
-      onHeartbeat: (latency, shardId) => shared.metrics.onHeartbeat(latency, shardId),
+      onHeartbeat: (latency, shardId) => shared.metrics.onHeartbeat(latency, shardId, appId),
       onStateChange: (shardId, state: ShardState) => shared.metrics.onShardState(appId, shardId, state),
     });
   }

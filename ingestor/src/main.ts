@@ -133,7 +133,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     {
       accepted: (meta, latencyMs) => {
         apps.get(meta.appId)?.watermarks.accepted(meta.shardId, meta.sessionId, meta.seq);
-        metrics.onPublished(latencyMs);
+        metrics.onPublished(latencyMs, meta.shardId, meta.appId);
         deps.onPublished?.(meta, latencyMs);
       },
       deadLettered: (meta, entry, reason) => apps.get(meta.appId)?.deadLetter({ reason: 'EventBridgeRefused', detail: reason, meta, entry }),

@@ -97,7 +97,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const callback = (type: InteractionResponseType, data?: APIInteractionResponseCallbackData) =>
     deps.rest.post(Routes.interactionCallback(d.id, d.token), { body: { type, data }, auth: false });
   const editOriginal = (data: APIInteractionResponseCallbackData) =>
-    deps.rest.patch(Routes.webhookMessage(deps.applicationId, d.token, '@original'), { body: data, auth: false });
+    deps.rest.patch(Routes.webhookMessage(env.appId, d.token, '@original'), { body: data, auth: false }); // the interaction's own application: a deployment serves several
 
   // held while a deferred interaction's follow-up runs, so a concurrent copy does not run it twice
   const runLock = `${key}:run`;
@@ -225,12 +225,12 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
       await callback(InteractionResponseType.DeferredChannelMessageWithSource, deferData);
       await deferred();
       await editOriginal(await running);
-      return finish('deferred-fallback');
+      return await finish('deferred-fallback');
     }
     await callback(InteractionResponseType.DeferredChannelMessageWithSource, deferData);
     await deferred();
     await editOriginal(await command.run(ctx));
-    return finish('deferred');
+    return await finish('deferred');
   } catch (err) {
     if (err instanceof DiscordAPIError && err.code === 40060) {
       // already acknowledged by an earlier delivery whose state is lost (it died, or Redis failed).
