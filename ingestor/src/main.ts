@@ -26,7 +26,7 @@ import { listApplications, type Application } from '../../shared/app-registry';
 import { zlibSyncCompression } from './gateway/compression';
 import type { ShardState } from './gateway/shards';
 import { startHealthServer } from './health/server';
-import { IngestorMetrics } from './metrics';
+import { IngestorMetrics, type IngestorCounters } from './metrics';
 import { ClaimChecker } from './publish/claim-check';
 import { DeadLetterStore } from './publish/dead-letters';
 import { DirectPutEventsSender } from './publish/direct-put-events';
@@ -67,7 +67,7 @@ export interface IngestorStatus {
   backpressure: boolean;
   deadLettersPending: number;
   fleet: { taskId: string; leasesHeld: number; leaseRenewFailures: number; taken: number; lost: number; handOffs: number; identifyWaitMs: number; applications: string[] };
-  counters: ReturnType<IngestorMetrics['counters']>;
+  counters: IngestorCounters;
   fatal?: string;
 }
 

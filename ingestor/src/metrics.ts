@@ -36,6 +36,20 @@ export class Reservoir {
   }
 }
 
+/** The counters since start, as /ready shows them. */
+export interface IngestorCounters {
+  received: number;
+  published: number;
+  dropped: number;
+  failedEntries: number;
+  claimChecked: number;
+  deadLettered: number;
+  deadLetteredByReason: Record<string, number>;
+  backpressureEpisodes: number;
+  discarded: number;
+  reconnects: number;
+}
+
 export class IngestorMetrics {
   received = 0;
   receivedByType = new Map<string, number>();
@@ -115,7 +129,7 @@ export class IngestorMetrics {
   }
 
   /** The counters since start, for /ready and tests. */
-  counters(): Record<string, number | Record<string, number>> {
+  counters(): IngestorCounters {
     return {
       received: this.received,
       published: this.published,

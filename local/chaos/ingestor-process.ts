@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { IngestorStatus } from '../../ingestor/src/main';
 
 export interface IngestorProcess {
   readonly child: ChildProcess;
@@ -16,17 +17,8 @@ export interface IngestorProcess {
   ready(): Promise<ReadyBody | undefined>;
 }
 
-export interface ReadyBody {
-  ready: boolean;
-  shards: { total: number; ready: number; states: Record<string, string> };
-  bufferDepth: number;
-  spoolDepth: number;
-  inFlight: number;
-  busReachable: boolean;
-  backpressure: boolean;
-  deadLettersPending: number;
-  counters: { received: number; published: number; deadLettered: number; backpressureEpisodes: number; deadLetteredByReason: Record<string, number> };
-}
+/** GET /ready's body: the ingestor's status as JSON */
+export type ReadyBody = IngestorStatus;
 
 const ROOT = join(__dirname, '..', '..');
 

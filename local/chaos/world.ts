@@ -49,6 +49,26 @@ const freePort = () =>
     });
   });
 
+/** Receives and deletes until the queue stays empty for `idleMs`: how often each envelope id arrived. */
+export async function drainQueue(sqs: SQSClient, queueUrl: string, idleMs = 3000, into = new Map<string, number>()): Promise<Map<string, number>> {
+  let idle = Date.now();
+  while (Date.now() - idle < idleMs) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const ms = r.Messages ?? [];
+    if (ms.length === 0) {
+      await sleep(100);
+      continue;
+    }
+    idle = Date.now();
+    for (const m of ms) {
+      const { envelope } = parseDeliveredEvent(m.Body!);
+      into.set(envelope.id, (into.get(envelope.id) ?? 0) + 1);
+    }
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return into;
+}
+
 export class ChaosWorld {
   readonly processes: IngestorProcess[] = [];
   private readonly cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -179,22 +199,7 @@ export class ChaosWorld {
     const s3 = new S3Client(localAwsConfig());
     try {
       const expected = this.sim.expectedEnvelopeIds(wanted);
-      const delivered = new Map<string, number>();
-      let idle = Date.now();
-      while (Date.now() - idle < 3000) {
-        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-        const ms = r.Messages ?? [];
-        if (ms.length === 0) {
-          await sleep(100);
-          continue;
-        }
-        idle = Date.now();
-        for (const m of ms) {
-          const { envelope } = parseDeliveredEvent(m.Body!);
-          delivered.set(envelope.id, (delivered.get(envelope.id) ?? 0) + 1);
-        }
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-      }
+      const delivered = await drainQueue(sqs, this.queueUrl);
       const dead = new Map<string, string>();
       let token: string | undefined;
       do {

@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { envelopeId, EVENT_SOURCE, parseDeliveredEvent } from '../../lib/contract';
+import { envelopeId, EVENT_SOURCE } from '../../lib/contract';
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
 import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
-import { sleep, wanted } from '../../local/chaos/world';
+import { drainQueue, sleep, wanted } from '../../local/chaos/world';
 import { percentile } from '../../local/latency';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
@@ -87,23 +87,7 @@ function traffic(rate: number) {
   return { stop: async () => ((on = false), run) };
 }
 
-async function drainQueue(idleMs = 4000): Promise<void> {
-  let idle = Date.now();
-  while (Date.now() - idle < idleMs) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    const ms = r.Messages ?? [];
-    if (ms.length === 0) {
-      await sleep(100);
-      continue;
-    }
-    idle = Date.now();
-    for (const m of ms) {
-      const id = parseDeliveredEvent(m.Body!).envelope.id;
-      delivered.set(id, (delivered.get(id) ?? 0) + 1);
-    }
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-}
+const drainDelivered = () => drainQueue(sqs, queueUrl, 4000, delivered);
 
 const lost = () => [...simA.expectedEnvelopeIds(wanted), ...simB.expectedEnvelopeIds(wanted)].filter((id) => !delivered.has(id));
 /** what the ledger says of lost envelope ids, for the failure message */
@@ -199,7 +183,7 @@ describe('the ingestor fleet', () => {
     const tookOver = Date.now() - killedAt;
     await flow.stop();
     for (const p of live) await waitIdle(p);
-    await drainQueue();
+    await drainDelivered();
     const dl = describeLost();
     expect(dl).toEqual([]);
     expect(identified()).toBe(20); // resumed, not identified
@@ -237,7 +221,7 @@ describe('the ingestor fleet', () => {
     console.info(`SIGSTOP past the lease: after SIGCONT the task held ${r?.shards.total} shards, published ${r!.counters.published - victim.r.counters.published} more, discarded ${(r?.counters as { discarded?: number }).discarded ?? 0} entries of shards it had lost`);
     expect(Object.entries(after).filter(([k, seq]) => (before[k] ?? -1) > seq)).toEqual([]); // no resume point went back
     for (const p of others) await waitIdle(p);
-    await drainQueue();
+    await drainDelivered();
     expect(lost()).toEqual([]);
   });
 
@@ -256,7 +240,7 @@ describe('the ingestor fleet', () => {
     }
     await flow.stop();
     for (const p of live) await waitIdle(p);
-    await drainQueue();
+    await drainDelivered();
     expect(lost()).toEqual([]);
     expect(identified()).toBe(20);
     expect(violations()).toBe(0);
