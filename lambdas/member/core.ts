@@ -8,10 +8,14 @@
  *   cannot resurrect a member who left.
  * - Side effects (the auto role on join) are recorded as pending_action in the event's own transaction
  *   and cleared after the REST call, so a crash in between leaves them to the redelivery.
+ * - The auto role is a security-relevant action: an audit row (audit_log) is written when it is decided
+ *   (with the pending action) and when it is done or dropped (with the clearing), correlation id = the
+ *   envelope id.
  * https://discord.com/developers/docs/events/gateway-events#guild-member-add
  */
 import type { Pool, PoolClient } from 'pg';
 import { ContractError, type Envelope } from '../../lib/contract';
+import { writeAudit } from '../shared/audit';
 import { maybePruneProcessed, withGuild } from '../shared/db';
 
 export interface MemberDeps {
@@ -60,8 +64,9 @@ async function autoRole(c: PoolClient, guildId: string): Promise<string | null> 
   if (hit && Date.now() - hit.at < 60_000) return hit.role;
   const r = await c.query<{ role: string | null }>("SELECT settings->>'autoRoleId' AS role FROM guild_config");
   const role = r.rows[0]?.role ?? null;
-  autoRoles.set(guildId, { role: role && /^\d{1,20}$/.test(role) ? role : null, at: Date.now() });
-  return autoRoles.get(guildId)!.role;
+  const valid = role && /^\d{1,20}$/.test(role) ? role : null;
+  autoRoles.set(guildId, { role: valid, at: Date.now() });
+  return valid;
 }
 
 /**
@@ -110,21 +115,29 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
       if (roleId) {
         action = `/guilds/${m.guildId}/members/${m.userId}/roles/${roleId}`;
         await c.query('UPDATE processed_events SET pending_action = $2 WHERE event_id = $1', [env.id, action]);
+        await writeAudit(c, { guildId: m.guildId, action: 'member.auto_role.decided', actor: 'member-worker', subjectId: m.userId, correlationId: env.id, detail: { roleId, type: env.type } });
       }
     }
     return { outcome: 'applied' as const, pending: action };
   });
   if (pending && deps.botRest) {
     let action: MemberActionOutcome = 'action-done';
+    let discordCode: number | undefined;
     try {
       await deps.botRest.put(pending as `/${string}`);
     } catch (err) {
       // anything else (network, 5xx, a paused token) is retried with the record
-      if (!PERMANENT.has(Number((err as { code?: unknown }).code))) throw err;
+      discordCode = Number((err as { code?: unknown }).code);
+      if (!PERMANENT.has(discordCode)) throw err;
       action = 'action-dropped';
     }
     deps.onOutcome?.(action, env);
-    await withGuild(deps.pool, m.guildId, (c) => c.query('UPDATE processed_events SET pending_action = NULL WHERE event_id = $1', [env.id]));
+    const roleId = pending.split('/').pop();
+    await withGuild(deps.pool, m.guildId, async (c) => {
+      await c.query('UPDATE processed_events SET pending_action = NULL WHERE event_id = $1', [env.id]);
+      const detail = action === 'action-done' ? { roleId } : { roleId, discordCode };
+      await writeAudit(c, { guildId: m.guildId, action: action === 'action-done' ? 'member.auto_role.added' : 'member.auto_role.dropped', actor: 'member-worker', subjectId: m.userId, correlationId: env.id, detail });
+    });
   }
   deps.onOutcome?.(outcome, env);
   return outcome;
