@@ -21,6 +21,6 @@ try {
   }
   throw err;
 }
-const stage = app.node.tryGetContext('stage') ?? process.env.STAGE;
+const stage: unknown = app.node.tryGetContext('stage') ?? process.env.STAGE;
 buildApp(app, config, { local: stage === 'local', nag: app.node.tryGetContext('nag') !== 'false' });
 app.synth();

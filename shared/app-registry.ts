@@ -23,7 +23,10 @@ export const ApplicationSchema = z
     /** Discord's REST base URL (the simulator's, locally) */
     apiUrl: z.string().url().optional(),
     /** Ed25519 public key for the HTTP interactions endpoint */
-    publicKey: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    publicKey: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
   })
   .refine((a) => a.token || a.tokenSecretArn, { message: 'set tokenSecretArn (or token, locally)' });
 export type Application = z.infer<typeof ApplicationSchema>;

@@ -38,12 +38,7 @@ export const redactedRedisUrl = (url: string): string => url.replace(/\/\/[^@/]*
  * A connected-on-demand client. Connection errors surface on the commands that fail; they are logged
  * once each (never with the token) instead of ioredis's "Unhandled error event".
  */
-export async function createRedis(
-  conn: RedisConnection,
-  sm: SecretsReader | undefined,
-  log: (msg: string, extra: Record<string, unknown>) => void,
-  extra: RedisOptions = {},
-): Promise<Redis> {
+export async function createRedis(conn: RedisConnection, sm: SecretsReader | undefined, log: (msg: string, extra: Record<string, unknown>) => void, extra: RedisOptions = {}): Promise<Redis> {
   const redis = new Redis(conn.url, await redisOptions(conn, sm, extra));
   let last = '';
   redis.on('error', (err: Error) => {

@@ -48,17 +48,7 @@ export async function handleGuildEvent(env: Envelope, deps: GuildDeps): Promise<
          event_seq = excluded.event_seq,
          updated_at = now()
        WHERE (guilds.event_at, guilds.event_seq) < (excluded.event_at, excluded.event_seq)`,
-      [
-        guildId,
-        typeof d.name === 'string' ? d.name : null,
-        typeof d.owner_id === 'string' ? d.owner_id : null,
-        typeof d.member_count === 'number' ? d.member_count : null,
-        !outage,
-        removed,
-        env.receivedAt,
-        env.seq,
-        outage,
-      ],
+      [guildId, typeof d.name === 'string' ? d.name : null, typeof d.owner_id === 'string' ? d.owner_id : null, typeof d.member_count === 'number' ? d.member_count : null, !outage, removed, env.receivedAt, env.seq, outage],
     );
     return r.rowCount === 1 ? ('applied' as const) : ('stale' as const);
   });

@@ -10,7 +10,7 @@ export const guildDeps = (): Promise<GuildDeps & WorkerDepsBase> =>
   (deps ??= (async () => {
     const cfg = workerConfig();
     return { pool: createPool(cfg), loadClaimCheck: await claimCheckLoaderFor(cfg) };
-  })().catch((err) => {
+  })().catch((err: unknown) => {
     deps = undefined;
     throw err;
   }));

@@ -14,7 +14,7 @@ export const HttpIngressConfigSchema = z.object({
     .trim()
     .regex(/^[0-9a-fA-F]{64}$/, "expected the application's public key from the developer portal (64 hex characters, 32 bytes)"),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'expected the application id (a snowflake)'),
-  INTERACTION_QUEUE_URL: z.string().url('expected the URL of the interactions tier queue'),
+  INTERACTION_QUEUE_URL: z.url('expected the URL of the interactions tier queue'),
   /** bodies above this get 413 before any other work; Discord interactions are a few KB @default 131072 */
   MAX_BODY_BYTES: z.coerce.number().int().min(4_096).max(262_144).default(131_072),
   /** how long a self-contained fast command may run here before it is deferred to the worker instead @default 1000 */
@@ -38,7 +38,8 @@ export function parseHttpIngressConfig(env: Record<string, string | undefined> =
       r.error.issues.map((i) => {
         const key = String(i.path[0] ?? '(env)');
         // the values here are not secret, so say what was received (shortened)
-        const got = env[key] === undefined ? 'unset' : `got ${JSON.stringify(String(env[key]).slice(0, 80))}`;
+        const v = env[key];
+        const got = v === undefined ? 'unset' : `got ${JSON.stringify(v.slice(0, 80))}`;
         return `${key}: ${i.message} (${got})`;
       }),
     );

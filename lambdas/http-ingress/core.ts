@@ -72,19 +72,7 @@ export interface HttpResponse {
   body: string;
 }
 
-export type HttpIngressOutcome =
-  | 'pong'
-  | 'answered'
-  | 'deferred'
-  | 'deferred-fallback'
-  | 'unknown-command'
-  | 'acknowledged'
-  | 'enqueue-failed'
-  | 'rejected-method'
-  | 'rejected-size'
-  | 'rejected-signature'
-  | 'rejected-timestamp'
-  | 'rejected-body';
+export type HttpIngressOutcome = 'pong' | 'answered' | 'deferred' | 'deferred-fallback' | 'unknown-command' | 'acknowledged' | 'enqueue-failed' | 'rejected-method' | 'rejected-size' | 'rejected-signature' | 'rejected-timestamp' | 'rejected-body';
 
 export interface HttpIngressDeps {
   keys: PublicKeyRegistry;
@@ -166,7 +154,7 @@ export async function handleHttpInteraction(req: HttpRequest, deps: HttpIngressD
   try {
     const parsed: unknown = JSON.parse(req.body.toString('utf8'));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    body = parsed as InteractionBody;
+    body = parsed;
   } catch {
     return out('rejected-body', reject(400, 'body is not a JSON object'));
   }
@@ -222,6 +210,9 @@ export async function handleHttpInteraction(req: HttpRequest, deps: HttpIngressD
   return out(fallback ? 'deferred-fallback' : 'deferred', json(200, { type: DEFERRED_CHANNEL_MESSAGE, ...(command.ephemeral ? { data: { flags: EPHEMERAL } } : {}) }));
 }
 
+/** An id from the unchecked body as text: a string as it is, anything else empty. */
+const snowflakeText = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 /** Runs a self-contained command with a context that has no clients, within `budgetMs`. */
 async function runHere(command: Command, body: InteractionBody, budgetMs: number) {
   const b = body as InteractionBody & { guild_id?: unknown; channel_id?: unknown; member?: { user?: { id?: unknown } }; user?: { id?: unknown }; data?: { options?: Array<{ name: string; value?: unknown }> } };
@@ -232,7 +223,7 @@ async function runHere(command: Command, body: InteractionBody, budgetMs: number
     interactionId: String(b.id),
     guildId: typeof b.guild_id === 'string' ? b.guild_id : null,
     channelId: typeof b.channel_id === 'string' ? b.channel_id : null,
-    userId: String(b.member?.user?.id ?? b.user?.id ?? ''),
+    userId: snowflakeText(b.member?.user?.id ?? b.user?.id),
     options: Object.fromEntries((Array.isArray(b.data?.options) ? b.data.options : []).flatMap((o) => ('value' in o ? [[o.name, o.value as string | number | boolean]] : []))),
   } as CommandContext;
   for (const k of ['redis', 'pool', 'score'] as const) Object.defineProperty(ctx, k, { get: missing(k) });

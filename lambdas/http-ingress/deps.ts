@@ -12,7 +12,9 @@ const sqsClient = (region: string) => new SQSClient({ region, maxAttempts: 2, re
 export function httpIngressDepsFrom(cfg: HttpIngressConfig, sqs: Pick<SQSClient, 'send'> = sqsClient(cfg.AWS_REGION)): HttpIngressDeps {
   return {
     keys: singleKeyRegistry(cfg.DISCORD_APPLICATION_ID, cfg.DISCORD_PUBLIC_KEY),
-    enqueue: async (body) => void (await sqs.send(new SendMessageCommand({ QueueUrl: cfg.INTERACTION_QUEUE_URL, MessageBody: body }))),
+    enqueue: async (body) => {
+      await sqs.send(new SendMessageCommand({ QueueUrl: cfg.INTERACTION_QUEUE_URL, MessageBody: body }));
+    },
     commands: commandRegistry(),
     maxBodyBytes: cfg.MAX_BODY_BYTES,
     fastBudgetMs: cfg.FAST_COMMAND_BUDGET_MS,
@@ -21,4 +23,4 @@ export function httpIngressDepsFrom(cfg: HttpIngressConfig, sqs: Pick<SQSClient,
 }
 
 let deps: HttpIngressDeps | undefined;
-export const httpIngressDeps = async (): Promise<HttpIngressDeps> => (deps ??= httpIngressDepsFrom(httpIngressConfig()));
+export const httpIngressDeps = (): Promise<HttpIngressDeps> => Promise.resolve((deps ??= httpIngressDepsFrom(httpIngressConfig())));

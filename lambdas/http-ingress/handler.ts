@@ -7,7 +7,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorMessage } from '../../lib/contract';
 import { coreLogger, logger } from '../shared/logger';
 import { countOutcome, metrics } from '../shared/metrics';
 import { handleHttpInteraction, type HttpIngressDeps } from './core';
@@ -17,7 +18,7 @@ type Result = APIGatewayProxyStructuredResultV2;
 
 /** The handler over any deps (the local server passes its own; Lambda builds them from the environment). */
 export function httpIngressHandler(deps: () => Promise<HttpIngressDeps>) {
-  return middy<APIGatewayProxyEventV2, Result, Error, Context>()
+  return middy<APIGatewayProxyEventV2, Result>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(async (event, context) => {
@@ -30,16 +31,16 @@ export function httpIngressHandler(deps: () => Promise<HttpIngressDeps>) {
       }
       const r = await handleHttpInteraction(
         {
-          method: event.requestContext?.http?.method ?? 'POST',
-          headers: event.headers ?? {},
+          method: event.requestContext.http.method,
+          headers: event.headers,
           body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
           applicationId: event.pathParameters?.applicationId,
-          account: context.invokedFunctionArn?.split(':')[4],
+          account: context.invokedFunctionArn.split(':')[4],
         },
         {
           ...d,
           onOutcome: (o) => countOutcome('HttpIngress', o),
-          onError: (what, err) => coreLogger.warn(what, { error: String((err as Error)?.message ?? err).slice(0, 300) }),
+          onError: (what, err) => coreLogger.warn(what, { error: errorMessage(err).slice(0, 300) }),
         },
       );
       return { statusCode: r.status, headers: r.headers, body: r.body };

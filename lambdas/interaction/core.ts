@@ -13,13 +13,7 @@
  *   itself: no callback is sent, only the edit of the original response, once.
  */
 import { DiscordAPIError, type REST } from '@discordjs/rest';
-import {
-  InteractionResponseType,
-  InteractionType,
-  MessageFlags,
-  Routes,
-  type APIInteractionResponseCallbackData,
-} from 'discord-api-types/v10';
+import { InteractionResponseType, InteractionType, MessageFlags, Routes, type APIInteractionResponseCallbackData } from 'discord-api-types/v10';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { ContractError, ingressOf, type Envelope } from '../../lib/contract';
@@ -64,7 +58,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   if (env.type !== 'INTERACTION_CREATE') return out('ignored', 0);
   if (!env.data) throw new ContractError('INVALID_DATA', `INTERACTION_CREATE ${env.id} arrived claim-checked`);
   const d = parseInteractionPayload(env.data, env.id);
-  if (d.type !== InteractionType.ApplicationCommand) return out('ignored', 0);
+  if (d.type !== (InteractionType.ApplicationCommand as number)) return out('ignored', 0);
   const now = deps.now ?? Date.now;
   const ageMs = now() - snowflakeTime(d.id);
   const key = `ix:${d.id}`;
@@ -81,7 +75,7 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
   const state = await kv.get(key);
   if (state === 'done') return out('duplicate', ageMs);
 
-  const userId = String(d.member?.user?.id ?? d.user?.id ?? '');
+  const userId = d.member?.user?.id ?? d.user?.id ?? '';
   const name = typeof d.data?.name === 'string' ? d.data.name : '';
   const command = deps.commands.get(name);
   const ctx: CommandContext = {
@@ -94,10 +88,8 @@ export async function handleInteraction(env: Envelope, deps: InteractionDeps): P
     pool: deps.pool,
     score: deps.score,
   };
-  const callback = (type: InteractionResponseType, data?: APIInteractionResponseCallbackData) =>
-    deps.rest.post(Routes.interactionCallback(d.id, d.token), { body: { type, data }, auth: false });
-  const editOriginal = (data: APIInteractionResponseCallbackData) =>
-    deps.rest.patch(Routes.webhookMessage(env.appId, d.token, '@original'), { body: data, auth: false }); // the interaction's own application: a deployment serves several
+  const callback = (type: InteractionResponseType, data?: APIInteractionResponseCallbackData) => deps.rest.post(Routes.interactionCallback(d.id, d.token), { body: { type, data }, auth: false });
+  const editOriginal = (data: APIInteractionResponseCallbackData) => deps.rest.patch(Routes.webhookMessage(env.appId, d.token, '@original'), { body: data, auth: false }); // the interaction's own application: a deployment serves several
 
   // held while a deferred interaction's follow-up runs, so a concurrent copy does not run it twice
   const runLock = `${key}:run`;

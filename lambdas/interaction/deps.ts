@@ -24,7 +24,7 @@ export const interactionDeps = (): Promise<InteractionDeps & WorkerDepsBase> =>
       windowMs: cfg.INTERACTION_WINDOW_MS,
       loadClaimCheck: await claimCheckLoaderFor(cfg),
     };
-  })().catch((err) => {
+  })().catch((err: unknown) => {
     deps = undefined; // the next invocation tries again (e.g. Secrets Manager throttled)
     throw err;
   }));

@@ -3,6 +3,7 @@
  * partial batch failures reported to SQS (ReportBatchItemFailures).
  * https://discord.com/developers/docs/interactions/receiving-and-responding
  */
+import { errorMessage } from '../../lib/contract';
 import { coreLogger } from '../shared/logger';
 import { countOutcome } from '../shared/metrics';
 import { sqsWorker } from '../shared/worker';
@@ -13,6 +14,6 @@ export const handler = sqsWorker(interactionDeps, (envelope, deps) =>
   handleInteraction(envelope, {
     ...deps,
     onOutcome: (o, _e, x) => countOutcome('Interaction', o, x?.ageMs),
-    onDegraded: (err) => coreLogger.warn('redis unavailable: answering without dedupe and cooldowns', { envelopeId: envelope.id, error: String((err as Error)?.message ?? err) }),
+    onDegraded: (err) => coreLogger.warn('redis unavailable: answering without dedupe and cooldowns', { envelopeId: envelope.id, error: errorMessage(err) }),
   }),
 );

@@ -29,7 +29,11 @@ export type InteractionPayload = z.infer<typeof InteractionPayloadSchema>;
 export function parseInteractionPayload(data: unknown, envelopeId: string): InteractionPayload {
   const r = InteractionPayloadSchema.safeParse(data);
   if (!r.success) {
-    throw new ContractError('INVALID_DATA', `INTERACTION_CREATE ${envelopeId} has a payload the worker cannot read`, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+    throw new ContractError(
+      'INVALID_DATA',
+      `INTERACTION_CREATE ${envelopeId} has a payload the worker cannot read`,
+      r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
   }
   return r.data;
 }

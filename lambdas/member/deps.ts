@@ -16,7 +16,7 @@ export const memberDeps = (): Promise<MemberDeps & WorkerDepsBase> =>
     // the bot token is optional here: without it the per-guild actions (auto role) are skipped
     if (!cfg.DISCORD_TOKEN && !cfg.DISCORD_TOKEN_SECRET_ARN) return { pool, loadClaimCheck };
     return { pool, loadClaimCheck, botRest: await createBotRest(cfg, await createRedis(cfg)) };
-  })().catch((err) => {
+  })().catch((err: unknown) => {
     deps = undefined;
     throw err;
   }));

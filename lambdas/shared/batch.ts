@@ -11,7 +11,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { isContractError, parseDeliveredEvent, type Envelope, type InlineEnvelope } from '../../lib/contract';
+import { errorMessage, isContractError, parseDeliveredEvent, type Envelope, type InlineEnvelope } from '../../lib/contract';
 import { inlineEnvelope, type ClaimCheckLoader } from './claim-check';
 import type { PoisonDeadLetter } from './dead-letter';
 import { withCorrelation } from './logger';
@@ -104,10 +104,10 @@ export async function processEnvelopeBatch(
             type: env.type,
             shardId: env.shardId,
             messageId: record.messageId,
-            receiveCount: record.attributes?.ApproximateReceiveCount,
+            receiveCount: record.attributes.ApproximateReceiveCount,
             receivedAt: env.receivedAt,
             busTime: busTimeOf(record.body),
-            queuedAt: Number(record.attributes?.SentTimestamp) || undefined,
+            queuedAt: Number(record.attributes.SentTimestamp) || undefined,
             ...(replay ? { replayName: replay.name, reprocess: replay.reprocess } : {}),
           });
           if (replay?.types && !replay.types.has(env.type)) {
@@ -122,15 +122,15 @@ export async function processEnvelopeBatch(
       } catch (err) {
         const poison = err instanceof PoisonRecordError || isContractError(err);
         const envelopeId = envelope?.id ?? (err instanceof PoisonRecordError ? err.claimedId : undefined);
-        const reason = err instanceof PoisonRecordError ? err.reason : isContractError(err) ? `${err.code}: ${err.message}` : String((err as Error).message ?? err);
-        const fields = { envelopeId, type: envelope?.type, messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount, reason, poison, ...(replay ? { replayName: replay.name } : {}) };
+        const reason = err instanceof PoisonRecordError ? err.reason : isContractError(err) ? `${err.code}: ${err.message}` : errorMessage(err);
+        const fields = { envelopeId, type: envelope?.type, messageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount, reason, poison, ...(replay ? { replayName: replay.name } : {}) };
         if (poison && opts.deadLetter) {
           try {
             await opts.deadLetter.send(record, reason, envelopeId);
             logger.error('poison record sent to the dead-letter queue on first sight', { hop: 'dlq', ...fields });
             return;
           } catch (dlqErr) {
-            logger.error('could not send a poison record to its dead-letter queue: it is retried', { ...fields, dlqError: String((dlqErr as Error).message ?? dlqErr) });
+            logger.error('could not send a poison record to its dead-letter queue: it is retried', { ...fields, dlqError: errorMessage(dlqErr) });
             throw err;
           }
         }

@@ -27,7 +27,7 @@ export class CircuitBreaker {
 
   async call<T>(fn: () => Promise<T>): Promise<T> {
     const s = this.state;
-    if (s === 'open') throw new CircuitOpenError(this.openMs - (this.now() - this.openedAt!));
+    if (s === 'open') throw new CircuitOpenError(this.openMs - (this.now() - (this.openedAt ?? this.now())));
     if (s === 'half-open') {
       if (this.trialInFlight) throw new CircuitOpenError(0);
       this.trialInFlight = true;

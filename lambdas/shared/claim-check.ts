@@ -16,7 +16,8 @@ export function s3ClaimCheckLoader(s3: Pick<S3Client, 'send'>, bucket: string): 
   return async (ref) => {
     if (ref.bucket !== bucket) throw new ContractError('INVALID_DATA', `dataRef names bucket ${JSON.stringify(ref.bucket)}, not CLAIM_CHECK_BUCKET=${bucket}`);
     const r = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    const text = await r.Body!.transformToString('utf8');
+    if (!r.Body) throw new Error(`claim check s3://${ref.bucket}/${ref.key} has no body`);
+    const text = await r.Body.transformToString('utf8');
     const data = JSON.parse(text) as unknown;
     if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new ContractError('INVALID_DATA', `s3://${ref.bucket}/${ref.key} holds no JSON object`);
     return data as Record<string, unknown>;
@@ -32,7 +33,7 @@ export async function inlineEnvelope(env: Envelope, load: ClaimCheckLoader | und
 }
 
 /** The loader of a worker container: S3 in AWS (or the emulator at AWS_ENDPOINT_URL); none without CLAIM_CHECK_BUCKET. */
-export async function claimCheckLoaderFor(cfg: { CLAIM_CHECK_BUCKET?: string }): Promise<ClaimCheckLoader | undefined> {
-  if (!cfg.CLAIM_CHECK_BUCKET) return undefined;
-  return s3ClaimCheckLoader(new S3Client(awsClientConfig()), cfg.CLAIM_CHECK_BUCKET);
+export function claimCheckLoaderFor(cfg: { CLAIM_CHECK_BUCKET?: string }): Promise<ClaimCheckLoader | undefined> {
+  if (!cfg.CLAIM_CHECK_BUCKET) return Promise.resolve(undefined);
+  return Promise.resolve(s3ClaimCheckLoader(new S3Client(awsClientConfig()), cfg.CLAIM_CHECK_BUCKET));
 }

@@ -10,21 +10,27 @@ export const WorkerConfigSchema = z
   .object({
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://host:port'),
     REDIS_AUTH_SECRET_ARN: z.string().startsWith('arn:').optional(),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/db').optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/db')
+      .optional(),
     DB_HOST: z.string().min(1).optional(),
     DB_PORT: Port.default(5432),
     DB_NAME: z.string().min(1).default('gateway_proxy'),
     DB_USER: z.string().min(1).default('gateway_worker'),
     /** connections per container: Lambda runs one invocation at a time, so 2 suffice there */
     DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
-    DB_IAM_AUTH: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    DB_IAM_AUTH: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     AWS_REGION: z.string().default('us-east-1'),
     DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'expected the application id (a snowflake)'),
-    DISCORD_API_URL: z.string().url().optional(),
+    DISCORD_API_URL: z.url().optional(),
     DISCORD_TOKEN: z.string().min(1).optional(),
     DISCORD_TOKEN_SECRET_ARN: z.string().startsWith('arn:').optional(),
     CLAIM_CHECK_BUCKET: z.string().min(3).optional(),
-    SCORE_SERVICE_URL: z.string().url().optional(),
+    SCORE_SERVICE_URL: z.url().optional(),
     SCORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(10_000).default(2_500),
     INTERACTION_WINDOW_MS: z.coerce.number().int().min(100).max(15_000).default(3_000),
   })

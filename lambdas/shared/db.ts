@@ -15,7 +15,8 @@ import type { WorkerConfig } from './config';
 export function createPool(cfg: WorkerConfig): Pool {
   const base: PoolConfig = { max: cfg.DB_POOL_MAX, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 5_000 };
   if (cfg.DATABASE_URL) return new Pool({ ...base, connectionString: cfg.DATABASE_URL });
-  const signer = cfg.DB_IAM_AUTH ? new Signer({ hostname: cfg.DB_HOST!, port: cfg.DB_PORT, username: cfg.DB_USER, region: cfg.AWS_REGION }) : undefined;
+  // the config requires DB_HOST when there is no DATABASE_URL (WorkerConfigSchema)
+  const signer = cfg.DB_IAM_AUTH ? new Signer({ hostname: cfg.DB_HOST ?? '', port: cfg.DB_PORT, username: cfg.DB_USER, region: cfg.AWS_REGION }) : undefined;
   return new Pool({
     ...base,
     host: cfg.DB_HOST,

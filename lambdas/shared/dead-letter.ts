@@ -18,7 +18,7 @@ export interface PoisonDeadLetter {
 function queueOfArn(arn: string): { name: string; account: string } {
   const parts = arn.split(':');
   if (parts.length < 6 || parts[2] !== 'sqs') throw new Error(`not an SQS queue ARN: ${arn}`);
-  return { account: parts[4]!, name: parts.slice(5).join(':') };
+  return { account: parts[4] ?? '', name: parts.slice(5).join(':') };
 }
 
 export class RedrivePolicyDeadLetter implements PoisonDeadLetter {
@@ -29,7 +29,8 @@ export class RedrivePolicyDeadLetter implements PoisonDeadLetter {
   private async urlOf(arn: string): Promise<string> {
     const q = queueOfArn(arn);
     const r = await this.sqs.send(new GetQueueUrlCommand({ QueueName: q.name, QueueOwnerAWSAccountId: /^\d{12}$/.test(q.account) ? q.account : undefined }));
-    return r.QueueUrl!;
+    if (!r.QueueUrl) throw new Error(`SQS returned no URL for the queue ${q.name}`);
+    return r.QueueUrl;
   }
 
   /** The DLQ URL of a source queue, from its redrive policy. */
@@ -60,7 +61,7 @@ export class RedrivePolicyDeadLetter implements PoisonDeadLetter {
           reason: text(reason),
           ...(envelopeId ? { envelopeId: text(envelopeId) } : {}),
           sourceQueue: text(record.eventSourceARN),
-          receiveCount: text(record.attributes?.ApproximateReceiveCount ?? '1'),
+          receiveCount: text(record.attributes.ApproximateReceiveCount),
           deadLetteredAt: text(new Date().toISOString()),
         },
       }),

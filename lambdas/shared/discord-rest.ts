@@ -101,7 +101,7 @@ return 0
  * major parameter (channel, guild or webhook id), which splits one bucket hash into buckets.
  */
 export function routeOf(method: string, path: string): { route: string; major: string } {
-  const clean = path.split('?')[0]!.replace(/\/+$/, '');
+  const clean = (path.split('?')[0] ?? '').replace(/\/+$/, '');
   const major = /^\/(?:channels|guilds|webhooks)\/(\d+)/.exec(clean)?.[1] ?? 'global';
   // reactions share one bucket whatever the emoji
   const route = clean.replace(/\/reactions\/.*/, '/reactions/:reaction').replace(/\/\d{16,20}(?=\/|$)/g, '/:id');
@@ -139,10 +139,7 @@ interface ResponseLike {
 
 export class BotTokenRejectedError extends Error {
   constructor(readonly retryInMs: number) {
-    super(
-      `Discord rejected the bot token (401): bot-token requests are paused for every container for ${Math.ceil(retryInMs / 1000)} s ` +
-        'to stay clear of the invalid-request ban; put a valid token in the secret at DISCORD_TOKEN_SECRET_ARN (it is read again)',
-    );
+    super(`Discord rejected the bot token (401): bot-token requests are paused for every container for ${Math.ceil(retryInMs / 1000)} s ` + 'to stay clear of the invalid-request ban; put a valid token in the secret at DISCORD_TOKEN_SECRET_ARN (it is read again)');
     this.name = 'BotTokenRejectedError';
   }
 }
@@ -183,7 +180,7 @@ export class SharedRateLimitedRest {
     this.onUnauthorized = opts.onUnauthorized;
     // every response teaches all containers about its bucket (also 429s, which @discordjs/rest retries)
     rest.on('response', (req, res) => {
-      void this.learn(String(req.method), String(req.path), res).catch(() => undefined);
+      void this.learn(req.method, req.path, res).catch(() => undefined);
     });
   }
 
@@ -253,9 +250,7 @@ export class SharedRateLimitedRest {
     for (;;) {
       const key = this.bucketKey(route, major, await this.hashOf(route));
       const id = `${this.now()}-${Math.random().toString(36).slice(2)}`;
-      const wait = Number(
-        await this.redis.eval(ACQUIRE, 4, global, `${global}:block`, key, `${this.prefix}:unauthorized`, String(this.now()), String(this.limit), String(this.windowMs), id, String(this.probeMs), String(this.marginMs)),
-      );
+      const wait = Number(await this.redis.eval(ACQUIRE, 4, global, `${global}:block`, key, `${this.prefix}:unauthorized`, String(this.now()), String(this.limit), String(this.windowMs), id, String(this.probeMs), String(this.marginMs)));
       if (wait === -1) await this.rejected();
       if (wait <= 0) return;
       this.waits++;

@@ -22,10 +22,11 @@ interface UndiciRequest {
 
 /** `/interactions/<id>/<token>/callback` -> `/interactions/:id/:token/callback`; ids become `:id`. */
 export function redactedRoute(method: string, path: string): string {
-  const clean = path.split('?')[0]!.replace(/\/+$/, '').replace(/^\/api(\/v\d+)?(?=\/)/, '');
-  const route = clean
-    .replace(/\/(interactions|webhooks)\/(\d+)\/[^/]+/, '/$1/$2/:token')
-    .replace(/\/\d{16,20}(?=\/|$)/g, '/:id');
+  const clean = path
+    .split('?')[0]!
+    .replace(/\/+$/, '')
+    .replace(/^\/api(\/v\d+)?(?=\/)/, '');
+  const route = clean.replace(/\/(interactions|webhooks)\/(\d+)\/[^/]+/, '/$1/$2/:token').replace(/\/\d{16,20}(?=\/|$)/g, '/:id');
   return `${method.toUpperCase()} ${route}`;
 }
 

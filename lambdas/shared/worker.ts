@@ -14,7 +14,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Pool } from 'pg';
 import type { InlineEnvelope } from '../../lib/contract';
 import { awsClientConfig } from './aws';
@@ -39,13 +39,10 @@ export interface WorkerDepsBase {
   pool?: Pool;
 }
 
-export function sqsWorker<D extends WorkerDepsBase>(
-  deps: () => Promise<D>,
-  handleOne: (envelope: InlineEnvelope, deps: D, record: SQSRecord) => Promise<unknown>,
-) {
+export function sqsWorker<D extends WorkerDepsBase>(deps: () => Promise<D>, handleOne: (envelope: InlineEnvelope, deps: D, record: SQSRecord) => Promise<unknown>) {
   // the REST reply hop of the audit trail: Discord requests only (not the score service, S3 or SQS)
   installRestTrace(coreLogger, (origin) => origin === discordOrigin());
-  return middy<SQSEvent, SQSBatchResponse, Error, Context>()
+  return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(async (event, context) => {

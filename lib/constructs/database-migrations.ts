@@ -12,6 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
@@ -20,8 +21,11 @@ export const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'db', 'migrations
 
 export interface DatabaseMigrationsProps {
   readonly vpc: ec2.IVpc;
-  readonly database: rds.DatabaseInstance;
-  /** the database's security group: the migrator gets PostgreSQL access to it */
+  /** The instance to migrate; the custom resource runs after it exists. */
+  readonly database: rds.IDatabaseInstance;
+  /** The instance's admin credentials (username, password, host, port as RDS generates them); the migrator may read it. */
+  readonly adminSecret: secretsmanager.ISecret;
+  /** The database's security group: the migrator gets PostgreSQL access to it. */
   readonly databaseSecurityGroup: ec2.ISecurityGroup;
   readonly databaseName: string;
 }
@@ -29,7 +33,10 @@ export interface DatabaseMigrationsProps {
 /** A hash of the migration files: a change makes CloudFormation run the migrator again. */
 export function migrationsHash(dir = MIGRATIONS_DIR): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) h.update(f).update(readFileSync(path.join(dir, f)));
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort())
+    h.update(f).update(readFileSync(path.join(dir, f)));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -39,8 +46,7 @@ export class DatabaseMigrations extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
     super(scope, id);
-    const secret = props.database.secret;
-    if (!secret) throw new Error('DatabaseMigrations: the database has no generated admin secret');
+    const secret = props.adminSecret;
     const sg = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: 'Deploy-time migrator: PostgreSQL to the instance' });
     props.databaseSecurityGroup.addIngressRule(sg, ec2.Port.tcp(5432), 'PostgreSQL from the migrator');
     this.function = new NodejsFunction(this, 'Function', {

@@ -54,6 +54,7 @@ export interface IngestorServiceProps {
   readonly gatewayIntents: number;
   /** rediss://host:port */
   readonly redisUrl: string;
+  /** The Redis AUTH token (REDIS_AUTH_SECRET_ARN). @default - no Redis auth */
   readonly redisAuthSecret?: secretsmanager.ISecret;
   readonly securityGroups: ec2.ISecurityGroup[];
   /** @default - private subnets with egress */
@@ -129,12 +130,7 @@ export class IngestorService extends Construct {
       },
       // node is in the image; no curl/wget needed
       healthCheck: {
-        command: [
-          'CMD',
-          'node',
-          '-e',
-          `fetch('http://127.0.0.1:${INGESTOR_HTTP_PORT}/health').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-        ],
+        command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${INGESTOR_HTTP_PORT}/health').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))`],
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),
         retries: 3,
@@ -143,19 +139,10 @@ export class IngestorService extends Construct {
     });
 
     if (this.taskDefinition.executionRole) {
-      acknowledge(
-        this.taskDefinition.executionRole,
-        'Execution role only: ecr:GetAuthorizationToken has no resource-level permissions; image pulls are scoped to the asset repository.',
-        'AwsSolutions-IAM5[Resource::*]',
-      );
+      acknowledge(this.taskDefinition.executionRole, 'Execution role only: ecr:GetAuthorizationToken has no resource-level permissions; image pulls are scoped to the asset repository.', 'AwsSolutions-IAM5[Resource::*]');
     }
 
-    // least privilege: this bus, this bucket's objects, these secrets
-    props.eventBus.grantPutEventsTo(this.taskDefinition.taskRole);
-    if (props.claimCheckWriterPolicy) this.taskDefinition.taskRole.addManagedPolicy(props.claimCheckWriterPolicy);
-    else this.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.claimCheckBucket.arnForObjects('*')] }));
-    props.botTokenSecret.grantRead(this.taskDefinition.taskRole);
-    props.redisAuthSecret?.grantRead(this.taskDefinition.taskRole);
+    this.grantTaskRole(props);
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
@@ -168,5 +155,15 @@ export class IngestorService extends Construct {
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       assignPublicIp: false,
     });
+  }
+
+  /** Least privilege: this bus, this bucket's objects, these secrets. */
+  private grantTaskRole(props: IngestorServiceProps): void {
+    const role = this.taskDefinition.taskRole;
+    props.eventBus.grantPutEventsTo(role);
+    if (props.claimCheckWriterPolicy) role.addManagedPolicy(props.claimCheckWriterPolicy);
+    else role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.claimCheckBucket.arnForObjects('*')] }));
+    props.botTokenSecret.grantRead(role);
+    props.redisAuthSecret?.grantRead(role);
   }
 }

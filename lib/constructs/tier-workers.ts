@@ -50,7 +50,7 @@ export interface TierWorkersProps {
   readonly routing: RoutingTable;
   /** Environment of every worker (REDIS_URL, DISCORD_APPLICATION_ID, ...). */
   readonly environment: Readonly<Record<string, string>>;
-  /** Extra environment per consumer, e.g. SCORE_SERVICE_URL for the interaction worker. */
+  /** Extra environment per consumer, e.g. SCORE_SERVICE_URL for the interaction worker. @default - none */
   readonly consumerEnvironment?: Readonly<Partial<Record<ConsumerName, Readonly<Record<string, string>>>>>;
   /** The bot token; readable by BOT_TOKEN_CONSUMERS only. @default - no token wired */
   readonly botTokenSecret?: secretsmanager.ISecret;
@@ -119,9 +119,7 @@ export class TierWorkers extends Construct {
     }
     // Checked here as well as in the contract: the tier's queue must outlive the function's timeout.
     if (q.visibilityTimeoutSeconds < 6 * q.functionTimeoutSeconds) {
-      throw new Error(
-        `tier ${route.name}: queue visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}; raise it to at least ${6 * q.functionTimeoutSeconds}`,
-      );
+      throw new Error(`tier ${route.name}: queue visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}; raise it to at least ${6 * q.functionTimeoutSeconds}`);
     }
     const tier = props.eventBus.tier(route.name);
     const name = `${pascal(consumer)}Worker`;
@@ -129,26 +127,7 @@ export class TierWorkers extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
-    const environment: Record<string, string> = {
-      ...props.environment,
-      WORKER: consumer,
-      POWERTOOLS_SERVICE_NAME: `${consumer}-worker`,
-      POWERTOOLS_METRICS_NAMESPACE: WORKER_METRICS_NAMESPACE,
-      NODE_OPTIONS: '--enable-source-maps',
-      ...(props.redisAuthSecret ? { REDIS_AUTH_SECRET_ARN: props.redisAuthSecret.secretArn } : {}),
-      ...(props.claimCheckBucket ? { CLAIM_CHECK_BUCKET: props.claimCheckBucket.bucketName } : {}),
-      ...(props.database
-        ? {
-            DB_HOST: props.database.proxy.endpoint,
-            DB_PORT: String(props.database.port ?? 5432),
-            DB_NAME: props.database.databaseName ?? 'gateway_proxy',
-            DB_USER: props.database.user ?? 'gateway_worker',
-            DB_IAM_AUTH: 'true',
-          }
-        : {}),
-      ...(props.botTokenSecret && BOT_TOKEN_CONSUMERS.includes(consumer) ? { DISCORD_TOKEN_SECRET_ARN: props.botTokenSecret.secretArn } : {}),
-      ...(props.consumerEnvironment?.[consumer] ?? {}),
-    };
+    const environment = this.environmentOf(consumer, props);
     if (!BOT_TOKEN_CONSUMERS.includes(consumer) && ('DISCORD_TOKEN_SECRET_ARN' in environment || 'DISCORD_TOKEN' in environment)) {
       throw new Error(`the ${consumer} worker must not get the bot token (it answers with the interaction token): remove DISCORD_TOKEN* from its environment`);
     }
@@ -202,7 +181,36 @@ export class TierWorkers extends Construct {
     props.database?.proxy.grantConnect(fn, props.database.user ?? 'gateway_worker');
 
     acknowledge(fn, 'Pinned to nodejs22.x, the runtime the workers are built and tested for; moving runtimes is a deliberate change.', 'AwsSolutions-L1');
-    acknowledge(fn, 'AWS managed minimum for logs and VPC ENIs.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]');
+    acknowledge(
+      fn,
+      'AWS managed minimum for logs and VPC ENIs.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+    );
     return { route, consumer, function: fn, eventSource };
+  }
+
+  /** The function's environment: shared settings, its clients' endpoints and secrets, its own extras. */
+  private environmentOf(consumer: ConsumerName, props: TierWorkersProps): Record<string, string> {
+    return {
+      ...props.environment,
+      WORKER: consumer,
+      POWERTOOLS_SERVICE_NAME: `${consumer}-worker`,
+      POWERTOOLS_METRICS_NAMESPACE: WORKER_METRICS_NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
+      ...(props.redisAuthSecret ? { REDIS_AUTH_SECRET_ARN: props.redisAuthSecret.secretArn } : {}),
+      ...(props.claimCheckBucket ? { CLAIM_CHECK_BUCKET: props.claimCheckBucket.bucketName } : {}),
+      ...(props.database
+        ? {
+            DB_HOST: props.database.proxy.endpoint,
+            DB_PORT: String(props.database.port ?? 5432),
+            DB_NAME: props.database.databaseName ?? 'gateway_proxy',
+            DB_USER: props.database.user ?? 'gateway_worker',
+            DB_IAM_AUTH: 'true',
+          }
+        : {}),
+      ...(props.botTokenSecret && BOT_TOKEN_CONSUMERS.includes(consumer) ? { DISCORD_TOKEN_SECRET_ARN: props.botTokenSecret.secretArn } : {}),
+      ...(props.consumerEnvironment?.[consumer] ?? {}),
+    };
   }
 }

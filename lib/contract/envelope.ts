@@ -71,8 +71,7 @@ export const isClaimChecked = (e: Envelope): e is ClaimCheckedEnvelope => e.data
 /** The envelope's ingress, `gateway` when the field is absent. */
 export const ingressOf = (e: Pick<Envelope, 'ingress'>): Ingress => e.ingress ?? 'gateway';
 
-const formatIssues = (error: z.ZodError): string[] =>
-  error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
+const formatIssues = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
 
 /** Validates an envelope at a trust boundary (worker input). Throws INVALID_ENVELOPE with each issue. */
 export function parseEnvelope(input: unknown): Envelope {
@@ -96,13 +95,18 @@ export interface ExtractedIds {
   userId: Snowflake | null;
 }
 
-const asObject = (v: unknown): Record<string, unknown> | undefined =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const asObject = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** A value for an error message: JSON when it has one (a function or symbol has none), 64 characters at most. */
+const shown = (value: unknown): string => {
+  const json = JSON.stringify(value) as string | undefined;
+  return (json ?? String(value)).slice(0, 64);
+};
 
 function snowflakeAt(value: unknown, field: string): Snowflake | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return value;
-  throw new ContractError('INVALID_ID', `field ${field} is not a snowflake`, [`got ${JSON.stringify(value)?.slice(0, 64)}`]);
+  throw new ContractError('INVALID_ID', `field ${field} is not a snowflake`, [`got ${shown(value)}`]);
 }
 
 /** Types whose payload's own `id` is the guild's id. */
@@ -119,15 +123,8 @@ export function extractIds(type: string, data: unknown): ExtractedIds {
   if (!d) throw new ContractError('INVALID_DATA', `dispatch ${type} data must be a JSON object`, [`got ${describe(data)}`]);
   const member = asObject(d.member);
   const guildId = snowflakeAt(d.guild_id, 'guild_id') ?? (GUILD_SELF.has(type) ? snowflakeAt(d.id, 'id') : null);
-  const channelId =
-    snowflakeAt(d.channel_id, 'channel_id') ??
-    (CHANNEL_SELF.has(type) ? snowflakeAt(d.id, 'id') : null) ??
-    snowflakeAt(asObject(d.channel)?.id, 'channel.id');
-  const userId =
-    snowflakeAt(asObject(d.user)?.id, 'user.id') ??
-    snowflakeAt(asObject(member?.user)?.id, 'member.user.id') ??
-    snowflakeAt(asObject(d.author)?.id, 'author.id') ??
-    snowflakeAt(d.user_id, 'user_id');
+  const channelId = snowflakeAt(d.channel_id, 'channel_id') ?? (CHANNEL_SELF.has(type) ? snowflakeAt(d.id, 'id') : null) ?? snowflakeAt(asObject(d.channel)?.id, 'channel.id');
+  const userId = snowflakeAt(asObject(d.user)?.id, 'user.id') ?? snowflakeAt(asObject(member?.user)?.id, 'member.user.id') ?? snowflakeAt(asObject(d.author)?.id, 'author.id') ?? snowflakeAt(d.user_id, 'user_id');
   return { guildId, channelId, userId };
 }
 
@@ -171,8 +168,18 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isS
  * The ingestor wraps every dispatch (thousands a second): a plain check of what the schema checks
  * (never looser), and the schema itself only for an input that fails it, for the error's issues.
  */
+// the input comes from the gateway at run time: these checks test what its type only claims
 const isValidDispatchInput = (i: DispatchInput): boolean =>
-  typeof i.appId === 'string' && /^\d{1,20}$/.test(i.appId) && isCount(i.shardId) && typeof i.sessionId === 'string' && i.sessionId.length > 0 && isCount(i.seq) && typeof i.type === 'string' && isCount(i.receivedAt) && (i.ingress === undefined || i.ingress === 'gateway' || i.ingress === 'http');
+  typeof i.appId === 'string' &&
+  /^\d{1,20}$/.test(i.appId) &&
+  isCount(i.shardId) &&
+  typeof i.sessionId === 'string' &&
+  i.sessionId.length > 0 &&
+  isCount(i.seq) &&
+  typeof i.type === 'string' &&
+  isCount(i.receivedAt) &&
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+  (i.ingress === undefined || i.ingress === 'gateway' || i.ingress === 'http');
 
 export function wrapDispatch(input: DispatchInput): InlineEnvelope {
   if (!isValidDispatchInput(input)) {

@@ -2,14 +2,7 @@
  * Typed errors of the event contract. Every bad input to the contract ends in one of these codes,
  * never in a crash or a silent default, so callers can route it (e.g. to a DLQ) with its reason.
  */
-export type ContractErrorCode =
-  | 'UNKNOWN_DISPATCH_TYPE'
-  | 'INVALID_DISPATCH'
-  | 'INVALID_DATA'
-  | 'INVALID_ID'
-  | 'INVALID_ENVELOPE'
-  | 'INVALID_EVENT'
-  | 'INVALID_ROUTING_TABLE';
+export type ContractErrorCode = 'UNKNOWN_DISPATCH_TYPE' | 'INVALID_DISPATCH' | 'INVALID_DATA' | 'INVALID_ID' | 'INVALID_ENVELOPE' | 'INVALID_EVENT' | 'INVALID_ROUTING_TABLE';
 
 export class ContractError extends Error {
   override readonly name = 'ContractError';
@@ -24,3 +17,6 @@ export class ContractError extends Error {
 }
 
 export const isContractError = (e: unknown): e is ContractError => e instanceof ContractError;
+
+/** The message of anything thrown (libraries throw non-Errors too). */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -45,8 +45,7 @@ export function toPutEventsEntry(envelope: Envelope, eventBusName?: string): Put
 }
 
 /** The size an envelope's entry will have, without building the entry twice on hot paths. */
-export const envelopeEntrySize = (envelope: Envelope): number =>
-  utf8(EVENT_SOURCE) + utf8(envelope.type) + utf8(JSON.stringify(envelope));
+export const envelopeEntrySize = (envelope: Envelope): number => utf8(EVENT_SOURCE) + utf8(envelope.type) + utf8(JSON.stringify(envelope));
 
 /** An EventBridge event as an SQS target receives it in the message body. */
 export const EventBridgeEventSchema = z.object({
@@ -81,7 +80,11 @@ export function parseDeliveredEvent(body: string): DeliveredEvent {
   }
   const r = EventBridgeEventSchema.safeParse(json);
   if (!r.success) {
-    throw new ContractError('INVALID_EVENT', 'message body is not an EventBridge event', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ContractError(
+      'INVALID_EVENT',
+      'message body is not an EventBridge event',
+      r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
   }
   if (r.data.source !== EVENT_SOURCE) {
     throw new ContractError('INVALID_EVENT', `unexpected event source ${JSON.stringify(r.data.source)}`, [`expected ${EVENT_SOURCE}`]);

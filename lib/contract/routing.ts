@@ -120,16 +120,7 @@ export const DEFAULT_ROUTING_TABLE: RoutingTable = Object.freeze({
     name: 'bulk',
     priority: 4,
     description: 'Opt-in low-volume types kept for later consumers; no default consumer',
-    dispatchTypes: [
-      'CHANNEL_CREATE',
-      'CHANNEL_UPDATE',
-      'CHANNEL_DELETE',
-      'GUILD_ROLE_CREATE',
-      'GUILD_ROLE_UPDATE',
-      'GUILD_ROLE_DELETE',
-      'GUILD_BAN_ADD',
-      'GUILD_BAN_REMOVE',
-    ],
+    dispatchTypes: ['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE', 'GUILD_ROLE_CREATE', 'GUILD_ROLE_UPDATE', 'GUILD_ROLE_DELETE', 'GUILD_BAN_ADD', 'GUILD_BAN_REMOVE'],
     consumer: null,
     queue: {
       functionTimeoutSeconds: 30,
@@ -150,6 +141,8 @@ export function routingTableProblems(table: RoutingTable): string[] {
   const owner = new Map<string, TierName>();
   for (const name of TIER_NAMES) {
     const tier = table[name];
+    // the table may come from JSON (tierOverrides): its type is what is being checked here
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     if (!tier) {
       problems.push(`tier ${name} is missing`);
       continue;
@@ -162,9 +155,7 @@ export function routingTableProblems(table: RoutingTable): string[] {
     if (tier.name !== name) problems.push(`tier under key ${name} is named ${tier.name}`);
     const q = tier.queue;
     if (q.visibilityTimeoutSeconds < 6 * q.functionTimeoutSeconds) {
-      problems.push(
-        `${name}.queue.visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}: raise it to at least ${6 * q.functionTimeoutSeconds}`,
-      );
+      problems.push(`${name}.queue.visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}: raise it to at least ${6 * q.functionTimeoutSeconds}`);
     }
     if (q.batchSize > 10 && q.maxBatchingWindowSeconds < 1) {
       problems.push(`${name}.queue.batchSize=${q.batchSize} above 10 needs maxBatchingWindowSeconds >= 1`);
@@ -175,6 +166,7 @@ export function routingTableProblems(table: RoutingTable): string[] {
       else owner.set(t, name);
     }
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- as above: a tier may be missing
   const priorities = TIER_NAMES.map((n) => table[n]?.priority);
   if (new Set(priorities).size !== priorities.length) problems.push(`tier priorities must be distinct, got ${priorities.join(',')}`);
   return problems;
@@ -200,9 +192,7 @@ export type RoutingOverrides = Partial<Record<TierName, TierOverride>>;
 export function withOverrides(overrides: RoutingOverrides, base: RoutingTable = DEFAULT_ROUTING_TABLE): RoutingTable {
   const unknownTiers = Object.keys(overrides).filter((k) => !(TIER_NAMES as readonly string[]).includes(k));
   if (unknownTiers.length > 0) {
-    throw new ContractError('INVALID_ROUTING_TABLE', 'unknown tier in overrides', [
-      `${unknownTiers.join(', ')} (tiers are ${TIER_NAMES.join(', ')})`,
-    ]);
+    throw new ContractError('INVALID_ROUTING_TABLE', 'unknown tier in overrides', [`${unknownTiers.join(', ')} (tiers are ${TIER_NAMES.join(', ')})`]);
   }
   const out = {} as Record<TierName, TierRoute>;
   for (const name of TIER_NAMES) {
@@ -217,8 +207,7 @@ export function withOverrides(overrides: RoutingOverrides, base: RoutingTable = 
 }
 
 /** Tiers in priority order (1 first). */
-export const tiersByPriority = (table: RoutingTable = DEFAULT_ROUTING_TABLE): TierRoute[] =>
-  TIER_NAMES.map((n) => table[n]).sort((a, b) => a.priority - b.priority);
+export const tiersByPriority = (table: RoutingTable = DEFAULT_ROUTING_TABLE): TierRoute[] => TIER_NAMES.map((n) => table[n]).sort((a, b) => a.priority - b.priority);
 
 /** A classifier over a table: dispatch type -> tier, or undefined when no tier wants it (drop). */
 export function createClassifier(table: RoutingTable = DEFAULT_ROUTING_TABLE): (type: string) => TierName | undefined {

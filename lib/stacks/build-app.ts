@@ -68,9 +68,7 @@ export function buildApp(app: App, config: AppConfig, options: BuildAppOptions =
     scoreServiceUrl: config.scoreServiceUrl,
     queueRemovalPolicy: removalPolicy,
     interactionPollers: config.interactionPollers,
-    httpInteractions: config.discordPublicKey
-      ? { publicKey: config.discordPublicKey, throttleRateLimit: config.httpInteractionsRateLimit, throttleBurstLimit: config.httpInteractionsBurstLimit, webAclArn: config.httpInteractionsWebAclArn }
-      : undefined,
+    httpInteractions: config.discordPublicKey ? { publicKey: config.discordPublicKey, throttleRateLimit: config.httpInteractionsRateLimit, throttleBurstLimit: config.httpInteractionsBurstLimit, webAclArn: config.httpInteractionsWebAclArn } : undefined,
   });
   const local = options.local ? new LocalGatewayStack(app, names.local, { routing: config.routing, discordPublicKey: config.discordPublicKey }) : undefined;
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -38,6 +38,7 @@ export interface GatewayStackProps extends StackProps {
   readonly ingestorMemoryMiB?: number;
   /** @default - the ingestor/ folder built as a Docker image asset */
   readonly ingestorImage?: ecs.ContainerImage;
+  /** Subscribed to the alarm topic. @default - no subscription (the topic is still created) */
   readonly alarmEmail?: string;
   /** @default 2 */
   readonly interactionMaxAgeSeconds?: number;
@@ -154,7 +155,6 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     for (const [name, tier] of Object.entries(this.eventBus.tiers)) {
-      if (!tier) continue;
       new CfnOutput(this, `${name}QueueUrl`, { value: tier.queue.queueUrl });
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: tier.deadLetterQueue.queueUrl, description: `redrive: aws sqs start-message-move-task --source-arn ${name} DLQ arn` });
       new CfnOutput(this, `${name}TargetDeadLetterQueueUrl`, { value: tier.targetDeadLetterQueue.queueUrl });
@@ -170,9 +170,6 @@ export function ingestorImage(scope: Construct, dir: string = INGESTOR_DIR): ecs
   if (fs.existsSync(path.join(dir, 'Dockerfile'))) {
     return ecs.ContainerImage.fromAsset(dir, { platform: Platform.LINUX_ARM64 });
   }
-  Annotations.of(scope).addWarningV2(
-    'gateway:ingestorDockerfileMissing',
-    `${path.join(dir, 'Dockerfile')} does not exist: the ingestor image is a bare Node image. Do not deploy until the ingestor lands.`,
-  );
+  Annotations.of(scope).addWarningV2('gateway:ingestorDockerfileMissing', `${path.join(dir, 'Dockerfile')} does not exist: the ingestor image is a bare Node image. Do not deploy until the ingestor lands.`);
   return ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine');
 }

@@ -76,16 +76,13 @@ export class StatefulStack extends Stack {
       ],
       flowLogs: {
         rejected: {
-          destination: ec2.FlowLogDestination.toCloudWatchLogs(
-            new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
-          ),
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })),
           trafficType: ec2.FlowLogTrafficType.REJECT,
         },
       },
     });
 
-    const sg = (name: string, description: string) =>
-      new ec2.SecurityGroup(this, name, { vpc: this.vpc, description, allowAllOutbound: name !== 'RedisSecurityGroup' && name !== 'DatabaseSecurityGroup' });
+    const sg = (name: string, description: string) => new ec2.SecurityGroup(this, name, { vpc: this.vpc, description, allowAllOutbound: name !== 'RedisSecurityGroup' && name !== 'DatabaseSecurityGroup' });
     this.workerSecurityGroup = sg('WorkerSecurityGroup', 'Worker Lambdas');
     this.ingestorSecurityGroup = sg('IngestorSecurityGroup', 'Ingestor Fargate tasks');
     this.redisSecurityGroup = sg('RedisSecurityGroup', 'ElastiCache (Valkey)');
@@ -194,12 +191,14 @@ export class StatefulStack extends Stack {
       acknowledge(this.database, 'Admin credentials are used only by the deploy-time migration step; rotation is an operational follow-up (documented in docs/deploy.md).', 'AwsSolutions-SMG4');
     }
     acknowledge(this.database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
-acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
+    acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
 
     // the deploy-time migration step: db/migrations (000 creates the worker role with rds_iam)
+    if (!this.database.secret) throw new Error('the database was created without its generated admin secret: the migrator needs it');
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
       vpc: this.vpc,
       database: this.database,
+      adminSecret: this.database.secret,
       databaseSecurityGroup: dbSecurityGroup,
       databaseName: DATABASE_NAME,
     });
@@ -228,7 +227,10 @@ acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environmen
     );
     this.proxy = new rds.DatabaseProxy(this, 'DatabaseProxy', {
       // a physical name is required; derive it from the stack so environments never collide
-      dbProxyName: `${this.stackName}-proxy`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60),
+      dbProxyName: `${this.stackName}-proxy`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 60),
       role: proxyRole,
       proxyTarget: rds.ProxyTarget.fromInstance(this.database),
       vpc: this.vpc,
@@ -243,13 +245,18 @@ acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environmen
     });
 
     new CfnOutput(this, 'BotTokenSecretArn', { value: this.botTokenSecret.secretArn, description: 'Put the Discord bot token here after the first deploy' });
-    if (this.database.secret) new CfnOutput(this, 'DatabaseAdminSecretArn', { value: this.database.secret.secretArn, description: 'Admin credentials, for migrations only' });
+    new CfnOutput(this, 'DatabaseAdminSecretArn', { value: this.database.secret.secretArn, description: 'Admin credentials, for migrations only' });
     new CfnOutput(this, 'DatabaseEndpoint', { value: this.database.dbInstanceEndpointAddress });
     new CfnOutput(this, 'ProxyEndpoint', { value: this.proxy.endpoint });
     new CfnOutput(this, 'RedisUrl', { value: this.redisUrl });
     new CfnOutput(this, 'ClaimCheckBucketName', { value: this.claimCheckBucket.bucketName });
 
     // CDK's LogRetention singleton (set retention on the RDS log group)
-    acknowledge(this, 'CDK-owned LogRetention function: AWS managed basic execution role and logs:* on * to set retention of log groups it does not create.', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'AwsSolutions-IAM5[Resource::*]');
+    acknowledge(
+      this,
+      'CDK-owned LogRetention function: AWS managed basic execution role and logs:* on * to set retention of log groups it does not create.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Resource::*]',
+    );
   }
 }

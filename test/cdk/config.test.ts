@@ -23,9 +23,19 @@ describe('app configuration (bin/ reads it once, validated with zod)', () => {
   });
 
   it('splits shards into groups of shardsPerTask, or takes SHARD_GROUPS as given', () => {
-    expect(load({ totalShards: 10, shardsPerTask: 4 }).shardGroups).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
-    expect(load({}, { TOTAL_SHARDS: '8', SHARD_GROUPS: '0-3;4-7' }).shardGroups).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
-    expect(parseShardGroups('0-1,2-3')).toEqual([[0, 1], [2, 3]]);
+    expect(load({ totalShards: 10, shardsPerTask: 4 }).shardGroups).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
+    expect(load({}, { TOTAL_SHARDS: '8', SHARD_GROUPS: '0-3;4-7' }).shardGroups).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
+    expect(parseShardGroups('0-1,2-3')).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
   });
 
   it('prefers context over the environment', () => {
@@ -54,9 +64,7 @@ describe('app configuration (bin/ reads it once, validated with zod)', () => {
   it('applies tier overrides through the contract and explains a visibility timeout that is too short', () => {
     const c = load({ tierOverrides: JSON.stringify({ members: { queue: { maxConcurrency: 20 } } }) });
     expect(c.routing.members.queue.maxConcurrency).toBe(20);
-    expect(problems({ tierOverrides: { members: { queue: { visibilityTimeoutSeconds: 60 } } } })).toMatch(
-      /TIER_OVERRIDES \(env\):.*members\.queue\.visibilityTimeoutSeconds=60 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/,
-    );
+    expect(problems({ tierOverrides: { members: { queue: { visibilityTimeoutSeconds: 60 } } } })).toMatch(/TIER_OVERRIDES \(env\):.*members\.queue\.visibilityTimeoutSeconds=60 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/);
     expect(problems({ tierOverrides: { presence: {} } })).toMatch(/presence \(tiers are interactions, members, guilds, bulk\)/);
   });
 

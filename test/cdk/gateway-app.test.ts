@@ -42,7 +42,10 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       expect(maps.length).toBeGreaterThanOrEqual(3); // interaction, member, guild
       for (const f of maps) {
         const map = JSON.parse(readFileSync(f, 'utf8')) as { sources: string[]; mappings: string; sourcesContent?: unknown[] };
-        expect(map.sources.some((x) => x.includes('lambdas/')), f).toBe(true);
+        expect(
+          map.sources.some((x) => x.includes('lambdas/')),
+          f,
+        ).toBe(true);
         expect(map.mappings.length, f).toBeGreaterThan(0);
         expect(map.sourcesContent ?? [], f).toEqual([]);
       }
@@ -66,9 +69,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
         const roles = (gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? [];
         return roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId }));
       });
-      expect(statements.flatMap((s) => s.Action).sort()).toEqual(
-        ['events:PutEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue'].sort(),
-      );
+      expect(statements.flatMap((s) => s.Action).sort()).toEqual(['events:PutEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue'].sort());
       const put = statements.find((s) => s.Action.includes('events:PutEvents'))!;
       expect(put.Resource).toEqual([{ 'Fn::GetAtt': [gid(t.gateway.eventBus.bus), 'Arn'] }]);
       const role = gwRes[roleId]!.Properties!;
@@ -86,10 +87,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
         const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
         const roleId = gid(w.function.role!);
         const readsToken = iamStatements(gwRes).some(
-          (s) =>
-            ((gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? []).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })) &&
-            s.Action.includes('secretsmanager:GetSecretValue') &&
-            JSON.stringify(s.Resource).includes('DiscordBotToken'),
+          (s) => ((gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? []).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })) && s.Action.includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes('DiscordBotToken'),
         );
         if (w.consumer === 'interaction') {
           expect(env.DISCORD_TOKEN_SECRET_ARN).toBeUndefined();
@@ -158,7 +156,10 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
   describe('ingestor services', () => {
     it('run one ARM64 service per shard group with the agreed environment, health check and a 120 s stop timeout', () => {
       gateway.resourceCountIs('AWS::ECS::Service', 2);
-      for (const [i, ids] of [[0, '0-3'], [1, '4-7']] as const) {
+      for (const [i, ids] of [
+        [0, '0-3'],
+        [1, '4-7'],
+      ] as const) {
         expect(t.gateway.ingestors[i]!.shardGroup).toBe(ids);
         gateway.hasResourceProperties('AWS::ECS::TaskDefinition', {
           RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
@@ -269,15 +270,14 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
 
   describe('monitoring', () => {
     const alarms = () => Object.values(gwRes).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    const alarmOnQueue = (queueId: string, metricName: string) =>
-      alarms().filter((a) => JSON.stringify(a.Properties).includes(metricName) && JSON.stringify(a.Properties).includes(`"${queueId}","QueueName"`));
+    const alarmOnQueue = (queueId: string, metricName: string) => alarms().filter((a) => JSON.stringify(a.Properties).includes(metricName) && JSON.stringify(a.Properties).includes(`"${queueId}","QueueName"`));
 
     it('has one dashboard and an SNS topic with the alarm email', () => {
       gateway.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       gateway.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     });
 
-    it('alarms on every DLQ above 0 and on each tier\'s oldest message age', () => {
+    it("alarms on every DLQ above 0 and on each tier's oldest message age", () => {
       for (const tier of tiersByPriority(t.config.routing)) {
         const r = t.gateway.eventBus.tier(tier.name);
         for (const dlq of [r.deadLetterQueue, r.targetDeadLetterQueue]) {

@@ -77,7 +77,12 @@ describe('HTTP interactions endpoint (gateway stack)', () => {
     expect(data[0]!.Action.sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
     expect(data[0]!.Resource).toEqual([{ 'Fn::GetAtt': [gid(t.gateway.eventBus.tiers.interactions!.queue), 'Arn'] }]);
     // everything else on the role is X-Ray (which takes no resource)
-    expect(mine.filter((s) => s !== data[0]).flatMap((s) => s.Action).every((a) => a.startsWith('xray:'))).toBe(true);
+    expect(
+      mine
+        .filter((s) => s !== data[0])
+        .flatMap((s) => s.Action)
+        .every((a) => a.startsWith('xray:')),
+    ).toBe(true);
     expect((res[gid(ep.function.role!)]!.Properties!.ManagedPolicyArns as unknown[]).map((a) => JSON.stringify(a))).toEqual([expect.stringContaining('AWSLambdaBasicExecutionRole')]);
   });
 

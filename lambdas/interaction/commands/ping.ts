@@ -5,7 +5,5 @@ export const ping: Command = {
   definition: { name: 'ping', description: 'Check that the bot answers' },
   mode: 'fast',
   selfContained: true,
-  async run() {
-    return { content: 'Pong!' };
-  },
+  run: () => Promise.resolve({ content: 'Pong!' }),
 };

@@ -70,12 +70,30 @@ describe('wrapDispatch', () => {
 
   it('rejects every field the schema rejects (the fast check is never looser than the schema)', () => {
     const wrong: Array<Partial<Record<keyof DispatchInput, unknown>>> = [
-      { appId: '' }, { appId: '1'.repeat(21) }, { appId: 12345 }, { appId: ' 123' },
-      { shardId: 1.5 }, { shardId: NaN }, { shardId: Infinity }, { shardId: 2 ** 60 }, { shardId: '0' },
-      { sessionId: '' }, { sessionId: 5 }, { seq: -1 }, { seq: 0.5 }, { seq: null }, { type: 7 },
-      { receivedAt: '1700000000000' }, { receivedAt: -1 }, { receivedAt: 1.5 },
+      { appId: '' },
+      { appId: '1'.repeat(21) },
+      { appId: 12345 },
+      { appId: ' 123' },
+      { shardId: 1.5 },
+      { shardId: NaN },
+      { shardId: Infinity },
+      { shardId: 2 ** 60 },
+      { shardId: '0' },
+      { sessionId: '' },
+      { sessionId: 5 },
+      { seq: -1 },
+      { seq: 0.5 },
+      { seq: null },
+      { type: 7 },
+      { receivedAt: '1700000000000' },
+      { receivedAt: -1 },
+      { receivedAt: 1.5 },
     ];
-    for (const w of wrong) expect(codeOf(() => wrapDispatch(input(w as Partial<DispatchInput>))), JSON.stringify(w)).toBe('INVALID_DISPATCH');
+    for (const w of wrong)
+      expect(
+        codeOf(() => wrapDispatch(input(w as Partial<DispatchInput>))),
+        JSON.stringify(w),
+      ).toBe('INVALID_DISPATCH');
     expect(wrapDispatch(input({ shardId: 0, seq: 0, receivedAt: 0 })).seq).toBe(0);
   });
 

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ContractError,
-  entrySize,
-  envelopeEntrySize,
-  EVENT_SOURCE,
-  parseDeliveredEvent,
-  toPutEventsEntry,
-  wrapDispatch,
-} from '../../../lib/contract';
+import { ContractError, entrySize, envelopeEntrySize, EVENT_SOURCE, parseDeliveredEvent, toPutEventsEntry, wrapDispatch } from '../../../lib/contract';
 
-const envelope = (data: Record<string, unknown> = { id: '1', channel_id: '2', guild_id: '3', member: { user: { id: '4' } } }) =>
-  wrapDispatch({ appId: '10', shardId: 0, sessionId: 's', seq: 1, type: 'INTERACTION_CREATE', data, receivedAt: 1 });
+const envelope = (data: Record<string, unknown> = { id: '1', channel_id: '2', guild_id: '3', member: { user: { id: '4' } } }) => wrapDispatch({ appId: '10', shardId: 0, sessionId: 's', seq: 1, type: 'INTERACTION_CREATE', data, receivedAt: 1 });
 
 describe('entrySize', () => {
   it('counts Source + DetailType + Detail + Resources in UTF-8 bytes, and 14 for Time', () => {

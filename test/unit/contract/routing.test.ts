@@ -1,19 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classify,
-  ContractError,
-  createClassifier,
-  DEFAULT_ROUTING_TABLE,
-  DISPATCH_TYPES,
-  EVENT_SOURCE,
-  routingTableProblems,
-  TIER_NAMES,
-  tierEventPattern,
-  tiersByPriority,
-  validateRoutingTable,
-  withOverrides,
-  type RoutingTable,
-} from '../../../lib/contract';
+import { classify, ContractError, createClassifier, DEFAULT_ROUTING_TABLE, DISPATCH_TYPES, EVENT_SOURCE, routingTableProblems, TIER_NAMES, tierEventPattern, tiersByPriority, validateRoutingTable, withOverrides, type RoutingTable } from '../../../lib/contract';
 
 describe('routing table', () => {
   it('has the four tiers, interactions first', () => {
@@ -88,21 +74,15 @@ describe('routing table', () => {
   });
 
   it('rejects a type routed to two tiers', () => {
-    expect(() => withOverrides({ bulk: { dispatchTypes: ['GUILD_MEMBER_ADD'] } })).toThrowError(
-      /GUILD_MEMBER_ADD is routed to both members and bulk/,
-    );
+    expect(() => withOverrides({ bulk: { dispatchTypes: ['GUILD_MEMBER_ADD'] } })).toThrowError(/GUILD_MEMBER_ADD is routed to both members and bulk/);
   });
 
   it('rejects a visibility timeout below 6 x the function timeout, saying what to set', () => {
-    expect(() => withOverrides({ members: { queue: { visibilityTimeoutSeconds: 60 } } })).toThrowError(
-      /members\.queue\.visibilityTimeoutSeconds=60 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/,
-    );
+    expect(() => withOverrides({ members: { queue: { visibilityTimeoutSeconds: 60 } } })).toThrowError(/members\.queue\.visibilityTimeoutSeconds=60 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/);
   });
 
   it('rejects a batch size above 10 without a batching window', () => {
-    expect(() => withOverrides({ members: { queue: { maxBatchingWindowSeconds: 0 } } })).toThrowError(
-      /batchSize=100 above 10 needs maxBatchingWindowSeconds >= 1/,
-    );
+    expect(() => withOverrides({ members: { queue: { maxBatchingWindowSeconds: 0 } } })).toThrowError(/batchSize=100 above 10 needs maxBatchingWindowSeconds >= 1/);
   });
 
   it('rejects maximum concurrency outside 2..1000 and a missing tier', () => {

@@ -16,7 +16,7 @@ const secrets = (value: string): SecretsReader & { asked: string[] } => {
 };
 
 describe('the migrator in AWS', () => {
-  it("connects as the instance admin from its generated secret, over TLS that verifies the certificate", async () => {
+  it('connects as the instance admin from its generated secret, over TLS that verifies the certificate', async () => {
     const sm = secrets(JSON.stringify({ username: 'admin', password: 'pw', host: 'db.internal', port: 5432, engine: 'postgres' }));
     const conn = await adminConnection({ ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:admin', DB_NAME: 'gp' }, sm);
     expect(conn).toMatchObject({ host: 'db.internal', port: 5432, user: 'admin', password: 'pw', database: 'gp', ssl: { rejectUnauthorized: true } });

@@ -5,12 +5,10 @@ import { envelopeOf, PoisonRecordError, processEnvelopeBatch } from '../../../la
 import type { PoisonDeadLetter } from '../../../lambdas/shared/dead-letter';
 import { ContractError } from '../../../lib/contract';
 
-const envelope = (seq: number): Envelope =>
-  wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq, type: 'GUILD_MEMBER_ADD', receivedAt: 1_800_000_000_000 + seq, data: { guild_id: '200000000000000001', user: { id: `30000000000000000${seq}` } } });
+const envelope = (seq: number): Envelope => wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq, type: 'GUILD_MEMBER_ADD', receivedAt: 1_800_000_000_000 + seq, data: { guild_id: '200000000000000001', user: { id: `30000000000000000${seq}` } } });
 
 /** The body SQS hands the worker: the EventBridge event whose detail is our envelope. */
-const busEvent = (e: Envelope) =>
-  JSON.stringify({ version: '0', id: `eb-${e.seq}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date(e.receivedAt).toISOString(), region: 'us-east-1', resources: [], detail: e });
+const busEvent = (e: Envelope) => JSON.stringify({ version: '0', id: `eb-${e.seq}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date(e.receivedAt).toISOString(), region: 'us-east-1', resources: [], detail: e });
 
 const record = (messageId: string, body: string): SQSRecord => ({
   messageId,
@@ -54,9 +52,14 @@ describe('batch handling', () => {
     const bad = envelope(2);
     const { errors, logger } = logSink();
     const event: SQSEvent = { Records: [record('ok', busEvent(envelope(1))), record('fails', busEvent(bad))] };
-    const res = await processEnvelopeBatch(event, {} as Context, async (e) => {
-      if (e.id === bad.id) throw new Error('database unavailable');
-    }, logger);
+    const res = await processEnvelopeBatch(
+      event,
+      {} as Context,
+      async (e) => {
+        if (e.id === bad.id) throw new Error('database unavailable');
+      },
+      logger,
+    );
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'fails' }]);
     expect(errors).toEqual([expect.objectContaining({ envelopeId: bad.id, messageId: 'fails', reason: 'database unavailable', poison: false })]);
   });

@@ -24,7 +24,11 @@ describe('bot token', () => {
   const base = { REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://u@h/db', DISCORD_APPLICATION_ID: '100000000000000001' };
 
   it('uses DISCORD_TOKEN locally without asking Secrets Manager', async () => {
-    const sm = { send: async () => { throw new Error('must not be called'); } };
+    const sm = {
+      send: async () => {
+        throw new Error('must not be called');
+      },
+    };
     expect(await botToken(parseWorkerConfig({ ...base, DISCORD_TOKEN: 'local-token' }), sm)).toBe('local-token');
   });
 

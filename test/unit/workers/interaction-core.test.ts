@@ -100,7 +100,12 @@ describe('interaction core', () => {
     // edited with the same answer, which covers an earlier defer too
     const { deps: d2 } = setup([fast]);
     const edits: unknown[] = [];
-    d2.rest = { post: async () => { throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {}); }, patch: async (_r: string, o?: { body?: unknown }) => void edits.push(o?.body) } as unknown as InteractionDeps['rest'];
+    d2.rest = {
+      post: async () => {
+        throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {});
+      },
+      patch: async (_r: string, o?: { body?: unknown }) => void edits.push(o?.body),
+    } as unknown as InteractionDeps['rest'];
     expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
     expect(edits).toEqual([{ content: 'hi' }]);
     expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
@@ -124,7 +129,15 @@ describe('interaction core', () => {
 
   it('releases the cooldown when the attempt fails before answering, so the redelivery answers instead of "slow down"', async () => {
     let fail = true;
-    const flaky: Command = { definition: { name: 'flaky', description: 'x' }, mode: 'fast', cooldownSeconds: 30, run: async () => { if (fail) throw new Error('db down'); return { content: 'ok' }; } };
+    const flaky: Command = {
+      definition: { name: 'flaky', description: 'x' },
+      mode: 'fast',
+      cooldownSeconds: 30,
+      run: async () => {
+        if (fail) throw new Error('db down');
+        return { content: 'ok' };
+      },
+    };
     const { deps, calls } = setup([flaky]);
     await expect(handleInteraction(interaction('flaky'), deps)).rejects.toThrow('db down');
     expect(calls).toHaveLength(0);
@@ -136,7 +149,9 @@ describe('interaction core', () => {
   it('edits the original when a slow command meets 40060: an earlier delivery deferred it and died before recording that', async () => {
     const { deps, calls } = setup([slow]);
     deps.rest = {
-      post: async () => { throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {}); },
+      post: async () => {
+        throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {});
+      },
       patch: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'patch', route, body: o?.body }),
     } as unknown as InteractionDeps['rest'];
     expect(await handleInteraction(interaction('slow'), deps)).toBe('duplicate');
@@ -159,15 +174,38 @@ describe('interaction core', () => {
     expect(redis.m.has(`ix:${idAt(NOW - 100)}:run`)).toBe(false);
 
     // the first copy dies after its defer: its redelivery (no lock left) edits the original
-    const crash = setup([{ ...slow, run: async () => { throw new Error('score service exploded'); } }]);
+    const crash = setup([
+      {
+        ...slow,
+        run: async () => {
+          throw new Error('score service exploded');
+        },
+      },
+    ]);
     await expect(handleInteraction(interaction('slow'), crash.deps)).rejects.toThrow('exploded');
     crash.deps.commands = commandRegistry([slow]);
     expect(await handleInteraction(interaction('slow'), crash.deps)).toBe('deferred');
-    expect(crash.calls.map((c) => [c.verb, (c.body as { type?: number }).type ?? (c.body as { content: string }).content])).toEqual([['post', 5], ['patch', 'done']]);
+    expect(crash.calls.map((c) => [c.verb, (c.body as { type?: number }).type ?? (c.body as { content: string }).content])).toEqual([
+      ['post', 5],
+      ['patch', 'done'],
+    ]);
   });
 
   it('still answers when Redis fails or hangs (Discord refuses a second callback anyway), and counts it once', async () => {
-    const broken = { get: async () => { throw new Error('ECONNREFUSED'); }, set: async () => { throw new Error('ECONNREFUSED'); }, del: async () => { throw new Error('ECONNREFUSED'); }, ttl: async () => { throw new Error('ECONNREFUSED'); } };
+    const broken = {
+      get: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+      set: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+      del: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+      ttl: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+    };
     const { deps, calls } = setup([fast, slow], { redis: broken as never });
     const seen: string[] = [];
     deps.onOutcome = (o) => seen.push(o);

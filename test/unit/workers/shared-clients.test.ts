@@ -95,7 +95,10 @@ describe('the middy worker wrapper', () => {
     const event: SQSEvent = { Records: [record('a', claimChecked), record('b', missing), record('c', inline)] };
     const res = await handler(event, { functionName: 'f', awsRequestId: 'r' } as Context);
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'b' }] });
-    expect(seen).toEqual([{ id: '200000000000000001', name: 'big' }, { id: '200000000000000001', name: 'big' }]);
+    expect(seen).toEqual([
+      { id: '200000000000000001', name: 'big' },
+      { id: '200000000000000001', name: 'big' },
+    ]);
     expect(built).toBe(1);
     expect(errors).toEqual([expect.objectContaining({ messageId: 'b', envelopeId: other.id, reason: 'NoSuchKey', poison: false })]);
     spy.mockRestore();
