@@ -64,9 +64,8 @@ export class Fleet {
       this.o.log('warn', 'a shard lease was lost: stopping the shard (another task owns it now)', { appId: l.appId, shardId: l.shardId, token: l.token });
       await this.app(l.appId)?.lose(l.shardId);
     }
-    // leases of applications no longer served (removed from the registry) are handed off
-    const served = new Set([...this.o.apps()].map((a) => a.appId));
-    for (const l of leases.list()) if (!served.has(l.appId)) await leases.release(l.appId, l.shardId);
+    // (the shards of an application removed from the registry are handed off by the registry sync,
+    // which releases their leases only once each is drained and its resume point written)
     let room = this.o.maxShards - leases.list().length;
     for (const app of this.o.apps()) {
       const n = app.candidates.length;
