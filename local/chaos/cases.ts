@@ -60,7 +60,6 @@ export const CASES: ChaosCase[] = [
   {
     name: 'SIGKILL',
     what: 'SIGKILL of the process group at a random moment of a storm; a new task (empty disk) resumes',
-    inTestSuite: true,
     run: (rand) =>
       inWorld('SIGKILL', {}, async (w) => {
         const a = await up(w);
@@ -136,7 +135,6 @@ export const CASES: ChaosCase[] = [
   {
     name: 'refused for good',
     what: 'the bus refuses every 50th member event with AccessDeniedException: dead-lettered in S3, the rest delivered',
-    inTestSuite: true,
     run: () =>
       inWorld('refused for good', {}, async (w) => {
         w.proxy.set({ kind: 'refuse', refuse: (e) => e.DetailType === 'GUILD_MEMBER_ADD' && (JSON.parse(e.Detail ?? '{}') as { seq: number }).seq % 50 === 0 });
@@ -209,7 +207,6 @@ export const CASES: ChaosCase[] = [
   {
     name: 'op 9 not resumable',
     what: 'op 9 with d: false on every shard mid-storm: Discord ends the sessions, the shards identify anew',
-    inTestSuite: true,
     run: () =>
       inWorld('op 9 not resumable', {}, async (w) => {
         const p = await up(w);

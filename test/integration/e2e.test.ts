@@ -45,6 +45,14 @@ const dlqScript = (args: string[]) =>
 
 beforeAll(async () => {
   p = await startLocalPipeline({ shards: 2, guilds: 12, scoreLatencyMs: 2000, reuseStack: true, log: (m) => console.log(`e2e: ${m}`) });
+  // the stack is reused between runs on one emulator: what an earlier run left in its queues must not count here
+  for (const t of ['interactions', 'members', 'guilds'] as const) {
+    for (const which of ['queue', 'dlq', 'targetDlq'] as const) await p.sqs.send(new PurgeQueueCommand({ QueueUrl: p.queueUrl(t, which) })).catch(() => undefined);
+  }
+  // one interaction through the whole path first: the emulator starts a function's first worker process then,
+  // as Lambda does a cold start, and the user stories below measure answers inside Discord's 3 s window
+  const warm = p.sim.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[0] });
+  await until(async () => p.sim.interactionResponses(warm.id)?.callback !== undefined, 'the warm-up interaction answered', 60_000).catch(() => console.log('e2e: the warm-up interaction was not answered in 60 s'));
 }, 300_000);
 
 afterAll(async () => {
