@@ -15,6 +15,7 @@ import { startIngestor, type IngestorHandle } from '../ingestor/src/main';
 import { LatencyRecorder, percentile } from '../local/latency';
 import { createEventBridgeClient, EventBridgeSender } from './lib/sdk-put-events';
 import { ingestorMallocEnv, ingestorNodeOptions } from '../lib/contract';
+import { ASSUMED_BATCH_MS, costOf, costWithoutFilter, type CostInput } from '../scripts/ops/cost-model';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const QUICK = process.argv.includes('--quick');
@@ -382,37 +383,27 @@ async function ingressLatency() {
 }
 
 // ---------- 5. cost per million Discord events ----------
-function cost(entriesPerPut: number) {
-  // AWS list prices, us-east-1, as published on 2026-11-22 (see docs/benchmarks.md for the sources)
-  const price = { ebPerM: 1.0, sqsPerM: 0.4, lambdaReqPerM: 0.2, lambdaGbS: 0.0000133334, fargateVcpuH: 0.03238, fargateGbH: 0.00356 };
+/** The cost model (scripts/ops/cost-model.ts, shared with `npm run cost`) over an assumed event mix. */
+function benchCostInput(): CostInput {
   // the mix of a 10,000-guild bot with GUILDS | GUILD_MEMBERS intents (assumption, stated): share of gateway events per type group
   const mix = { members: 0.3, guilds: 0.02, interactions: 0.01, bulk: 0.07, unrouted: 0.6 };
   const routed = mix.members + mix.guilds + mix.interactions + mix.bulk;
-  const consumer = { members: { batch: 100, ms: 400 }, guilds: { batch: 10, ms: 200 }, interactions: { batch: 1, ms: 150 } };
-  const perMillion = (publishShare: number) => {
-    const events = 1_000_000 * publishShare;
-    const eb = (events / 1e6) * price.ebPerM; // entries < 64 KB: one billing unit each
-    // SQS: EventBridge's send per message, then receive and delete per batch of the consumed tiers
-    let sqsReq = events;
-    let lambda = 0;
-    for (const [tier, c] of Object.entries(consumer)) {
-      const n = 1_000_000 * mix[tier as keyof typeof mix];
-      const batches = n / c.batch;
-      sqsReq += 2 * batches;
-      lambda += (batches / 1e6) * price.lambdaReqPerM + batches * (c.ms / 1000) * 0.5 * price.lambdaGbS;
-    }
-    const sqs = (sqsReq / 1e6) * price.sqsPerM;
-    // Fargate: one 0.25 vCPU / 0.5 GB task per 4 shards; at 1,000 events/s a million events is 1,000 s
-    const fargate = (1000 / 3600) * (0.25 * price.fargateVcpuH + 0.5 * price.fargateGbH);
-    return { eb, sqs, lambda, fargate, total: eb + sqs + lambda + fargate };
-  };
-  const withFilter = perMillion(routed);
-  const without = perMillion(1);
-  // without the filter the unrouted share would still be published (and archived) but match no rule
-  without.sqs = withFilter.sqs;
-  without.lambda = withFilter.lambda;
-  without.total = without.eb + without.sqs + without.lambda + without.fargate;
-  row('$ per million Discord events, with the ingestor filter', withFilter.total, without.total, 'same, publishing everything', 'USD', `EventBridge ${withFilter.eb.toFixed(2)}, SQS ${withFilter.sqs.toFixed(2)}, Lambda ${withFilter.lambda.toFixed(2)}, Fargate ${withFilter.fargate.toFixed(3)}; ${entriesPerPut.toFixed(1)} entries per PutEvents measured`);
+  const consumer = { members: { batch: 100, ms: ASSUMED_BATCH_MS.member }, guilds: { batch: 10, ms: ASSUMED_BATCH_MS.guild }, interactions: { batch: 1, ms: ASSUMED_BATCH_MS.interaction } };
+  const workers = Object.fromEntries(
+    Object.entries(consumer).map(([tier, c]) => {
+      const invocations = (1_000_000 * mix[tier as keyof typeof mix]) / c.batch;
+      return [tier, { invocations, durationMs: invocations * c.ms, memoryMb: 512 }];
+    }),
+  );
+  // Fargate: one 0.25 vCPU / 0.5 GB task per 4 shards; at 1,000 events/s a million events is 1,000 s
+  return { published: 1_000_000 * routed, dropped: 1_000_000 * mix.unrouted, queued: 1_000_000 * routed, workers, fargate: { taskSeconds: 1000, vcpu: 0.25, memoryGb: 0.5 } };
+}
+function cost(entriesPerPut: number) {
+  const input = benchCostInput();
+  // per million gateway events: the input is one million of them
+  const withFilter = costOf(input);
+  const without = costWithoutFilter(input);
+  row('$ per million Discord events, with the ingestor filter', withFilter.total, without.total, 'same, publishing everything', 'USD', `EventBridge ${withFilter.eventBridge.toFixed(2)}, SQS ${withFilter.sqs.toFixed(2)}, Lambda ${withFilter.lambda.toFixed(2)}, Fargate ${withFilter.fargate.toFixed(3)}; ${entriesPerPut.toFixed(1)} entries per PutEvents measured`);
 }
 
 // ---------- memory through a long bus outage ----------

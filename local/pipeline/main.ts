@@ -15,6 +15,7 @@ import type { PoolClient } from 'pg';
 import { withGuild } from '../../lambdas/shared/db';
 import { LOCAL_DATABASE_URL, LOCAL_REDIS_URL, startLocalPipeline } from './index';
 import { responseVisibleAt } from '../simulator/http-interactions';
+import { recordLocalRun } from '../../scripts/ops/run-counters';
 
 const { values } = parseArgs({
   options: {
@@ -182,6 +183,7 @@ async function main() {
   const lost = Math.max(0, lostMembers) + Math.max(0, p.sim.guildIds.length - guildsStored) + neverProcessed + (p.http ? httpLost : 0);
   console.log(`lost:                            ${lost}`);
   console.log(`took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`counters for npm run cost:       ${await recordLocalRun(p, t0).catch((err: unknown) => `not written (${err instanceof Error ? err.message : String(err)})`)}`);
   await stop(lost === 0 ? 0 : 1);
 }
 
