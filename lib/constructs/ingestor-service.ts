@@ -4,8 +4,10 @@
  * bus, put objects in the claim-check bucket (claim checks and dead letters) and read the secrets it
  * is given (bot token, Redis AUTH), nothing else.
  *
- * One task per group on purpose: two tasks on the same shards would both hold sessions, so a deploy
- * stops the old task (minHealthyPercent 0) and the new one RESUMEs from the Redis watermark.
+ * A deploy runs the new task beside the old one (minHealthyPercent 100, maxHealthyPercent 200): the
+ * shard leases in Redis let only one of them own a shard at a time, and the old task hands its
+ * shards off one at a time on SIGTERM (drain, persist, close resumably, release); the new one
+ * RESUMEs each (docs/ingestor.md, "The fleet").
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_timeout
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -109,6 +111,8 @@ export class IngestorService extends Construct {
         DISCORD_TOKEN_SECRET_ARN: props.botTokenSecret.secretArn,
         DISCORD_APPLICATION_ID: props.discordApplicationId,
         SHARD_IDS: this.shardGroup,
+        // one task holds the whole group; during a deploy the new task takes each shard its predecessor hands off
+        SHARDS_PER_TASK: String(props.shardIds.length),
         // the ShardGroup dimension of the ingestor's metrics, which the alarms select on
         SHARD_GROUP: this.shardGroup,
         TOTAL_SHARDS: String(props.totalShards),
@@ -148,8 +152,8 @@ export class IngestorService extends Construct {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition,
       desiredCount: 1,
-      minHealthyPercent: 0,
-      maxHealthyPercent: 100,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
       securityGroups: props.securityGroups,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
