@@ -106,7 +106,10 @@ async function main() {
     while ((ready = await get('/ready'))?.status !== 200 && Date.now() - t0 < 60_000) await sleep(250);
     const status = JSON.parse(ready?.body ?? '{}') as { shards?: { ready: number; total: number }; counters?: { published: number } };
     console.log(`GET /ready -> ${ready?.status}: shards ${status.shards?.ready}/${status.shards?.total}, published ${status.counters?.published} (the guilds' GUILD_CREATE to the bus)`);
-    const hc = JSON.parse(run('buildah', ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', 'inspect', '--format', '{{json .Docker.Config.Healthcheck.Test}}', tag])) as string[];
+    // the whole inspect document (buildah's --format templates have no json function)
+    const inspected = JSON.parse(run('buildah', ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', 'inspect', '--type', 'image', tag])) as { Docker?: { config?: { Healthcheck?: { Test?: string[] } }; Config?: { Healthcheck?: { Test?: string[] } } } };
+    const hc = inspected.Docker?.config?.Healthcheck?.Test ?? inspected.Docker?.Config?.Healthcheck?.Test;
+    if (!hc) throw new Error(`the image ${tag} has no HEALTHCHECK in its Docker config: scripts/image.sh sets one (buildah config --healthcheck)`);
     const hcArgs = hc.slice(1);
     let hcCode = 0;
     try {

@@ -72,13 +72,15 @@ chown 1000:1000 "$STAGE/tmp/spool"
 echo "== image (buildah, FROM scratch, no daemon)"
 CTR=$("${BAH[@]}" from scratch)
 "${BAH[@]}" copy --quiet "$CTR" "$STAGE/" / >/dev/null
-# the same health check as the ECS task definition (lib/constructs/ingestor-service.ts): node, no curl
+# the same health check as the ECS task definition (lib/constructs/ingestor-service.ts): node, no curl.
+# buildah splits --healthcheck into shell words (a JSON array would become one word "[node,-e,...]",
+# an executable that does not exist), so the script is one single-quoted word.
 HEALTH='fetch("http://127.0.0.1:8080/health").then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))'
 "${BAH[@]}" config \
   --user 1000:1000 --workingdir /app \
   --env NODE_ENV=production --env HTTP_PORT=8080 --env SPOOL_DIR=/tmp/spool \
   --port 8080 \
-  --healthcheck "CMD [\"node\",\"-e\",$(printf '%s' "$HEALTH" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0,"utf8")))')]" \
+  --healthcheck "CMD node -e '$HEALTH'" \
   --healthcheck-interval 15s --healthcheck-timeout 5s --healthcheck-retries 3 --healthcheck-start-period 30s \
   --cmd '["node","main.js"]' \
   --label org.opencontainers.image.title=discord-gateway-ingestor \
