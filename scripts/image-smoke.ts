@@ -91,10 +91,11 @@ async function main() {
 
     const logPath = join(work, 'container.log');
     const out: string[] = [];
-    container = spawn('runc', ['run', '--bundle', join(work, 'bundle'), id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    container.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
-    container.stderr!.on('data', (b: Buffer) => out.push(b.toString()));
-    const exited = new Promise<number | null>((r) => container!.once('exit', (code) => r(code)));
+    const c = spawn('runc', ['run', '--bundle', join(work, 'bundle'), id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    container = c;
+    c.stdout.on('data', (b: Buffer) => out.push(b.toString()));
+    c.stderr.on('data', (b: Buffer) => out.push(b.toString()));
+    const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
 
     const t0 = Date.now();
     let health: Awaited<ReturnType<typeof get>>;
@@ -107,7 +108,9 @@ async function main() {
     const status = JSON.parse(ready?.body ?? '{}') as { shards?: { ready: number; total: number }; counters?: { published: number } };
     console.log(`GET /ready -> ${ready?.status}: shards ${status.shards?.ready}/${status.shards?.total}, published ${status.counters?.published} (the guilds' GUILD_CREATE to the bus)`);
     // the whole inspect document (buildah's --format templates have no json function)
-    const inspected = JSON.parse(run('buildah', ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', 'inspect', '--type', 'image', tag])) as { Docker?: { config?: { Healthcheck?: { Test?: string[] } }; Config?: { Healthcheck?: { Test?: string[] } } } };
+    const inspected = JSON.parse(run('buildah', ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', 'inspect', '--type', 'image', tag])) as {
+      Docker?: { config?: { Healthcheck?: { Test?: string[] } }; Config?: { Healthcheck?: { Test?: string[] } } };
+    };
     const hc = inspected.Docker?.config?.Healthcheck?.Test ?? inspected.Docker?.Config?.Healthcheck?.Test;
     if (!hc) throw new Error(`the image ${tag} has no HEALTHCHECK in its Docker config: scripts/image.sh sets one (buildah config --healthcheck)`);
     const hcArgs = hc.slice(1);
@@ -138,7 +141,7 @@ async function main() {
   }
 }
 
-main().catch((err: Error) => {
-  console.error(`image smoke test failed: ${err.message}`);
+main().catch((err: unknown) => {
+  console.error(`image smoke test failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

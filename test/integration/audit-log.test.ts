@@ -28,8 +28,7 @@ let seq = 0;
 let msg = 0;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const ctx = () => ({ functionName: 'audit-test', awsRequestId: `req-${++msg}` }) as Context;
-const envelope = (appId: string, type: string, data: Record<string, unknown>): Envelope =>
-  wrapDispatch({ appId, shardId: 0, sessionId: `audit-${run}`, seq: ++seq, type, receivedAt: Date.now(), data });
+const envelope = (appId: string, type: string, data: Record<string, unknown>): Envelope => wrapDispatch({ appId, shardId: 0, sessionId: `audit-${run}`, seq: ++seq, type, receivedAt: Date.now(), data });
 // as EventBridge delivers to SQS
 const record = (e: Envelope): SQSRecord => ({
   messageId: `m-${++msg}`,
@@ -49,8 +48,7 @@ interface AuditRow {
   correlation_id: string;
   detail: Record<string, unknown>;
 }
-const auditOf = (guildId: string, correlationId: string) =>
-  withGuild(pool, guildId, async (c) => (await c.query<AuditRow>('SELECT action, actor, subject_id, correlation_id, detail FROM audit_log WHERE correlation_id = $1 ORDER BY id', [correlationId])).rows);
+const auditOf = (guildId: string, correlationId: string) => withGuild(pool, guildId, async (c) => (await c.query<AuditRow>('SELECT action, actor, subject_id, correlation_id, detail FROM audit_log WHERE correlation_id = $1 ORDER BY id', [correlationId])).rows);
 
 let sim: DiscordSimulator;
 let score: ScoreService;

@@ -39,7 +39,14 @@ export const checkEligibility: Command = {
       const correlationId = currentCorrelation()?.envelopeId ?? ctx.interactionId;
       try {
         await withGuild(ctx.pool, guildId, (c) =>
-          writeAudit(c, { guildId, action: 'eligibility.decided', actor: 'interaction-worker', subjectId: ctx.userId, correlationId, detail: { eligible, score, threshold: ELIGIBLE_SCORE, source: cached !== null ? 'cache' : 'score-service', interactionId: ctx.interactionId } }),
+          writeAudit(c, {
+            guildId,
+            action: 'eligibility.decided',
+            actor: 'interaction-worker',
+            subjectId: ctx.userId,
+            correlationId,
+            detail: { eligible, score, threshold: ELIGIBLE_SCORE, source: cached !== null ? 'cache' : 'score-service', interactionId: ctx.interactionId },
+          }),
         );
       } catch (err) {
         return { content: `Your eligibility could not be recorded right now (${(err as Error).message}). Please try again in a minute.` };
