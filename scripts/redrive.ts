@@ -11,9 +11,20 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, Receive
 export async function redrive(sqs: Pick<SQSClient, 'send'>, dlqUrl: string, queueUrl: string, opts: { max?: number } = {}): Promise<number> {
   let moved = 0;
   const max = opts.max ?? Infinity;
+  // a record that is still poison comes straight back (the worker dead-letters it on first sight):
+  // a message that arrived after the redrive began is not moved again, or the loop would never end
+  const began = Date.now();
+  const seen = new Set<string>();
   while (moved < max) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
-    const msgs = r.Messages ?? [];
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 1, VisibilityTimeout: 30, MessageSystemAttributeNames: ['SentTimestamp'] }));
+    const all = r.Messages ?? [];
+    const msgs = all.filter((m) => !seen.has(m.MessageId!) && Number(m.Attributes?.SentTimestamp ?? 0) < began);
+    for (const m of all) seen.add(m.MessageId!);
+    if (msgs.length < all.length) {
+      // put the newcomers back at once: they wait for the next redrive
+      const back = all.filter((m) => !msgs.includes(m));
+      await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: dlqUrl, Entries: back.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) })).catch(() => undefined);
+    }
     if (msgs.length === 0) break;
     const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body! })) }));
     const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
