@@ -20,7 +20,11 @@ class WorkerLogger extends Logger {
     const file = process.env.GATEWAY_PROXY_LOG_FILE;
     if (!file) return super.printLog(logLevel, log);
     log.prepareForPrint();
-    appendFileSync(file, `${JSON.stringify(log.getAttributes())}\n`);
+    try {
+      appendFileSync(file, `${JSON.stringify(log.getAttributes())}\n`);
+    } catch {
+      super.printLog(logLevel, log); // the file cannot be written: the line still goes out
+    }
   }
 }
 

@@ -52,6 +52,8 @@ export const LOCAL_CONTEXT_KEYS = {
   botTokenSecretArn: 'localBotTokenSecretArn',
   /** DB_POOL_MAX of each worker container */
   dbPoolMax: 'localDbPoolMax',
+  /** GATEWAY_PROXY_LOG_FILE: the workers' JSON log lines go to this file too (`npm run trace` reads it) */
+  logFile: 'localLogFile',
 } as const;
 
 /** Stack output keys, read by scripts/dlq.ts, local/pipeline and the tests (CloudFormation DescribeStacks). */
@@ -74,6 +76,7 @@ export interface LocalStageSettings {
   readonly databaseUrl?: string;
   readonly botTokenSecretArn?: string;
   readonly dbPoolMax?: string;
+  readonly logFile?: string;
 }
 
 export class LocalStageConfigError extends Error {}
@@ -92,6 +95,7 @@ export function localStageSettings(get: (key: string) => unknown): LocalStageSet
     else if (arn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(s)) problems.push(`-c ${key}: expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>), got ${JSON.stringify(s)}`);
     else if (field === 'discordApplicationId' && !/^\d{17,20}$/.test(s)) problems.push(`-c ${key}: expected the application's snowflake (17-20 digits), got ${JSON.stringify(s)}`);
     else if (field === 'dbPoolMax' && !/^[1-9]\d{0,2}$/.test(s)) problems.push(`-c ${key}: expected a whole number 1..999, got ${JSON.stringify(s)}`);
+    else if (field === 'logFile' && !s.startsWith('/')) problems.push(`-c ${key}: expected an absolute file path, got ${JSON.stringify(s)}`);
     else out[field] = s;
   }
   if (problems.length) throw new LocalStageConfigError(`local stage configuration:\n  ${problems.join('\n  ')}`);
@@ -145,6 +149,7 @@ export class LocalGatewayStack extends Stack {
         ...(s.databaseUrl ? { DATABASE_URL: s.databaseUrl } : {}),
         ...(s.discordApiUrl ? { DISCORD_API_URL: s.discordApiUrl } : {}),
         ...(s.dbPoolMax ? { DB_POOL_MAX: s.dbPoolMax } : {}),
+        ...(s.logFile ? { GATEWAY_PROXY_LOG_FILE: s.logFile } : {}),
         ...(props.environment ?? {}),
       },
       consumerEnvironment: s.scoreServiceUrl ? { interaction: { SCORE_SERVICE_URL: s.scoreServiceUrl } } : undefined,

@@ -12,9 +12,9 @@
  * at deploy time; the bot token and nothing else secret travels through the emulator's Secrets Manager.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -67,6 +67,13 @@ export const localPorts = () => ({ simulator: port('LOCAL_SIMULATOR_PORT', 7150)
 /** a fixed bot token for the simulator: warm worker containers keep the token they read across runs */
 const LOCAL_BOT_TOKEN = 'sim.bG9jYWwtc3RhZ2U.bG9jYWwtc2ltdWxhdG9yLWJvdC10b2tlbg';
 
+/** Where the deployed workers append their JSON log lines (the emulator runs them on this machine): `npm run trace` reads it. */
+export function localWorkerLogFile(): string {
+  const file = process.env.GATEWAY_PROXY_LOG_FILE ?? join(process.env.GATEWAY_PROXY_STATE_DIR ?? join(homedir(), '.local', 'state', 'discord-gateway-proxy'), 'logs', 'local-run.jsonl');
+  mkdirSync(dirname(file), { recursive: true });
+  return file;
+}
+
 /** The CDK context the local stage is deployed with (what `npm run deploy:local` passes too). */
 export function localStageContext(o: { simulatorRestUrl: string; scoreServiceUrl: string; botTokenSecretArn?: string; httpInteractions?: boolean }): Record<string, string> {
   return {
@@ -75,6 +82,7 @@ export function localStageContext(o: { simulatorRestUrl: string; scoreServiceUrl
     [LOCAL_CONTEXT_KEYS.discordApplicationId]: LOCAL_APPLICATION_ID,
     [LOCAL_CONTEXT_KEYS.redisUrl]: LOCAL_REDIS_URL,
     [LOCAL_CONTEXT_KEYS.databaseUrl]: LOCAL_DATABASE_URL,
+    [LOCAL_CONTEXT_KEYS.logFile]: localWorkerLogFile(),
     ...(o.botTokenSecretArn ? { [LOCAL_CONTEXT_KEYS.botTokenSecretArn]: o.botTokenSecretArn } : {}),
     tierOverrides: JSON.stringify(LOCAL_TIER_OVERRIDES),
     ...(o.httpInteractions === false ? {} : { discordPublicKey: localKeyPair().publicKeyHex }),
