@@ -40,7 +40,8 @@ export interface ChaosResult {
   seconds: number;
 }
 
-const freePort = () =>
+/** A TCP port nothing listens on now (the processes under test serve /ready on it). */
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {

@@ -8,7 +8,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -18,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { envelopeId, EVENT_SOURCE } from '../../lib/contract';
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
 import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
-import { drainQueue, sleep, wanted } from '../../local/chaos/world';
+import { drainQueue, freePort, sleep, wanted } from '../../local/chaos/world';
 import { percentile } from '../../local/latency';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
@@ -34,15 +33,6 @@ let queueUrl: string;
 let baseEnv: Record<string, string>;
 const procs: IngestorProcess[] = [];
 const delivered = new Map<string, number>();
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 async function task(name: string): Promise<IngestorProcess> {
   const p = startIngestorProcess({ ...baseEnv, TASK_ID: name, HTTP_PORT: String(await freePort()), SPOOL_DIR: mkdtempSync(join(tmpdir(), 'fleet-spool-')) });

@@ -14,7 +14,8 @@ import { handler } from '../../lambdas/interaction/handler';
 import { createRedis } from '../../lambdas/shared/redis';
 import { startScoreService, type ScoreService } from '../../local/score-service';
 import { DiscordSimulator } from '../../local/simulator';
-import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
+import { redisAuthClient } from '../../local/redis-auth';
+import { localWorkerEnv } from '../../local/worker-env';
 
 let sim: DiscordSimulator;
 let score: ScoreService;
@@ -28,12 +29,7 @@ beforeAll(async () => {
   // the handler reads its configuration on the first invocation, as a Lambda container would; Redis
   // demands a password, which the worker reads from Secrets Manager (REDIS_AUTH_SECRET_ARN) as in AWS
   Object.assign(process.env, {
-    ...(await redisAuthEnv()),
-    AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    DATABASE_URL: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy',
+    ...(await localWorkerEnv()),
     DISCORD_APPLICATION_ID: sim.appId,
     DISCORD_API_URL: sim.restUrl,
     SCORE_SERVICE_URL: score.url,

@@ -10,7 +10,7 @@ import { wrapDispatch, type Envelope } from '../../lib/contract';
 import { handler as guildHandler } from '../../lambdas/guild/handler';
 import { handler as memberHandler } from '../../lambdas/member/handler';
 import { localSqsConfig } from '../../local/aws';
-import { redisAuthEnv } from '../../local/redis-auth';
+import { localWorkerEnv } from '../../local/worker-env';
 import { DiscordSimulator } from '../../local/simulator';
 
 const sqs = new SQSClient(localSqsConfig());
@@ -30,12 +30,7 @@ beforeAll(async () => {
   dlqUrl = dlq;
   queues.push(q, dlq);
   Object.assign(process.env, {
-    ...(await redisAuthEnv()),
-    AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    DATABASE_URL: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy',
+    ...(await localWorkerEnv()),
     DISCORD_APPLICATION_ID: sim.appId,
     DISCORD_API_URL: sim.restUrl,
     // with the bot token the member worker builds its rate-limited REST client on Redis

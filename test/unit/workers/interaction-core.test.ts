@@ -3,25 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { wrapDispatch } from '../../../lib/contract';
 import { commandRegistry } from '../../../lambdas/interaction/commands';
 import type { Command } from '../../../lambdas/interaction/commands/types';
+import { fakeRedis } from './fake-redis';
 import { handleInteraction, snowflakeTime, type InteractionDeps } from '../../../lambdas/interaction/core';
 import { CircuitBreaker, CircuitOpenError } from '../../../lambdas/shared/circuit-breaker';
 import { ConfigError, parseWorkerConfig } from '../../../lambdas/shared/config';
-
-/** A Map-backed stand-in for the few Redis commands the core uses. */
-function fakeRedis() {
-  const m = new Map<string, string>();
-  return {
-    m,
-    get: async (k: string) => m.get(k) ?? null,
-    set: async (k: string, v: string, ...args: unknown[]) => {
-      if (args.includes('NX') && m.has(k)) return null;
-      m.set(k, v);
-      return 'OK';
-    },
-    ttl: async () => 7,
-    del: async (k: string) => Number(m.delete(k)),
-  };
-}
 
 const NOW = 1_800_000_000_000;
 const idAt = (ms: number) => ((BigInt(ms) - 1420070400000n) << 22n).toString();

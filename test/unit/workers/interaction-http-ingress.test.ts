@@ -4,22 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { wrapDispatch } from '../../../lib/contract';
 import { commandRegistry } from '../../../lambdas/interaction/commands';
 import type { Command } from '../../../lambdas/interaction/commands/types';
+import { fakeRedis } from './fake-redis';
 import { handleInteraction, type InteractionDeps } from '../../../lambdas/interaction/core';
-
-function fakeRedis() {
-  const m = new Map<string, string>();
-  return {
-    m,
-    get: async (k: string) => m.get(k) ?? null,
-    set: async (k: string, v: string, ...args: unknown[]) => {
-      if (args.includes('NX') && m.has(k)) return null;
-      m.set(k, v);
-      return 'OK';
-    },
-    ttl: async () => 7,
-    del: async (k: string) => Number(m.delete(k)),
-  };
-}
 
 const NOW = 1_800_000_000_000;
 const idAt = (ms: number) => ((BigInt(ms) - 1420070400000n) << 22n).toString();
