@@ -15,7 +15,7 @@ import { GatewaySimulator, Ledger, type LedgerEntry, type Received } from './gat
 import { RateLimiter, type WindowLimit } from './ratelimit';
 import { HttpError } from './rest/errors';
 import * as rest from './rest/objects';
-import { RestRouter, type RestHost, type RouteName } from './rest/routes';
+import { RestRouter, type RestHost, type RestInteraction, type RouteName } from './rest/routes';
 import { loadSpec } from './rest/spec';
 import { chatInputInteraction, DEFAULT_MIX, guildCreate, guildLayout, memberAdd, payloadFor, seededRandom, user, weightedPicker, type GuildLayout, type TrafficType } from './scenarios';
 import { shardOf, SnowflakeGenerator } from './snowflake';
@@ -104,22 +104,10 @@ export interface RecordedRequest {
   global?: boolean;
 }
 
-export interface SimInteraction {
-  id: string;
-  token: string;
-  createdAt: number;
-  guildId: string;
-  channelId: string;
-  userId: string;
-  commandName: string;
+/** A simulated interaction: what the REST routes read and write, plus the gateway side. */
+export interface SimInteraction extends RestInteraction {
   /** the INTERACTION_CREATE's seq, undefined when its shard had no session (nothing was sent) */
   seq?: number;
-  /** the first callback (type and data), when it arrived */
-  callback?: { type: number; data?: unknown; at: number };
-  /** edits of @original and follow-ups */
-  messages: Array<{ kind: 'edit' | 'followup'; body: unknown; at: number }>;
-  /** the @original message as Discord holds it (after the callback, with every edit) */
-  original?: MessageResponse;
 }
 
 /** A typed payload for the gateway's untyped hooks. */

@@ -20,6 +20,7 @@ import type {
   UserPIIResponse,
   UserResponse,
 } from 'discord-api-spec';
+import { role as gatewayRole } from '../scenarios';
 import { snowflakeTime } from '../snowflake';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -70,22 +71,8 @@ export function gatewayBot(url: string, shards: number, limit: GatewayBotRespons
   return { url, shards, session_start_limit: limit };
 }
 
-export function role(id: string, name: string, position: number, permissions: string): GuildRoleResponse {
-  return {
-    id,
-    name,
-    permissions,
-    position,
-    color: 0,
-    colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
-    hoist: false,
-    managed: false,
-    mentionable: false,
-    icon: null,
-    unicode_emoji: null,
-    flags: 0,
-  };
-}
+/** A role as REST returns it: the gateway's role object (scenarios.ts), which the spec's schema accepts as is. */
+export const role = (id: string, name: string, position: number, permissions: string): GuildRoleResponse => gatewayRole(id, name, position, permissions) as GuildRoleResponse;
 
 export interface GuildShape {
   id: string;
