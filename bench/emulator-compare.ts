@@ -12,26 +12,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  CreateEventBusCommand,
-  DeleteEventBusCommand,
-  DeleteRuleCommand,
-  EventBridgeClient,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  SendMessageCommand,
-  StartMessageMoveTaskCommand,
-} from '@aws-sdk/client-sqs';
+import { CreateEventBusCommand, DeleteEventBusCommand, DeleteRuleCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DEFAULT_ROUTING_TABLE, EVENT_SOURCE, tierEventPattern, toPutEventsEntry, wrapDispatch } from '../lib/contract';
 
@@ -63,9 +45,7 @@ async function pool<T>(n: number, worker: (i: number) => Promise<T>, concurrency
 }
 
 async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
-  const r = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
+  const r = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   return Number(r.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
@@ -117,7 +97,10 @@ async function measure(name: string, endpoint: string): Promise<Result> {
     );
     const qUrl = q.QueueUrl!;
     const dlqUrl = dlq.QueueUrl!;
-    cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: qUrl })), () => sqs.send(new DeleteQueueCommand({ QueueUrl: dlqUrl })));
+    cleanup.push(
+      () => sqs.send(new DeleteQueueCommand({ QueueUrl: qUrl })),
+      () => sqs.send(new DeleteQueueCommand({ QueueUrl: dlqUrl })),
+    );
     const qAttrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: qUrl, AttributeNames: ['QueueArn'] }));
     const qArn = qAttrs.Attributes!.QueueArn!;
     await eb.send(new PutRuleCommand({ Name: `members-${tag}`, EventBusName: bus, EventPattern: JSON.stringify(tierEventPattern(DEFAULT_ROUTING_TABLE.members)) }));

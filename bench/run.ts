@@ -82,7 +82,19 @@ const latencies = new LatencyRecorder();
 async function ourIngestor(s: SimChild, shards: number, env: Record<string, string> = {}, offTheShelf = false): Promise<IngestorHandle> {
   const aws = { endpoint: s.ebUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   return startIngestor(
-    parseIngestorConfig({ ...env, DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', DEAD_LETTER_BUCKET: 'bench-dead-letters', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')), METRICS_INTERVAL_MS: '3600000', BUFFER_MAX_EVENTS: '200000' }),
+    parseIngestorConfig({
+      ...env,
+      DISCORD_TOKEN: s.token,
+      DISCORD_APPLICATION_ID: s.appId,
+      DISCORD_API_URL: s.restUrl,
+      TOTAL_SHARDS: String(shards),
+      EVENT_BUS_NAME: 'bench',
+      DEAD_LETTER_BUCKET: 'bench-dead-letters',
+      HTTP_PORT: '0',
+      SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+      METRICS_INTERVAL_MS: '3600000',
+      BUFFER_MAX_EVENTS: '200000',
+    }),
     {
       aws,
       emf: () => undefined,
@@ -171,12 +183,25 @@ async function throughput() {
   await stormRate(s, h, QUICK ? 5000 : WARM_UP_EVENTS, 500); // warm-up (JIT, sockets)
   let ours500 = 0;
   const runs = QUICK ? 1 : 3;
-  for (const [size, n] of (QUICK ? [[500, 5000]] : [[500, 30_000], [4_000, 15_000], [16_000, 5_000]]) as Array<[number, number]>) {
+  for (const [size, n] of (QUICK
+    ? [[500, 5000]]
+    : [
+        [500, 30_000],
+        [4_000, 15_000],
+        [16_000, 5_000],
+      ]) as Array<[number, number]>) {
     const r = await warmRate(s, h, n, size, runs);
     if (size === 500) ours500 = r.perCore;
     const floor = await floorRate(await frames(Math.min(n, 10_000), size));
     const st = (await s.call({ cmd: 'stats' })) as { accepted: number; requests: number; connections: number };
-    row(`ingestor throughput, ${size} B events`, r.perCore, floor, 'inflate+parse+stringify floor (zlib-sync)', 'events/s/core', `median of ${runs} storms of ${n.toLocaleString('en')} (${r.all.join(', ')}); ${Math.round(r.wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents over ${st.connections} keep-alive connections, endpoint answers in ${PUT_LATENCY_MS} ms`);
+    row(
+      `ingestor throughput, ${size} B events`,
+      r.perCore,
+      floor,
+      'inflate+parse+stringify floor (zlib-sync)',
+      'events/s/core',
+      `median of ${runs} storms of ${n.toLocaleString('en')} (${r.all.join(', ')}); ${Math.round(r.wall)} events/s wall, ${(st.accepted / st.requests).toFixed(1)} entries per PutEvents over ${st.connections} keep-alive connections, endpoint answers in ${PUT_LATENCY_MS} ms`,
+    );
     log(`throughput ${size} B: ${Math.round(r.perCore)}/s/core (${r.all.join(', ')}) vs floor ${Math.round(floor)}/s/core`);
   }
   {
@@ -187,14 +212,29 @@ async function throughput() {
     await waitPublished(h2, 1);
     await stormRate(s2, h2, QUICK ? 5000 : WARM_UP_EVENTS, 500);
     const r2 = await warmRate(s2, h2, QUICK ? 5000 : 15_000, 500, runs);
-    row('ingestor throughput, 500 B events, our path vs SDK PutEventsCommand + node:zlib', ours500, r2.perCore, 'SDK PutEventsCommand + node:zlib (bench/lib/sdk-put-events.ts)', 'events/s/core', `median of ${runs} storms each, same warm-up; SDK + node:zlib path ${r2.all.join(', ')}, ${Math.round(r2.wall)} events/s wall`);
+    row(
+      'ingestor throughput, 500 B events, our path vs SDK PutEventsCommand + node:zlib',
+      ours500,
+      r2.perCore,
+      'SDK PutEventsCommand + node:zlib (bench/lib/sdk-put-events.ts)',
+      'events/s/core',
+      `median of ${runs} storms each, same warm-up; SDK + node:zlib path ${r2.all.join(', ')}, ${Math.round(r2.wall)} events/s wall`,
+    );
     log(`throughput 500 B on SDK + node:zlib: ${Math.round(r2.perCore)}/s/core (${r2.all.join(', ')})`);
     await h2.kill();
     s2.child.send({ cmd: 'stop' });
     await new Promise((r) => s2.child.once('exit', r));
   }
   // ---------- 3. publish latency at low and high load ----------
-  for (const [name, rate, n] of (QUICK ? [['low (20/s)', 20, 40], ['high (5,000/s)', 5000, 5000]] : [['low (20/s)', 20, 100], ['high (5,000/s)', 5000, 20_000]]) as Array<[string, number, number]>) {
+  for (const [name, rate, n] of (QUICK
+    ? [
+        ['low (20/s)', 20, 40],
+        ['high (5,000/s)', 5000, 5000],
+      ]
+    : [
+        ['low (20/s)', 20, 100],
+        ['high (5,000/s)', 5000, 20_000],
+      ]) as Array<[string, number, number]>) {
     latencies.reset();
     const before = h.metrics.published;
     await s.call({ cmd: 'storm', n, size: 500, rate });
@@ -251,7 +291,20 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     // reads RSS, as the discord.js child calls gc() itself; nothing in the ingestor changes for it
     // with the flags and malloc settings the CDK task gives it (512 MiB task)
     const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...ingestorNodeOptions(512).split(' '), join(__dirname, '..', 'ingestor', 'dist', 'main.js')], {
-      env: { ...process.env, ...ingestorMallocEnv(), DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: String(shards), EVENT_BUS_NAME: 'bench', DEAD_LETTER_BUCKET: 'bench-dead-letters', HTTP_PORT: '18099', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')), METRICS_INTERVAL_MS: '3600000', AWS_ENDPOINT_URL: s.ebUrl },
+      env: {
+        ...process.env,
+        ...ingestorMallocEnv(),
+        DISCORD_TOKEN: s.token,
+        DISCORD_APPLICATION_ID: s.appId,
+        DISCORD_API_URL: s.restUrl,
+        TOTAL_SHARDS: String(shards),
+        EVENT_BUS_NAME: 'bench',
+        DEAD_LETTER_BUCKET: 'bench-dead-letters',
+        HTTP_PORT: '18099',
+        SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')),
+        METRICS_INTERVAL_MS: '3600000',
+        AWS_ENDPOINT_URL: s.ebUrl,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const inspectorUrl = new Promise<string>((resolve) => {
@@ -265,7 +318,9 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     let peak = 0;
     const end = Date.now() + 120_000;
     for (;;) {
-      const st = (await fetch('http://127.0.0.1:18099/ready').then((r) => r.json()).catch(() => ({}))) as { guilds?: number; bufferDepth?: number };
+      const st = (await fetch('http://127.0.0.1:18099/ready')
+        .then((r) => r.json())
+        .catch(() => ({}))) as { guilds?: number; bufferDepth?: number };
       peak = Math.max(peak, procMem(child.pid!).rss);
       if ((st.guilds ?? 0) >= guilds && st.bufferDepth === 0) break;
       if (Date.now() > end) throw new Error('our ingestor did not get every guild in 120 s');
@@ -297,18 +352,39 @@ async function memory() {
   for (const g of sizes) {
     const o = await rss('ours', g, 4);
     const d = await rss('discordjs', g, 4);
-    row(`RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`, o.rss, d.rss, 'discord.js Client, default caches', 'MiB', `both after a full GC; discord.js / ours = ${(d.rss / o.rss).toFixed(1)}x; heap in use: ours ${o.heap.toFixed(0)} MiB, discord.js ${d.heap.toFixed(0)} MiB; our peak RSS during the GUILD_CREATE burst ${o.peak?.toFixed(0)} MiB`);
+    row(
+      `RSS at ${g.toLocaleString('en')} guilds (20 channels, 10 roles, 25 members each), 4 shards`,
+      o.rss,
+      d.rss,
+      'discord.js Client, default caches',
+      'MiB',
+      `both after a full GC; discord.js / ours = ${(d.rss / o.rss).toFixed(1)}x; heap in use: ours ${o.heap.toFixed(0)} MiB, discord.js ${d.heap.toFixed(0)} MiB; our peak RSS during the GUILD_CREATE burst ${o.peak?.toFixed(0)} MiB`,
+    );
     log(`rss ${g}: ours ${o.rss.toFixed(0)} MiB (heap ${o.heap.toFixed(0)}), discord.js ${d.rss.toFixed(0)} MiB (heap ${d.heap.toFixed(0)})`);
     at.push({ o, d });
   }
   const first = at[0]!;
   const last = at.at(-1)!;
-  row(`private (anonymous) RSS at ${sizes.at(-1)!.toLocaleString('en')} guilds, 4 shards`, last.o.anon, last.d.anon, 'discord.js Client, default caches', 'MiB', `RSS without the node executable's file-backed pages (RssFile: ours ${last.o.file.toFixed(0)} MiB, discord.js ${last.d.file.toFixed(0)} MiB: the same binary, shared by every node process on a host); discord.js / ours = ${(last.d.anon / last.o.anon).toFixed(1)}x`);
+  row(
+    `private (anonymous) RSS at ${sizes.at(-1)!.toLocaleString('en')} guilds, 4 shards`,
+    last.o.anon,
+    last.d.anon,
+    'discord.js Client, default caches',
+    'MiB',
+    `RSS without the node executable's file-backed pages (RssFile: ours ${last.o.file.toFixed(0)} MiB, discord.js ${last.d.file.toFixed(0)} MiB: the same binary, shared by every node process on a host); discord.js / ours = ${(last.d.anon / last.o.anon).toFixed(1)}x`,
+  );
   if (!QUICK) {
     row('RSS added per 1,000 guilds (1,000 -> 10,000 guilds)', (last.o.rss - first.o.rss) / 9, (last.d.rss - first.d.rss) / 9, 'discord.js Client, default caches', 'MiB', 'flat in guild count means close to 0');
     const o8 = await rss('ours', 10_000, 8);
     const d8 = await rss('discordjs', 10_000, 8);
-    row('RSS per added shard (10,000 guilds, 4 -> 8 shards)', (o8.rss - last.o.rss) / 4, (d8.rss - last.d.rss) / 4, 'discord.js Client, default caches', 'MiB/shard', `differences of two runs (a MiB or two of run-to-run noise either way); heap in use per added shard: ours ${((o8.heap - last.o.heap) / 4).toFixed(2)} MiB, discord.js ${((d8.heap - last.d.heap) / 4).toFixed(2)} MiB`);
+    row(
+      'RSS per added shard (10,000 guilds, 4 -> 8 shards)',
+      (o8.rss - last.o.rss) / 4,
+      (d8.rss - last.d.rss) / 4,
+      'discord.js Client, default caches',
+      'MiB/shard',
+      `differences of two runs (a MiB or two of run-to-run noise either way); heap in use per added shard: ours ${((o8.heap - last.o.heap) / 4).toFixed(2)} MiB, discord.js ${((d8.heap - last.d.heap) / 4).toFixed(2)} MiB`,
+    );
     log(`8 shards: ours heap ${o8.heap.toFixed(1)} MiB rss ${o8.rss.toFixed(0)}; discord.js heap ${d8.heap.toFixed(1)} rss ${d8.rss.toFixed(0)}`);
   }
 }
@@ -373,12 +449,15 @@ async function ingressLatency() {
   const n = QUICK ? 10 : 40;
   const fast = await measure('ping', n);
   const slow = await measure('check-eligibility', n);
-  const note = (what: string) => `interaction created -> ${what}; ${n} each, alternating; local pipeline (ours via the real http-ingress handler behind the local server, straight onto the interactions queue; reference through shard -> ingestor -> EventBridge -> SQS -> worker)`;
-  row('ingress HTTP vs gateway p50, /ping (fast)', pct(fast.http, 50), pct(fast.gateway, 50), 'gateway path p50', 'ms', note('answer visible (HTTP: in the response; gateway: the worker\'s callback)'));
+  const note = (what: string) =>
+    `interaction created -> ${what}; ${n} each, alternating; local pipeline (ours via the real http-ingress handler behind the local server, straight onto the interactions queue; reference through shard -> ingestor -> EventBridge -> SQS -> worker)`;
+  row('ingress HTTP vs gateway p50, /ping (fast)', pct(fast.http, 50), pct(fast.gateway, 50), 'gateway path p50', 'ms', note("answer visible (HTTP: in the response; gateway: the worker's callback)"));
   row('ingress HTTP vs gateway p99, /ping (fast)', pct(fast.http, 99), pct(fast.gateway, 99), 'gateway path p99', 'ms', note('answer visible'));
   row('ingress HTTP vs gateway p50, /check-eligibility (deferred, 200 ms service)', pct(slow.http, 50), pct(slow.gateway, 50), 'gateway path p50', 'ms', note("the worker's edit of the deferral"));
   row('ingress HTTP vs gateway p99, /check-eligibility (deferred, 200 ms service)', pct(slow.http, 99), pct(slow.gateway, 99), 'gateway path p99', 'ms', note("the worker's edit of the deferral"));
-  log(`ingress /ping http p50 ${pct(fast.http, 50)} p99 ${pct(fast.http, 99)} vs gateway p50 ${pct(fast.gateway, 50)} p99 ${pct(fast.gateway, 99)}; /check-eligibility http p50 ${pct(slow.http, 50)} p99 ${pct(slow.http, 99)} vs gateway p50 ${pct(slow.gateway, 50)} p99 ${pct(slow.gateway, 99)}`);
+  log(
+    `ingress /ping http p50 ${pct(fast.http, 50)} p99 ${pct(fast.http, 99)} vs gateway p50 ${pct(fast.gateway, 50)} p99 ${pct(fast.gateway, 99)}; /check-eligibility http p50 ${pct(slow.http, 50)} p99 ${pct(slow.http, 99)} vs gateway p50 ${pct(slow.gateway, 50)} p99 ${pct(slow.gateway, 99)}`,
+  );
   await p.stop();
 }
 
@@ -403,7 +482,14 @@ function cost(entriesPerPut: number) {
   // per million gateway events: the input is one million of them
   const withFilter = costOf(input);
   const without = costWithoutFilter(input);
-  row('$ per million Discord events, with the ingestor filter', withFilter.total, without.total, 'same, publishing everything', 'USD', `EventBridge ${withFilter.eventBridge.toFixed(2)}, SQS ${withFilter.sqs.toFixed(2)}, Lambda ${withFilter.lambda.toFixed(2)}, Fargate ${withFilter.fargate.toFixed(3)}; ${entriesPerPut.toFixed(1)} entries per PutEvents measured`);
+  row(
+    '$ per million Discord events, with the ingestor filter',
+    withFilter.total,
+    without.total,
+    'same, publishing everything',
+    'USD',
+    `EventBridge ${withFilter.eventBridge.toFixed(2)}, SQS ${withFilter.sqs.toFixed(2)}, Lambda ${withFilter.lambda.toFixed(2)}, Fargate ${withFilter.fargate.toFixed(3)}; ${entriesPerPut.toFixed(1)} entries per PutEvents measured`,
+  );
 }
 
 // ---------- memory through a long bus outage ----------
@@ -421,7 +507,17 @@ async function outage() {
   const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED (bench: bus down)'), { name: 'NetworkingError' }));
   const sender = { put: (e: unknown[]) => (down ? refused() : Promise.resolve({ errors: e.map(() => undefined) })) };
   const h = await startIngestor(
-    parseIngestorConfig({ DISCORD_TOKEN: s.token, DISCORD_APPLICATION_ID: s.appId, DISCORD_API_URL: s.restUrl, TOTAL_SHARDS: '1', EVENT_BUS_NAME: 'bench', DEAD_LETTER_BUCKET: 'bench-dead-letters', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-outage-')), METRICS_INTERVAL_MS: '3600000' }),
+    parseIngestorConfig({
+      DISCORD_TOKEN: s.token,
+      DISCORD_APPLICATION_ID: s.appId,
+      DISCORD_API_URL: s.restUrl,
+      TOTAL_SHARDS: '1',
+      EVENT_BUS_NAME: 'bench',
+      DEAD_LETTER_BUCKET: 'bench-dead-letters',
+      HTTP_PORT: '0',
+      SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-outage-')),
+      METRICS_INTERVAL_MS: '3600000',
+    }),
     { aws: { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, sender, emf: () => undefined, log: () => undefined },
   );
   await s.call({ cmd: 'ready-shards', n: 1 });
@@ -442,7 +538,14 @@ async function outage() {
   const after = samples.filter((x) => x.t >= full.t);
   const maxRss = Math.max(...after.map((x) => x.rss));
   const slope = end.t > full.t ? ((end.rss - full.rss) / (end.t - full.t)) * 60 : 0;
-  row(`RSS through a ${seconds / 60}-minute bus outage at 1,000 events/s`, end.rss, full.rss, 'RSS when the memory buffer was full (spooling began)', 'MiB', `${Math.round(slope * 10) / 10} MiB/min from then on, max ${maxRss}; heap ${full.heap} -> ${end.heap} MiB; ${st.spoolDepth.toLocaleString('en')} events on disk, ${st.bufferDepth.toLocaleString('en')} in memory; shards ready ${st.shards.ready}/1 throughout (backpressure ${st.backpressure})`);
+  row(
+    `RSS through a ${seconds / 60}-minute bus outage at 1,000 events/s`,
+    end.rss,
+    full.rss,
+    'RSS when the memory buffer was full (spooling began)',
+    'MiB',
+    `${Math.round(slope * 10) / 10} MiB/min from then on, max ${maxRss}; heap ${full.heap} -> ${end.heap} MiB; ${st.spoolDepth.toLocaleString('en')} events on disk, ${st.bufferDepth.toLocaleString('en')} in memory; shards ready ${st.shards.ready}/1 throughout (backpressure ${st.backpressure})`,
+  );
   log(`outage: RSS ${full.rss} -> ${end.rss} MiB (${Math.round(slope * 10) / 10} MiB/min), samples ${samples.map((x) => x.rss).join(' ')}`);
   down = false;
   const t1 = Date.now();

@@ -28,15 +28,14 @@ export async function startScoreService(latencyMs = 200, port = 0): Promise<Scor
     }, svc.latencyMs);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`the score service cannot listen on 127.0.0.1:${port}: the port is in use (another npm run local or test still running?); stop it or set LOCAL_SCORE_PORT`) : err),
-    );
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`the score service cannot listen on 127.0.0.1:${port}: the port is in use (another npm run local or test still running?); stop it or set LOCAL_SCORE_PORT`) : err));
     server.listen(port, '127.0.0.1', () => resolve());
   });
   svc.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  svc.stop = () => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  svc.stop = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return svc;
 }

@@ -65,11 +65,7 @@ export async function findTierQueues(o: LookupOptions): Promise<TierQueues> {
   } catch (err) {
     const msg = String((err as Error).message ?? err);
     const missing = /does not exist|not found/i.test(msg);
-    throw new Error(
-      missing
-        ? `stack ${stack} does not exist${env.AWS_ENDPOINT_URL ? ` on ${env.AWS_ENDPOINT_URL} (run \`npm run deploy:local\`)` : ''}: ${hint}`
-        : `could not read stack ${stack}: ${msg}; ${hint}`,
-    );
+    throw new Error(missing ? `stack ${stack} does not exist${env.AWS_ENDPOINT_URL ? ` on ${env.AWS_ENDPOINT_URL} (run \`npm run deploy:local\`)` : ''}: ${hint}` : `could not read stack ${stack}: ${msg}; ${hint}`);
   }
   const get = (k: string) => outputs.find((x) => x.OutputKey === k)?.OutputValue;
   queueUrl ??= get(`${o.tier}QueueUrl`);
@@ -107,9 +103,7 @@ async function main(argv = process.argv.slice(2)) {
   const cfg = clientConfig();
   const sqs = new SQSClient({ ...cfg, ...(cfg.endpoint ? { useQueueUrlAsEndpoint: false } : {}) });
   const cfn = new CloudFormationClient(cfg);
-  const q = byUrl
-    ? { queueUrl: '', dlqUrl: values['dlq-url']!, source: 'flags' }
-    : await findTierQueues({ tier: tier as TierName, queueUrl: values['queue-url'], dlqUrl: values['dlq-url'], stack: values.stack, cfn });
+  const q = byUrl ? { queueUrl: '', dlqUrl: values['dlq-url']!, source: 'flags' } : await findTierQueues({ tier: tier as TierName, queueUrl: values['queue-url'], dlqUrl: values['dlq-url'], stack: values.stack, cfn });
   if (cmd === 'count') {
     const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
     console.log(`${a.Attributes?.ApproximateNumberOfMessages ?? 0} messages in ${q.dlqUrl} (${a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0} in flight; found by ${q.source})`);

@@ -11,16 +11,7 @@
  * EVENT_BUS_NAME, the gateway stack's output EventBusName). Locally: AWS_ENDPOINT_URL (the emulator).
  */
 import { parseArgs } from 'node:util';
-import {
-  DescribeArchiveCommand,
-  DescribeEventBusCommand,
-  DescribeReplayCommand,
-  EventBridgeClient,
-  ListArchivesCommand,
-  ListRulesCommand,
-  StartReplayCommand,
-  type DescribeReplayCommandOutput,
-} from '@aws-sdk/client-eventbridge';
+import { DescribeArchiveCommand, DescribeEventBusCommand, DescribeReplayCommand, EventBridgeClient, ListArchivesCommand, ListRulesCommand, StartReplayCommand, type DescribeReplayCommandOutput } from '@aws-sdk/client-eventbridge';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { isDispatchType } from '../lib/contract/dispatch';
 import { replayName } from '../lambdas/shared/replay';
@@ -56,7 +47,10 @@ export function parseReplayArgs(argv: string[], now = Date.now()): ReplayOptions
   const to = parseTime(values.to, 'to', now);
   if (to <= from) throw new ReplayUsageError(`--to (${to.toISOString()}) must be after --from (${from.toISOString()})`);
   if (to.getTime() > now + 1000) throw new ReplayUsageError(`--to (${to.toISOString()}) is in the future: EventBridge replays only what was archived`);
-  const types = values.types?.split(',').map((t) => t.trim()).filter(Boolean);
+  const types = values.types
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const bad = types?.filter((t) => !isDispatchType(t)) ?? [];
   if (bad.length) throw new ReplayUsageError(`--types: ${bad.join(', ')} ${bad.length > 1 ? 'are not Discord dispatch types' : 'is not a Discord dispatch type'} (e.g. GUILD_MEMBER_ADD,GUILD_MEMBER_UPDATE)`);
   return { from, to, reprocess: values.reprocess ?? false, ...(types?.length ? { types } : {}), ...((values.bus ?? process.env.EVENT_BUS_NAME) ? { bus: values.bus ?? process.env.EVENT_BUS_NAME } : {}) };
@@ -123,11 +117,7 @@ async function outcomesOf(name: string, since: Date, source: { local: boolean; s
   return counts;
 }
 
-export async function runReplay(
-  eb: EventBridgeClient,
-  opts: ReplayOptions,
-  io: { write: (s: string) => void; local: boolean; pollMs?: number; settleMs?: number; now?: () => Date } = { write: (s) => process.stdout.write(s), local: true },
-): Promise<ReplayResult> {
+export async function runReplay(eb: EventBridgeClient, opts: ReplayOptions, io: { write: (s: string) => void; local: boolean; pollMs?: number; settleMs?: number; now?: () => Date } = { write: (s) => process.stdout.write(s), local: true }): Promise<ReplayResult> {
   const { archiveArn, busArn, busName } = await findArchive(eb, opts.bus);
   const filterArns = opts.types ? await rulesFor(eb, busName, opts.types) : undefined;
   const name = replayName(opts.reprocess, opts.types, io.now?.() ?? new Date());
@@ -142,7 +132,9 @@ export async function runReplay(
       Destination: { Arn: busArn, ...(filterArns ? { FilterArns: filterArns } : {}) },
     }),
   );
-  io.write(`replay ${name}: ${opts.from.toISOString()} .. ${opts.to.toISOString()} from ${archiveArn} into ${busName}${filterArns ? ` (rules ${filterArns.map((a) => a.split('/').pop()).join(', ')})` : ''}; ${opts.reprocess ? 'handlers run again (--reprocess)' : 'dedupe applies: only events never applied are handled'}\n`);
+  io.write(
+    `replay ${name}: ${opts.from.toISOString()} .. ${opts.to.toISOString()} from ${archiveArn} into ${busName}${filterArns ? ` (rules ${filterArns.map((a) => a.split('/').pop()).join(', ')})` : ''}; ${opts.reprocess ? 'handlers run again (--reprocess)' : 'dedupe applies: only events never applied are handled'}\n`,
+  );
   let d: DescribeReplayCommandOutput;
   const span = opts.to.getTime() - opts.from.getTime();
   let outcomes: Record<string, number> = {};
@@ -171,7 +163,13 @@ export async function runReplay(
   io.write(`\n\n== replay summary\n`);
   io.write(`replay:          ${name} (${result.state}${result.reason ? `: ${result.reason}` : ''}) in ${(result.tookMs / 1000).toFixed(1)} s\n`);
   io.write(`window:          ${opts.from.toISOString()} .. ${opts.to.toISOString()}${opts.types ? `, types ${opts.types.join(', ')}` : ''}\n`);
-  io.write(`worker outcomes: ${total} events finished: ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet (are the workers consuming?)'}\n`);
+  io.write(
+    `worker outcomes: ${total} events finished: ${
+      Object.entries(outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none yet (are the workers consuming?)'
+    }\n`,
+  );
   io.write(`handled again:   ${total - (outcomes.duplicate ?? 0) - (outcomes['replay-skipped'] ?? 0)} (duplicate = already applied, skipped by dedupe)\n`);
   return result;
 }

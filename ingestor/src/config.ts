@@ -53,9 +53,7 @@ export class IngestorConfigError extends Error {
   }
 }
 
-const INTENT_NAMES = Object.fromEntries(
-  Object.entries(GatewayIntentBits).filter(([, v]) => typeof v === 'number') as Array<[string, number]>,
-);
+const INTENT_NAMES = Object.fromEntries(Object.entries(GatewayIntentBits).filter(([, v]) => typeof v === 'number') as Array<[string, number]>);
 
 /** "GUILDS|GUILD_MEMBERS", "Guilds,GuildMembers" or a number */
 export function parseIntents(spec: string): number {
@@ -73,7 +71,10 @@ export function parseIntents(spec: string): number {
 /** "0-3", "0,2,5" or "0-1,4-5" */
 export function parseShardIds(spec: string): number[] {
   const out: number[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`"${part}" is not a shard id or range like 0-3`);
     const a = Number(m[1]);
@@ -90,26 +91,46 @@ const Env = z.object({
   DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'expected the application id (a snowflake)'),
   DISCORD_API_URL: z.string().url().optional(),
   SHARD_IDS: z.string().optional(),
-  TOTAL_SHARDS: z.string().regex(/^(auto|\d+)$/, 'expected a number or "auto"').default('auto'),
+  TOTAL_SHARDS: z
+    .string()
+    .regex(/^(auto|\d+)$/, 'expected a number or "auto"')
+    .default('auto'),
   GATEWAY_INTENTS: z.string().default('Guilds|GuildMembers'),
   EVENT_BUS_NAME: z.string().min(1, 'set the EventBridge bus name'),
   CLAIM_CHECK_BUCKET: z.string().min(3).optional(),
   CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://host:port').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://host:port')
+    .optional(),
   REDIS_AUTH_SECRET_ARN: z.string().startsWith('arn:').optional(),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   SPOOL_DIR: z.string().min(1).default('/tmp/spool'),
-  SPOOL_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024 * 1024),
+  SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024 * 1024),
   BUFFER_MAX_EVENTS: z.coerce.number().int().min(10).default(50_000),
-  BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(32 * 1024 * 1024),
+  BUFFER_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(32 * 1024 * 1024),
   PUBLISH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   DEAD_LETTER_BUCKET: z.string().min(3).optional(),
   GATEWAY_HELLO_TIMEOUT_MS: z.coerce.number().int().min(500).max(300_000).default(60_000),
   SHARDS_PER_TASK: z.coerce.number().int().min(1).max(10_000).default(10_000),
   LEASE_TTL_MS: z.coerce.number().int().min(2_000).max(120_000).default(10_000),
-  TASK_ID: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . _ - (at most 64)').optional(),
+  TASK_ID: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'letters, digits, . _ - (at most 64)')
+    .optional(),
   REGISTRY_REFRESH_MS: z.coerce.number().int().min(200).max(300_000).default(5_000),
-  REDIS_KEY_PREFIX: z.string().regex(/^[\w.-]{1,40}$/, 'letters, digits, . _ - (at most 40)').default('gw'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,40}$/, 'letters, digits, . _ - (at most 40)')
+    .default('gw'),
   METRICS_NAMESPACE: z.string().default('DiscordGatewayProxy/Ingestor'),
   SHARD_GROUP: z.string().default('g0'),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -129,7 +150,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
   const e = r.data;
   const problems: string[] = [];
   const deadLetterBucket = e.DEAD_LETTER_BUCKET ?? e.CLAIM_CHECK_BUCKET;
-  if (!deadLetterBucket) problems.push('DEAD_LETTER_BUCKET: missing: set it (or CLAIM_CHECK_BUCKET, whose bucket then also holds the dead letters); events that can never be published are stored there, never only on the task\'s disk');
+  if (!deadLetterBucket) problems.push("DEAD_LETTER_BUCKET: missing: set it (or CLAIM_CHECK_BUCKET, whose bucket then also holds the dead letters); events that can never be published are stored there, never only on the task's disk");
   if (!e.DISCORD_TOKEN && !e.DISCORD_TOKEN_SECRET_ARN) problems.push('DISCORD_TOKEN / DISCORD_TOKEN_SECRET_ARN: set one (the token directly, or the ARN of the secret holding it)');
   let intents = 0;
   try {

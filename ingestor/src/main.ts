@@ -102,9 +102,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
 
   // clients, each built once
   const secrets = new SecretsManagerClient(aws);
-  const redis: Redis | undefined = cfg.redisUrl
-    ? await createRedis({ url: cfg.redisUrl, authSecretArn: cfg.redisAuthSecretArn }, secrets, (msg, extra) => log('warn', msg, extra), { lazyConnect: true })
-    : undefined;
+  const redis: Redis | undefined = cfg.redisUrl ? await createRedis({ url: cfg.redisUrl, authSecretArn: cfg.redisAuthSecretArn }, secrets, (msg, extra) => log('warn', msg, extra), { lazyConnect: true }) : undefined;
   if (redis) await redis.connect();
   const s3 = new S3Client({ forcePathStyle: true, ...aws });
   const eventBridge = new EventBridgeClient(aws);
@@ -330,9 +328,7 @@ async function runProcess(): Promise<void> {
   // the last line of defence: a library callback that throws must not end the process (Discord
   // would replay the same input after the restart: a crash loop); the stages dead-letter their own input
   process.on('unhandledRejection', (reason) => stdoutLog('error', 'unhandled rejection (kept running)', { error: errorText(reason) }));
-  const aws = process.env.AWS_ENDPOINT_URL
-    ? { endpoint: process.env.AWS_ENDPOINT_URL, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' } }
-    : {};
+  const aws = process.env.AWS_ENDPOINT_URL ? { endpoint: process.env.AWS_ENDPOINT_URL, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' } } : {};
   const ingestor = await startIngestor(cfg, { aws });
   let stopping = false;
   const stop = (signal: string) => {

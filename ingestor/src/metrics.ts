@@ -193,7 +193,14 @@ export class IngestorMetrics {
     for (const [reason, n] of this.deadLetteredByReason) {
       const prev = this.last.deadByReason.get(reason) ?? 0;
       if (n === prev) continue;
-      this.write(JSON.stringify({ _aws: { Timestamp: ms, CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [['ShardGroup'], ['ShardGroup', 'Reason']], Metrics: [{ Name: 'EventsDeadLettered', Unit: 'Count' }] }] }, ShardGroup: this.shardGroup, Reason: reason, EventsDeadLettered: n - prev }));
+      this.write(
+        JSON.stringify({
+          _aws: { Timestamp: ms, CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [['ShardGroup'], ['ShardGroup', 'Reason']], Metrics: [{ Name: 'EventsDeadLettered', Unit: 'Count' }] }] },
+          ShardGroup: this.shardGroup,
+          Reason: reason,
+          EventsDeadLettered: n - prev,
+        }),
+      );
     }
     this.last = { received: this.received, published: this.published, dropped: this.dropped, failedEntries: this.failedEntries, byType: new Map(this.receivedByType), deadByReason: new Map(this.deadLetteredByReason) };
     this.flushPerShard(ms);
@@ -222,7 +229,18 @@ export class IngestorMetrics {
         JSON.stringify({
           _aws: {
             Timestamp: ms,
-            CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [['ShardGroup', 'Shard']], Metrics: [{ Name: 'ShardEvents', Unit: 'Count' }, { Name: 'ShardHeartbeatMs', Unit: 'Milliseconds' }, { Name: 'ShardReady', Unit: 'None' }, { Name: 'ShardReconnects', Unit: 'Count' }] }],
+            CloudWatchMetrics: [
+              {
+                Namespace: this.namespace,
+                Dimensions: [['ShardGroup', 'Shard']],
+                Metrics: [
+                  { Name: 'ShardEvents', Unit: 'Count' },
+                  { Name: 'ShardHeartbeatMs', Unit: 'Milliseconds' },
+                  { Name: 'ShardReady', Unit: 'None' },
+                  { Name: 'ShardReconnects', Unit: 'Count' },
+                ],
+              },
+            ],
           },
           ShardGroup: this.shardGroup,
           Shard: key,

@@ -79,9 +79,7 @@ const alarmKeys = Object.keys(DEFAULT_ALARM_THRESHOLDS) as Array<keyof AlarmThre
 /** context alarmQueueBacklogMessages / env ALARM_QUEUE_BACKLOG_MESSAGES, ... */
 const alarmContextKey = (k: keyof AlarmThresholds) => `alarm${k[0]!.toUpperCase()}${k.slice(1)}`;
 const alarmEnvKey = (k: keyof AlarmThresholds) => `ALARM_${k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
-export const ALARM_SOURCES: Record<keyof AlarmThresholds, { context: string; env: string }> = Object.fromEntries(
-  alarmKeys.map((k) => [k, { context: alarmContextKey(k), env: alarmEnvKey(k) }]),
-) as Record<keyof AlarmThresholds, { context: string; env: string }>;
+export const ALARM_SOURCES: Record<keyof AlarmThresholds, { context: string; env: string }> = Object.fromEntries(alarmKeys.map((k) => [k, { context: alarmContextKey(k), env: alarmEnvKey(k) }])) as Record<keyof AlarmThresholds, { context: string; env: string }>;
 
 const alarmSchema = z.object({
   shardNotReadyMinutes: z.coerce.number().int().min(1).max(60),
@@ -139,7 +137,10 @@ export function parseShardGroups(spec: string): number[][] {
 }
 
 const raw = z.object({
-  envName: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lowercase letters, digits and -, at most 20 characters, starting with a letter').default('dev'),
+  envName: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,19}$/, 'lowercase letters, digits and -, at most 20 characters, starting with a letter')
+    .default('dev'),
   totalShards: z.coerce.number().int().min(1).max(10_000).default(1),
   shardGroups: z.string().optional(),
   shardsPerTask: z.coerce.number().int().min(1).max(64).default(4),
@@ -147,15 +148,30 @@ const raw = z.object({
   tierOverrides: z.string().optional(),
   tierMaxAgeSeconds: z.coerce.number().int().min(10).max(1_209_600).default(300),
   interactionMaxAgeSeconds: z.coerce.number().int().min(1).max(900).default(2),
-  ingestorCpu: z.coerce.number().refine((v) => [256, 512, 1024, 2048, 4096].includes(v), 'one of 256, 512, 1024, 2048, 4096').default(256),
+  ingestorCpu: z.coerce
+    .number()
+    .refine((v) => [256, 512, 1024, 2048, 4096].includes(v), 'one of 256, 512, 1024, 2048, 4096')
+    .default(256),
   ingestorMemoryMiB: z.coerce.number().int().min(512).max(30_720).default(512),
-  redisNodeType: z.string().regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.small').default('cache.t4g.small'),
-  dbInstanceClass: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance class without the db. prefix, like t4g.small').default('t4g.small'),
-  discordApplicationId: z.string().regex(/^\d{17,20}$/, 'the application id from the Discord developer portal (a snowflake)').default('100000000000000001'),
+  redisNodeType: z
+    .string()
+    .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.small')
+    .default('cache.t4g.small'),
+  dbInstanceClass: z
+    .string()
+    .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance class without the db. prefix, like t4g.small')
+    .default('t4g.small'),
+  discordApplicationId: z
+    .string()
+    .regex(/^\d{17,20}$/, 'the application id from the Discord developer portal (a snowflake)')
+    .default('100000000000000001'),
   gatewayIntents: z.coerce.number().int().min(0).default(3), // GUILDS | GUILD_MEMBERS
   claimCheckThresholdBytes: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
   removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
-  dbMultiAz: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  dbMultiAz: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   natGateways: z.coerce.number().int().min(1).max(3).default(1),
   scoreServiceUrl: z.string().url().optional(),
   interactionPollers: z
@@ -172,8 +188,14 @@ const raw = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/.+/, 'the ARN of a WAFv2 web ACL with scope CLOUDFRONT (created in us-east-1)')
     .optional(),
-  account: z.string().regex(/^\d{12}$/).optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+  account: z
+    .string()
+    .regex(/^\d{12}$/)
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+    .optional(),
 });
 
 /** Context keys and the environment variables that may set them. */
@@ -229,11 +251,7 @@ export function loadAppConfig(getContext: (key: string) => unknown, env: Record<
 
   let shardGroups: number[][];
   try {
-    shardGroups = c.shardGroups
-      ? parseShardGroups(c.shardGroups)
-      : Array.from({ length: Math.ceil(c.totalShards / c.shardsPerTask) }, (_, g) =>
-          Array.from({ length: Math.min(c.shardsPerTask, c.totalShards - g * c.shardsPerTask) }, (_, i) => g * c.shardsPerTask + i),
-        );
+    shardGroups = c.shardGroups ? parseShardGroups(c.shardGroups) : Array.from({ length: Math.ceil(c.totalShards / c.shardsPerTask) }, (_, g) => Array.from({ length: Math.min(c.shardsPerTask, c.totalShards - g * c.shardsPerTask) }, (_, i) => g * c.shardsPerTask + i));
   } catch (err) {
     throw new AppConfigError([`${name('shardGroups')}: ${(err as Error).message}; got ${JSON.stringify(c.shardGroups)}`]);
   }

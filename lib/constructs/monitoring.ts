@@ -9,12 +9,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
-import {
-  AlarmFactoryDefaults,
-  ElastiCacheClusterType,
-  MonitoringFacade,
-  SnsAlarmActionStrategy,
-} from 'cdk-monitoring-constructs';
+import { AlarmFactoryDefaults, ElastiCacheClusterType, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { DEFAULT_ALARM_THRESHOLDS, loadAlarmThresholds, type AlarmThresholds } from '../config/app-config';
 import type { TierName, TierRoute } from '../contract';
@@ -63,10 +58,7 @@ export const PRD_ALERTS = [
  * (Discord's 3 s window), `tierMaxAgeSeconds` for the other consumed tiers, and for a tier nobody
  * consumes (bulk) 80 % of its retention: there the alarm means "about to expire unread", not "backlog".
  */
-export function tierMaxAgeAlarmSeconds(
-  route: TierRoute,
-  props: { readonly interactionMaxAgeSeconds?: number; readonly tierMaxAgeSeconds?: number },
-): number {
+export function tierMaxAgeAlarmSeconds(route: TierRoute, props: { readonly interactionMaxAgeSeconds?: number; readonly tierMaxAgeSeconds?: number }): number {
   if (route.name === 'interactions') return props.interactionMaxAgeSeconds ?? 2;
   if (route.consumer === null) return Math.floor(0.8 * route.queue.retentionSeconds);
   return props.tierMaxAgeSeconds ?? 300;
@@ -95,8 +87,7 @@ export class GatewayMonitoring extends Construct {
     this.kpis(props);
 
     // the ingestor's own metrics (EMF, dimension ShardGroup)
-    const ing = (metricName: string, group: string, statistic = 'Sum', minutes = 1) =>
-      new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: group }, statistic, period: Duration.minutes(minutes) });
+    const ing = (metricName: string, group: string, statistic = 'Sum', minutes = 1) => new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: group }, statistic, period: Duration.minutes(minutes) });
     for (const i of props.ingestors) {
       const g = i.shardGroup;
       this.facade.monitorSimpleFargateService({ fargateService: i.service, humanReadableName: `Ingestor ${g}`, alarmFriendlyName: `ingestor-${g}` });
@@ -149,7 +140,13 @@ export class GatewayMonitoring extends Construct {
       });
       // a backlog pages for consumed tiers; bulk has no consumer, its age alarm covers it
       if (tier.route.consumer !== null) {
-        this.alarm(`Queue${n}Backlog`, tier.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), th.queueBacklogMessages, 5, `${n} queue: more than ${th.queueBacklogMessages} messages waiting for 5 minutes: raise the tier's maxConcurrency or look at worker errors`);
+        this.alarm(
+          `Queue${n}Backlog`,
+          tier.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+          th.queueBacklogMessages,
+          5,
+          `${n} queue: more than ${th.queueBacklogMessages} messages waiting for 5 minutes: raise the tier's maxConcurrency or look at worker errors`,
+        );
       }
       this.facade.monitorSqsQueue({
         queue: tier.targetDeadLetterQueue,
@@ -195,8 +192,7 @@ export class GatewayMonitoring extends Construct {
       }
     }
     if (props.proxyName) {
-      const px = (metricName: string, statistic = 'Maximum') =>
-        new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { ProxyName: props.proxyName! }, statistic, period: Duration.minutes(1) });
+      const px = (metricName: string, statistic = 'Maximum') => new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { ProxyName: props.proxyName! }, statistic, period: Duration.minutes(1) });
       this.facade.monitorCustom({
         alarmFriendlyName: 'rds-proxy',
         humanReadableName: 'RDS Proxy',
@@ -225,7 +221,16 @@ export class GatewayMonitoring extends Construct {
       new cloudwatch.SingleValueWidget({
         title: 'Disconnections / day (shard reconnects)',
         metrics: Object.keys(reconnects).length
-          ? [new cloudwatch.MathExpression({ expression: Object.keys(reconnects).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: reconnects, period: Duration.days(1), label: 'reconnects' })]
+          ? [
+              new cloudwatch.MathExpression({
+                expression: Object.keys(reconnects)
+                  .map((k) => `FILL(${k}, 0)`)
+                  .join(' + '),
+                usingMetrics: reconnects,
+                period: Duration.days(1),
+                label: 'reconnects',
+              }),
+            ]
           : [],
         width: 5,
         height: 4,
@@ -234,7 +239,15 @@ export class GatewayMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Error rate (% of invocations)',
         // ids must be unique across the graph's expressions
-        left: fns.map(([n, f], k) => new cloudwatch.MathExpression({ expression: `100 * FILL(e${k}, 0) / IF(FILL(i${k}, 0) > 0, i${k}, 1)`, usingMetrics: { [`e${k}`]: f.metricErrors({ statistic: 'Sum' }), [`i${k}`]: f.metricInvocations({ statistic: 'Sum' }) }, period: Duration.minutes(5), label: n })),
+        left: fns.map(
+          ([n, f], k) =>
+            new cloudwatch.MathExpression({
+              expression: `100 * FILL(e${k}, 0) / IF(FILL(i${k}, 0) > 0, i${k}, 1)`,
+              usingMetrics: { [`e${k}`]: f.metricErrors({ statistic: 'Sum' }), [`i${k}`]: f.metricInvocations({ statistic: 'Sum' }) },
+              period: Duration.minutes(5),
+              label: n,
+            }),
+        ),
         width: 5,
         height: 4,
       }),
@@ -244,14 +257,7 @@ export class GatewayMonitoring extends Construct {
     this.facade.addSegment({ widgets: () => widgets, alarmWidgets: () => [], summaryWidgets: () => [] });
   }
 
-  private alarm(
-    id: string,
-    metric: cloudwatch.IMetric,
-    threshold: number,
-    periods: number,
-    description: string,
-    treatMissingData: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
-  ): void {
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, periods: number, description: string, treatMissingData: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING): void {
     const a = new cloudwatch.Alarm(this, id, {
       metric,
       threshold,

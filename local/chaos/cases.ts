@@ -87,22 +87,20 @@ export const CASES: ChaosCase[] = [
         await w.waitDrained(b);
       }),
   },
-  ...[10, 60].map(
-    (s): ChaosCase => ({
-      name: `bus down ${s} s`,
-      what: `PutEvents unreachable for ${s} s while events flow (buffer, spool), then back`,
-      run: () =>
-        inWorld(`bus down ${s} s`, {}, async (w) => {
-          const p = await up(w);
-          w.proxy.set({ kind: 'down' });
-          // events flow through the whole outage: the storm lasts as long as the outage
-          const count = Math.min(100 * s, 3000);
-          await traffic(w, count, count / s);
-          w.proxy.set(undefined);
-          await w.waitDrained(p);
-        }),
-    }),
-  ),
+  ...[10, 60].map((s): ChaosCase => ({
+    name: `bus down ${s} s`,
+    what: `PutEvents unreachable for ${s} s while events flow (buffer, spool), then back`,
+    run: () =>
+      inWorld(`bus down ${s} s`, {}, async (w) => {
+        const p = await up(w);
+        w.proxy.set({ kind: 'down' });
+        // events flow through the whole outage: the storm lasts as long as the outage
+        const count = Math.min(100 * s, 3000);
+        await traffic(w, count, count / s);
+        w.proxy.set(undefined);
+        await w.waitDrained(p);
+      }),
+  })),
   {
     name: 'throttling',
     what: 'every PutEvents entry ThrottlingException for 5 s (retried with backoff)',

@@ -154,7 +154,9 @@ export class ChaosWorld {
 
   /** Appends half a record to the newest spool segment (a crash in the middle of a write) and a record with a wrong checksum before it. */
   tearSpool(): string | undefined {
-    const segs = readdirSync(this.spoolDir).filter((f) => f.endsWith('.spool')).sort();
+    const segs = readdirSync(this.spoolDir)
+      .filter((f) => f.endsWith('.spool'))
+      .sort();
     const last = segs.at(-1);
     if (!last) return undefined;
     const file = join(this.spoolDir, last);

@@ -167,9 +167,7 @@ function runCdkCli(args: string[], onLine: (line: string) => void): Promise<void
     child.stdout.on('data', feed);
     child.stderr.on('data', feed);
     child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`npx cdk ${args.slice(0, 2).join(' ')} failed (exit ${code}); its last lines:\n${tail.join('\n')}`)),
-    );
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npx cdk ${args.slice(0, 2).join(' ')} failed (exit ${code}); its last lines:\n${tail.join('\n')}`))));
   });
 }
 

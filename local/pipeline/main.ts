@@ -143,14 +143,17 @@ async function main() {
   const count = (c: PoolClient, sql: string) => c.query<{ n: string }>(sql).then((r) => Number(r.rows[0]!.n));
   const rows = () => withGuild(pool, g, (c) => count(c, 'SELECT count(*) AS n FROM members WHERE present'));
   // over HTTP: interactions the endpoint deferred whose follow-up has not arrived yet
-  const httpIxs = () => [...(p.http?.delivered ?? [])].filter((id) => !warmIds.has(id)).map((id) => p.sim.interactions.get(id)!).filter(Boolean);
+  const httpIxs = () =>
+    [...(p.http?.delivered ?? [])]
+      .filter((id) => !warmIds.has(id))
+      .map((id) => p.sim.interactions.get(id)!)
+      .filter(Boolean);
   const httpPending = () => httpIxs().filter((i) => i.callback?.type === 5 && i.messages.length === 0).length;
   const gatewayIxs = () => [...p.sim.interactions.values()].filter((i) => !p.http?.delivered.has(i.id) && !warmIds.has(i.id));
   const end = Date.now() + timeoutMs;
   // an interaction is settled when answered (a deferral: followed up), or when the worker saw it
   // (its state in Redis) too late to answer inside Discord's window
-  const settled = async (i: ReturnType<typeof gatewayIxs>[number]) =>
-    i.callback ? !(i.callback.type === 5 && i.messages.length === 0) : Date.now() - i.createdAt > 5_000 && (await redis.exists(`ix:${i.id}`)) === 1;
+  const settled = async (i: ReturnType<typeof gatewayIxs>[number]) => (i.callback ? !(i.callback.type === 5 && i.messages.length === 0) : Date.now() - i.createdAt > 5_000 && (await redis.exists(`ix:${i.id}`)) === 1);
   while (Date.now() < end) {
     let done = 0;
     for (const i of gatewayIxs()) if (await settled(i)) done++;
@@ -165,13 +168,17 @@ async function main() {
   // every guild of the startup burst in PostgreSQL (one short tenant transaction each, as the workers do)
   let guildsStored = 0;
   for (const id of p.sim.guildIds) guildsStored += await withGuild(pool, id, (c) => count(c, 'SELECT count(*) AS n FROM guilds'));
-  const lat = gatewayIxs().filter((i) => i.callback).map((i) => i.callback!.at - i.createdAt);
+  const lat = gatewayIxs()
+    .filter((i) => i.callback)
+    .map((i) => i.callback!.at - i.createdAt);
   const tiers = await p.tierNumbers();
   const lostMembers = members - stored;
   const unanswered = commands - lat.length;
   const mappings = await p.mappings.list();
   console.log('\n== summary');
-  console.log(`stack:                           ${p.outputs.stackName} ${p.outputs.status} (${p.deploy.action} in ${(p.deploy.ms / 1000).toFixed(1)} s); workers run by the emulator: ${mappings.map((x) => `${x.worker} (${x.state}, batch ${x.batchSize}, max concurrency ${x.maximumConcurrency ?? '-'})`).join(', ')}`);
+  console.log(
+    `stack:                           ${p.outputs.stackName} ${p.outputs.status} (${p.deploy.action} in ${(p.deploy.ms / 1000).toFixed(1)} s); workers run by the emulator: ${mappings.map((x) => `${x.worker} (${x.state}, batch ${x.batchSize}, max concurrency ${x.maximumConcurrency ?? '-'})`).join(', ')}`,
+  );
   console.log(`events sent by Discord (wanted): ${expected.size}`);
   console.log(`published to EventBridge:        ${m.published} (${m.published - expected.size >= 0 ? m.published - expected.size : 0} duplicates from replays)`);
   console.log(`dropped by the filter:           ${m.dropped}`);

@@ -34,10 +34,7 @@ interface RawMapping {
 async function lambdaApi<T>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> {
   const aws = localAwsConfig();
   const url = new URL(path, aws.endpoint);
-  const req = aws4.sign(
-    { host: url.host, path: url.pathname + url.search, method, service: 'lambda', region: aws.region, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) },
-    aws.credentials,
-  );
+  const req = aws4.sign({ host: url.host, path: url.pathname + url.search, method, service: 'lambda', region: aws.region, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }, aws.credentials);
   const res = await fetch(url, { method, headers: req.headers as Record<string, string>, body: req.body as string | undefined });
   const text = await res.text();
   if (!res.ok) throw new Error(`Lambda ${method} ${url.pathname} on ${aws.endpoint}: ${res.status} ${text.slice(0, 300)}`);
@@ -95,9 +92,7 @@ export class EventSourceMappings {
     const fn = this.functions[worker];
     if (!fn) return { invocations: 0, errors: 0 };
     const sum = async (metric: string) => {
-      const r = await this.cw.send(
-        new GetMetricStatisticsCommand({ Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: [{ Name: 'FunctionName', Value: fn }], StartTime: this.started, EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['Sum'] }),
-      );
+      const r = await this.cw.send(new GetMetricStatisticsCommand({ Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: [{ Name: 'FunctionName', Value: fn }], StartTime: this.started, EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['Sum'] }));
       return (r.Datapoints ?? []).reduce((a, d) => a + (d.Sum ?? 0), 0);
     };
     return { invocations: await sum('Invocations'), errors: await sum('Errors') };

@@ -204,12 +204,15 @@ export class GatewaySimulator {
     this.sessionStartRemaining = opts.sessionStartTotal;
     this.sessionResetAt = Date.now() + opts.sessionResetAfterMs;
     // sessions left disconnected past their TTL are over: release their replay buffers
-    this.sweepTimer = setInterval(() => {
-      const now = Date.now();
-      for (const s of this.sessions.values()) {
-        if (s.valid && !s.conn && s.disconnectedAt !== undefined && now - s.disconnectedAt > opts.sessionTtlMs) this.endSession(s);
-      }
-    }, Math.max(1000, Math.min(opts.sessionTtlMs, 30_000)));
+    this.sweepTimer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const s of this.sessions.values()) {
+          if (s.valid && !s.conn && s.disconnectedAt !== undefined && now - s.disconnectedAt > opts.sessionTtlMs) this.endSession(s);
+        }
+      },
+      Math.max(1000, Math.min(opts.sessionTtlMs, 30_000)),
+    );
     this.sweepTimer.unref();
   }
 
@@ -244,11 +247,14 @@ export class GatewaySimulator {
     }
     this.send(conn, { op: GatewayOpcodes.Hello, d: { heartbeat_interval: this.opts.heartbeatIntervalMs, _trace: ['["gateway-sim",{}]'] } });
     // a connection that misses heartbeats is closed (zombie); the session stays resumable
-    conn.heartbeatTimer = setInterval(() => {
-      if (Date.now() - conn.lastHeartbeatAt > this.opts.heartbeatIntervalMs * 1.5 + 1000) {
-        this.close(conn, GatewayCloseCodes.SessionTimedOut, 'heartbeat missed');
-      }
-    }, Math.max(50, Math.floor(this.opts.heartbeatIntervalMs / 2)));
+    conn.heartbeatTimer = setInterval(
+      () => {
+        if (Date.now() - conn.lastHeartbeatAt > this.opts.heartbeatIntervalMs * 1.5 + 1000) {
+          this.close(conn, GatewayCloseCodes.SessionTimedOut, 'heartbeat missed');
+        }
+      },
+      Math.max(50, Math.floor(this.opts.heartbeatIntervalMs / 2)),
+    );
   }
 
   /** Serializes and sends one payload, deflated with Z_SYNC_FLUSH when the connection asked for zlib-stream. */
@@ -467,7 +473,10 @@ export class GatewaySimulator {
   }
 
   connectedShards(): number[] {
-    return [...this.shardSessions.values()].filter((s) => s.valid && s.conn && !s.conn.closed).map((s) => s.shardId).sort((a, b) => a - b);
+    return [...this.shardSessions.values()]
+      .filter((s) => s.valid && s.conn && !s.conn.closed)
+      .map((s) => s.shardId)
+      .sort((a, b) => a - b);
   }
 
   closeShard(shardId: number, code: number, reason = 'closed by the simulator'): boolean {

@@ -195,8 +195,7 @@ export class DiscordSimulator {
         zlib: options.zlib ?? 'auto',
       },
       {
-        guildsFor: (shardId, numShards) =>
-          this.guildIds.filter((g) => shardOf(g, numShards) === shardId).map((id) => ({ id, payload: () => untyped(this.guildPayload(id)) })),
+        guildsFor: (shardId, numShards) => this.guildIds.filter((g) => shardOf(g, numShards) === shardId).map((id) => ({ id, payload: () => untyped(this.guildPayload(id)) })),
         gatewayUrl: () => this.gatewayUrl,
         botUser: () => untyped({ ...user(this.appId), username: 'simulated-bot', bot: true } satisfies APIUser),
       },
@@ -290,10 +289,7 @@ export class DiscordSimulator {
     };
     this.interactions.set(ix.id, ix);
     this.interactionsByToken.set(ix.token, ix);
-    ix.seq = this.dispatch(
-      'INTERACTION_CREATE',
-      chatInputInteraction({ ...ix, appId: this.appId, commandId: this.snowflakes.next(now - 86_400_000), options: opts.options }),
-    );
+    ix.seq = this.dispatch('INTERACTION_CREATE', chatInputInteraction({ ...ix, appId: this.appId, commandId: this.snowflakes.next(now - 86_400_000), options: opts.options }));
     return ix;
   }
 
@@ -383,10 +379,11 @@ export class DiscordSimulator {
         // +5 ms: the simulator measures the window on its own clock reading
         next.set(bucket, at + this.opts.identifyWindowMs + 5);
         const wait = at - Date.now();
-        if (wait > 0) await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, wait);
-          signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-        });
+        if (wait > 0)
+          await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(resolve, wait);
+            signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+          });
       },
     };
   }

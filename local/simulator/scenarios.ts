@@ -136,10 +136,7 @@ export function guildLayout(id: string, name: string, ownerId: string, memberCou
     ownerId,
     memberCount,
     // general first, then the extra channels (every fifth a voice channel) and roles
-    channels: [
-      { id: generalId, name: 'general', position: 0, type: 0 },
-      ...Array.from({ length: channels - 1 }, (_, i) => ({ id: String(BigInt(id) + BigInt(1000 + i)), name: `channel-${i}`, position: i + 1, type: (i % 5 === 4 ? 2 : 0) as 0 | 2 })),
-    ],
+    channels: [{ id: generalId, name: 'general', position: 0, type: 0 }, ...Array.from({ length: channels - 1 }, (_, i) => ({ id: String(BigInt(id) + BigInt(1000 + i)), name: `channel-${i}`, position: i + 1, type: (i % 5 === 4 ? 2 : 0) as 0 | 2 }))],
     roles: [{ id, name: '@everyone', position: 0, permissions: '0' }, ...Array.from({ length: roles }, (_, i) => ({ id: String(BigInt(id) + BigInt(2000 + i)), name: `role-${i}`, position: i + 1, permissions: '1024' }))],
     inlineMembers,
   };
@@ -208,7 +205,18 @@ export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
 export const memberAdd = (guildId: string, userId: string, joinedAt: number, extra: Partial<APIGuildMember> = {}): GatewayGuildMemberAddDispatchData => ({ guild_id: guildId, ...member(userId, joinedAt, extra) });
 
 /** INTERACTION_CREATE for a slash command run by `userId` in a guild text channel. */
-export function chatInputInteraction(ix: { id: string; token: string; appId: string; guildId: string; channelId: string; userId: string; commandId: string; commandName: string; createdAt: number; options?: Array<{ name: string; type: number; value: unknown }> }): GatewayInteractionCreateDispatchData {
+export function chatInputInteraction(ix: {
+  id: string;
+  token: string;
+  appId: string;
+  guildId: string;
+  channelId: string;
+  userId: string;
+  commandId: string;
+  commandName: string;
+  createdAt: number;
+  options?: Array<{ name: string; type: number; value: unknown }>;
+}): GatewayInteractionCreateDispatchData {
   return {
     id: ix.id,
     application_id: ix.appId,
@@ -252,7 +260,24 @@ export function payloadFor(type: Exclude<TrafficType, 'INTERACTION_CREATE'>, g: 
     case 'GUILD_BAN_ADD':
       return { guild_id: g.id, user: user(userId) };
     case 'MESSAGE_CREATE':
-      return { id: ids.next(now), guild_id: g.id, channel_id: g.channelId, author: user(userId), member: { ...m, user: undefined }, content: 'hello', timestamp: new Date(now).toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0 };
+      return {
+        id: ids.next(now),
+        guild_id: g.id,
+        channel_id: g.channelId,
+        author: user(userId),
+        member: { ...m, user: undefined },
+        content: 'hello',
+        timestamp: new Date(now).toISOString(),
+        edited_timestamp: null,
+        tts: false,
+        mention_everyone: false,
+        mentions: [],
+        mention_roles: [],
+        attachments: [],
+        embeds: [],
+        pinned: false,
+        type: 0,
+      };
     case 'MESSAGE_REACTION_ADD':
       return { user_id: userId, guild_id: g.id, channel_id: g.channelId, message_id: ids.next(now - 60_000), emoji: { id: null, name: '👍' }, type: 0, burst: false };
     case 'TYPING_START':

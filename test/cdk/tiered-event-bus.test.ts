@@ -52,11 +52,7 @@ describe('TieredEventBus and the local stage', () => {
   it('encrypts every queue and enforces TLS on it', () => {
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     const policies = template.findResources('AWS::SQS::QueuePolicy');
-    const denied = Object.values(policies).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as { Effect: string; Condition?: Record<string, Record<string, string>> }[]).filter(
-        (s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
-      ),
-    );
+    const denied = Object.values(policies).flatMap((p) => (p.Properties.PolicyDocument.Statement as { Effect: string; Condition?: Record<string, Record<string, string>> }[]).filter((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
     expect(denied.length).toBeGreaterThanOrEqual(3 * TIER_NAMES.length);
   });
 
@@ -121,9 +117,7 @@ describe('TieredEventBus and the local stage', () => {
       members: { ...DEFAULT_ROUTING_TABLE.members, queue: { ...DEFAULT_ROUTING_TABLE.members.queue, visibilityTimeoutSeconds: 100 } },
     };
     const stack = new Stack(new App(), 'Bad');
-    expect(() => new TieredEventBus(stack, 'Bus', { routing: bad })).toThrow(
-      /tier members: visibilityTimeoutSeconds=100 is below 6 x functionTimeoutSeconds=30.*at least 180/,
-    );
+    expect(() => new TieredEventBus(stack, 'Bus', { routing: bad })).toThrow(/tier members: visibilityTimeoutSeconds=100 is below 6 x functionTimeoutSeconds=30.*at least 180/);
   });
 
   it('uses provisioned pollers for interactions instead of maxConcurrency when asked (Lambda refuses both)', () => {
@@ -145,8 +139,6 @@ describe('TieredEventBus and the local stage', () => {
   it('fails with the missing handler path when a consumed tier has no worker entry', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoEntry');
     const eventBus = new TieredEventBus(stack, 'Bus', { routing: DEFAULT_ROUTING_TABLE, encryptBus: false, archive: false });
-    expect(() => new TierWorkers(stack, 'W', { eventBus, routing: DEFAULT_ROUTING_TABLE, environment: {}, lambdasDir: '/nonexistent' })).toThrow(
-      /\/nonexistent\/interaction\/handler\.ts does not exist/,
-    );
+    expect(() => new TierWorkers(stack, 'W', { eventBus, routing: DEFAULT_ROUTING_TABLE, environment: {}, lambdasDir: '/nonexistent' })).toThrow(/\/nonexistent\/interaction\/handler\.ts does not exist/);
   });
 });

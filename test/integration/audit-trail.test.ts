@@ -44,7 +44,10 @@ describe('audit trail (worker side)', () => {
     }
     const raw = readFileSync(file, 'utf8');
     expect(raw).not.toContain('very-secret-token');
-    const lines = raw.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = raw
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.find((l) => l.message === 'inside the record')).toMatchObject({ envelopeId: 'e'.repeat(32), type: 'INTERACTION_CREATE' });
     expect(lines.find((l) => l.message === 'outside any record')?.envelopeId).toBeUndefined();
     const reply = lines.find((l) => l.hop === 'rest.reply');

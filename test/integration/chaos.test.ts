@@ -8,7 +8,7 @@ import { CASES } from '../../local/chaos/cases';
 
 const seed = Date.now() % 1_000_000;
 let state = seed;
-const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 describe(`zero loss under faults (seed ${seed})`, () => {
   for (const c of CASES.filter((x) => x.inTestSuite)) {

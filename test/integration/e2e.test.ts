@@ -29,8 +29,7 @@ const until = async (cond: () => Promise<boolean> | boolean, what: string, ms = 
   }
 };
 
-const memberRows = (guildId: string) =>
-  withGuild(pool, guildId, async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM members WHERE present')).rows[0]!.n));
+const memberRows = (guildId: string) => withGuild(pool, guildId, async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM members WHERE present')).rows[0]!.n));
 const tier = async (name: string) => (await p.tierNumbers()).find((t) => t.tier === name)!;
 
 const dlqScript = (args: string[]) =>

@@ -138,7 +138,17 @@ afterAll(async () => {
 /** `npm run apps` as the operator runs it (node, not npm: no wrapper), against the AUTH Redis */
 function apps(args: string[]): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/apps.ts', ...args], {
-    env: { ...process.env, REDIS_URL: baseEnv?.REDIS_URL ?? '', REDIS_AUTH_SECRET_ARN: baseEnv?.REDIS_AUTH_SECRET_ARN ?? '', REDIS_KEY_PREFIX: ns, AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      ...process.env,
+      REDIS_URL: baseEnv?.REDIS_URL ?? '',
+      REDIS_AUTH_SECRET_ARN: baseEnv?.REDIS_AUTH_SECRET_ARN ?? '',
+      REDIS_KEY_PREFIX: ns,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`npm run apps ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
@@ -244,7 +254,9 @@ describe('the ingestor fleet', () => {
       }
     }
     expect(windows.length).toBeGreaterThanOrEqual(20);
-    console.info(`rolling replacement of ${live.length} tasks at 1,000 events/s: ${[...simA.gateway.closes, ...simB.gateway.closes].length - closesBefore} closes, ${[...simA.gateway.resumes, ...simB.gateway.resumes].length - resumesBefore} resumes; offline window per shard p50 ${percentile(windows, 50)} ms, p99 ${percentile(windows, 99)} ms, max ${Math.max(...windows)} ms; ${delivered.size} events delivered`);
+    console.info(
+      `rolling replacement of ${live.length} tasks at 1,000 events/s: ${[...simA.gateway.closes, ...simB.gateway.closes].length - closesBefore} closes, ${[...simA.gateway.resumes, ...simB.gateway.resumes].length - resumesBefore} resumes; offline window per shard p50 ${percentile(windows, 50)} ms, p99 ${percentile(windows, 99)} ms, max ${Math.max(...windows)} ms; ${delivered.size} events delivered`,
+    );
   });
 
   it('an application removed and added back at run time with npm run apps, without restarting anything', async () => {

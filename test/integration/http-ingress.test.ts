@@ -141,8 +141,9 @@ describe('HTTP ingress queue client', () => {
       const deps = httpIngressDepsFrom(parseHttpIngressConfig({ DISCORD_PUBLIC_KEY: testKeyPair().publicKeyHex, DISCORD_APPLICATION_ID: '100000000000000001', INTERACTION_QUEUE_URL: `${url}/000000000000/q` }));
       await expect(deps.enqueue('{}')).rejects.toMatchObject({ name: 'TimeoutError' });
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
       hang.closeAllConnections();
       hang.close();
     }

@@ -267,7 +267,17 @@ describe('ingestor', () => {
     cleanups.push(() => sim.stop());
     // async: the simulator answers from this process
     const child = spawn('npx', ['tsx', 'ingestor/src/main.ts'], {
-      env: { ...process.env, DISCORD_TOKEN: 'bad-token-value-123', DISCORD_APPLICATION_ID: sim.appId, DISCORD_API_URL: sim.restUrl, EVENT_BUS_NAME: 'b', DEAD_LETTER_BUCKET: 'b-dead', HTTP_PORT: '0', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        DISCORD_TOKEN: 'bad-token-value-123',
+        DISCORD_APPLICATION_ID: sim.appId,
+        DISCORD_API_URL: sim.restUrl,
+        EVENT_BUS_NAME: 'b',
+        DEAD_LETTER_BUCKET: 'b-dead',
+        HTTP_PORT: '0',
+        SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
     });
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));

@@ -49,11 +49,27 @@ async function drain(n: number): Promise<Message[]> {
 
 /** Runs the member worker's batch path (the one sqsWorker runs) and returns each record's outcome. */
 async function work(messages: Message[]): Promise<string[]> {
-  const records = messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: m.Attributes ?? {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q', awsRegion: 'us-east-1' }) as unknown as SQSRecord);
+  const records = messages.map(
+    (m) =>
+      ({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        attributes: m.Attributes ?? {},
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
+        awsRegion: 'us-east-1',
+      }) as unknown as SQSRecord,
+  );
   const before = lines.length;
   const r = await processEnvelopeBatch({ Records: records } as SQSEvent, { functionName: 'member', awsRequestId: randomUUID() } as Context, (env: InlineEnvelope) => handleMemberEvent(env, { pool }), logger, { forget: (env) => forgetProcessed(pool, env) });
   expect(r.batchItemFailures).toEqual([]);
-  return lines.slice(before).filter((l) => l.hop === 'worker.finish').map((l) => String(l.outcome));
+  return lines
+    .slice(before)
+    .filter((l) => l.hop === 'worker.finish')
+    .map((l) => String(l.outcome));
 }
 
 const count = (xs: string[]) => xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {});
@@ -83,8 +99,20 @@ describe('npm run replay on the emulator', () => {
     from = new Date(Date.now() - 10 * 60_000);
     const session = randomUUID();
     let seq = 0;
-    for (let i = 0; i < 20; i++) adds.push(wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: session, seq: ++seq, type: 'GUILD_MEMBER_ADD', receivedAt: Date.now(), data: { guild_id: guildId, user: { id: String(200000000000000000n + BigInt(i)), username: `u${i}` }, roles: [], joined_at: new Date().toISOString() } }));
-    for (let i = 20; i < 22; i++) removes.push(wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: session, seq: ++seq, type: 'GUILD_MEMBER_REMOVE', receivedAt: Date.now(), data: { guild_id: guildId, user: { id: String(200000000000000000n + BigInt(i)), username: `u${i}` } } }));
+    for (let i = 0; i < 20; i++)
+      adds.push(
+        wrapDispatch({
+          appId: '100000000000000001',
+          shardId: 0,
+          sessionId: session,
+          seq: ++seq,
+          type: 'GUILD_MEMBER_ADD',
+          receivedAt: Date.now(),
+          data: { guild_id: guildId, user: { id: String(200000000000000000n + BigInt(i)), username: `u${i}` }, roles: [], joined_at: new Date().toISOString() },
+        }),
+      );
+    for (let i = 20; i < 22; i++)
+      removes.push(wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: session, seq: ++seq, type: 'GUILD_MEMBER_REMOVE', receivedAt: Date.now(), data: { guild_id: guildId, user: { id: String(200000000000000000n + BigInt(i)), username: `u${i}` } } }));
     const all = [...adds, ...removes];
     for (let i = 0; i < all.length; i += 10) {
       const r = await eb.send(new PutEventsCommand({ Entries: all.slice(i, i + 10).map((e) => toPutEventsEntry(e, name)) }));

@@ -202,7 +202,12 @@ describe('Discord simulator: gateway protocol', () => {
     // a consumer that lost every tenth member event
     const lossy = received.filter((_r, i) => i % 10 !== 5);
     const missed = s.missedBy(lossy, (t) => t === 'GUILD_MEMBER_ADD');
-    expect(missed.map((e) => e.seq)).toEqual(received.filter((_r, i) => i % 10 === 5).map((r) => r.seq).filter((q) => q > 2));
+    expect(missed.map((e) => e.seq)).toEqual(
+      received
+        .filter((_r, i) => i % 10 === 5)
+        .map((r) => r.seq)
+        .filter((q) => q > 2),
+    );
     expect(missed.every((e) => users.includes(e.id!))).toBe(true);
     expect([...Ledger.duplicates([...received, received[7]!]).entries()]).toEqual([[`${received[7]!.sessionId}:${received[7]!.seq}`, 2]]);
     expect(s.ledger.unknown([{ sessionId: 'x', seq: 1 }])).toHaveLength(1);
@@ -210,7 +215,7 @@ describe('Discord simulator: gateway protocol', () => {
     expect(s.ledger.filter((e) => e.type === 'GUILD_MEMBER_ADD')).toHaveLength(50);
   });
 
-  it('holds a paused shard\'s dispatches and sends them in order when unpaused', async () => {
+  it("holds a paused shard's dispatches and sends them in order when unpaused", async () => {
     const s = await sim({ guilds: 1 });
     const { manager, dispatches } = connect(s);
     await manager.connect();
@@ -238,7 +243,12 @@ describe('Discord simulator: gateway protocol', () => {
     const b = await raw(s);
     b.send({ op: 6, d: { token: s.token, session_id: sessionId, seq: 4 } }); // had 7, says 4
     await until(() => b.msgs.some((m) => m.t === 'RESUMED'), 'RESUMED');
-    expect(b.msgs.filter((m) => m.op === 0).map((m) => [m.s, m.t])).toEqual([[5, 'GUILD_MEMBER_ADD'], [6, 'GUILD_MEMBER_ADD'], [7, 'GUILD_MEMBER_ADD'], [8, 'RESUMED']]);
+    expect(b.msgs.filter((m) => m.op === 0).map((m) => [m.s, m.t])).toEqual([
+      [5, 'GUILD_MEMBER_ADD'],
+      [6, 'GUILD_MEMBER_ADD'],
+      [7, 'GUILD_MEMBER_ADD'],
+      [8, 'RESUMED'],
+    ]);
     expect(s.ledger.filter((e) => (e.replays ?? 0) > 0).map((e) => e.seq)).toEqual([5, 6, 7]);
   });
 });

@@ -80,7 +80,11 @@ const SAMPLES: Record<RouteName, { ok: () => Promise<Call>; bad: () => Promise<C
   },
   channel: { ok: async () => ({ method: 'GET', path: `/channels/${await general()}` }), bad: async () => ({ method: 'GET', path: '/channels/general' }), fields: ['channel_id'] },
   channel_message: {
-    ok: async () => ({ method: 'POST', path: `/channels/${await general()}/messages`, body: { content: 'hi', tts: false, embeds: [{ title: 't', fields: [{ name: 'a', value: 'b' }] }], components: [{ type: 1, components: [{ type: 2, style: 1, label: 'Go', custom_id: 'go' }] }] } }),
+    ok: async () => ({
+      method: 'POST',
+      path: `/channels/${await general()}/messages`,
+      body: { content: 'hi', tts: false, embeds: [{ title: 't', fields: [{ name: 'a', value: 'b' }] }], components: [{ type: 1, components: [{ type: 2, style: 1, label: 'Go', custom_id: 'go' }] }] },
+    }),
     bad: async () => ({ method: 'POST', path: `/channels/${await general()}/messages`, body: MALFORMED }),
     fields: ['content', 'embeds'],
   },
@@ -195,7 +199,14 @@ describe(`simulator REST against Discord's OpenAPI spec (discord-api-spec ${spec
     expect(await call({ method: 'GET', path: '/channels/400000000000000001' })).toEqual({ status: 404, body: { message: 'Unknown Channel', code: 10003 } });
     expect(await call({ method: 'GET', path: '/guilds/400000000000000001' })).toEqual({ status: 404, body: { message: 'Unknown Guild', code: 10004 } });
     expect((await call({ method: 'DELETE', path: '/users/@me' })).status).toBe(405);
-    const dup = await call({ method: 'PUT', path: `/applications/${sim.appId}/commands`, body: [{ name: 'a', description: 'x' }, { name: 'a', description: 'y' }] });
+    const dup = await call({
+      method: 'PUT',
+      path: `/applications/${sim.appId}/commands`,
+      body: [
+        { name: 'a', description: 'x' },
+        { name: 'a', description: 'y' },
+      ],
+    });
     expect(dup.body.errors._errors[0].code).toBe('APPLICATION_COMMANDS_DUPLICATE_NAME');
   });
 
@@ -292,19 +303,68 @@ const MEMBER = required<APIGuildMember>()(['user', 'roles', 'joined_at', 'deaf',
 const SHAPES: Record<string, readonly string[]> = {
   READY: required<GatewayReadyDispatchData>()(['v', 'user', 'guilds', 'session_id', 'resume_gateway_url', 'application']),
   GUILD_CREATE: required<GatewayGuildCreateDispatchData>()([
-    'id', 'name', 'icon', 'splash', 'discovery_splash', 'owner_id', 'afk_channel_id', 'afk_timeout', 'verification_level', 'default_message_notifications',
-    'explicit_content_filter', 'roles', 'emojis', 'features', 'mfa_level', 'application_id', 'system_channel_id', 'system_channel_flags', 'rules_channel_id',
-    'vanity_url_code', 'description', 'banner', 'premium_tier', 'preferred_locale', 'public_updates_channel_id', 'nsfw_level', 'premium_progress_bar_enabled',
-    'hub_type', 'safety_alerts_channel_id', 'incidents_data', 'joined_at', 'large', 'member_count', 'voice_states', 'members', 'channels', 'threads',
-    'presences', 'stage_instances', 'guild_scheduled_events', 'soundboard_sounds',
+    'id',
+    'name',
+    'icon',
+    'splash',
+    'discovery_splash',
+    'owner_id',
+    'afk_channel_id',
+    'afk_timeout',
+    'verification_level',
+    'default_message_notifications',
+    'explicit_content_filter',
+    'roles',
+    'emojis',
+    'features',
+    'mfa_level',
+    'application_id',
+    'system_channel_id',
+    'system_channel_flags',
+    'rules_channel_id',
+    'vanity_url_code',
+    'description',
+    'banner',
+    'premium_tier',
+    'preferred_locale',
+    'public_updates_channel_id',
+    'nsfw_level',
+    'premium_progress_bar_enabled',
+    'hub_type',
+    'safety_alerts_channel_id',
+    'incidents_data',
+    'joined_at',
+    'large',
+    'member_count',
+    'voice_states',
+    'members',
+    'channels',
+    'threads',
+    'presences',
+    'stage_instances',
+    'guild_scheduled_events',
+    'soundboard_sounds',
   ]),
   GUILD_MEMBER_ADD: required<GatewayGuildMemberAddDispatchData>()(['guild_id', 'user', 'roles', 'joined_at', 'deaf', 'mute', 'flags']),
   GUILD_MEMBER_UPDATE: required<GatewayGuildMemberUpdateDispatchData>()(['guild_id', 'roles', 'user', 'avatar', 'banner', 'joined_at']),
   GUILD_MEMBER_REMOVE: required<GatewayGuildMemberRemoveDispatchData>()(['guild_id', 'user']),
   // a slash command in a guild, which is what createInteraction sends
   INTERACTION_CREATE: required<APIChatInputApplicationCommandGuildInteraction>()([
-    'id', 'application_id', 'type', 'token', 'version', 'app_permissions', 'entitlements', 'authorizing_integration_owners', 'attachment_size_limit',
-    'data', 'channel', 'channel_id', 'guild_id', 'member', 'locale',
+    'id',
+    'application_id',
+    'type',
+    'token',
+    'version',
+    'app_permissions',
+    'entitlements',
+    'authorizing_integration_owners',
+    'attachment_size_limit',
+    'data',
+    'channel',
+    'channel_id',
+    'guild_id',
+    'member',
+    'locale',
   ]),
 };
 
@@ -323,10 +383,21 @@ describe('gateway dispatches against discord-api-types', () => {
         const keys = SHAPES[d.t];
         if (!keys) continue;
         const data = d.d as Record<string, unknown>;
-        expect(keys.filter((k) => !(k in data)), `${d.t} lacks`).toEqual([]);
+        expect(
+          keys.filter((k) => !(k in data)),
+          `${d.t} lacks`,
+        ).toEqual([]);
         const user = (data.user ?? (data.member as { user?: unknown } | undefined)?.user) as Record<string, unknown> | undefined;
-        if (user) expect(USER.filter((k) => !(k in user)), `${d.t} user lacks`).toEqual([]);
-        if (d.t === 'GUILD_MEMBER_ADD' || d.t === 'INTERACTION_CREATE') expect(MEMBER.filter((k) => !(k in ((d.t === 'GUILD_MEMBER_ADD' ? data : data.member) as object))), `${d.t} member lacks`).toEqual([]);
+        if (user)
+          expect(
+            USER.filter((k) => !(k in user)),
+            `${d.t} user lacks`,
+          ).toEqual([]);
+        if (d.t === 'GUILD_MEMBER_ADD' || d.t === 'INTERACTION_CREATE')
+          expect(
+            MEMBER.filter((k) => !(k in ((d.t === 'GUILD_MEMBER_ADD' ? data : data.member) as object))),
+            `${d.t} member lacks`,
+          ).toEqual([]);
         if (d.t === 'GUILD_CREATE') {
           const guild = data as unknown as GatewayGuildCreateDispatchData;
           // the objects GUILD_CREATE shares with REST are held to the spec's response schemas too

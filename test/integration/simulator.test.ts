@@ -72,7 +72,12 @@ describe('Discord simulator: gateway', () => {
     const { m, dispatches } = manager(s);
     await m.connect();
     await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 5000, '5,000 GUILD_CREATE', 60_000);
-    expect(dispatches.filter((d) => d.t === 'READY').map((d) => d.shardId).sort()).toEqual([0, 1, 2, 3]);
+    expect(
+      dispatches
+        .filter((d) => d.t === 'READY')
+        .map((d) => d.shardId)
+        .sort(),
+    ).toEqual([0, 1, 2, 3]);
     const seen = new Set(dispatches.filter((d) => d.t === 'GUILD_CREATE').map((d) => (d.d as { id: string }).id));
     expect(seen.size).toBe(5000);
     expect(s.guildIds.every((g) => seen.has(g))).toBe(true);

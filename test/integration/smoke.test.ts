@@ -4,16 +4,7 @@
  * Redis answers PING; PostgreSQL runs a query as the worker role.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  CreateEventBusCommand,
-  DeleteEventBusCommand,
-  DeleteRuleCommand,
-  EventBridgeClient,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, DeleteEventBusCommand, DeleteRuleCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { Client } from 'pg';
@@ -100,9 +91,7 @@ describe('local environment', () => {
     const pg = new Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy' });
     await pg.connect();
     try {
-      const r = await pg.query<{ db: string; who: string; bypass: boolean; superuser: boolean }>(
-        'select current_database() as db, current_user as who, rolbypassrls as bypass, rolsuper as superuser from pg_roles where rolname = current_user',
-      );
+      const r = await pg.query<{ db: string; who: string; bypass: boolean; superuser: boolean }>('select current_database() as db, current_user as who, rolbypassrls as bypass, rolsuper as superuser from pg_roles where rolname = current_user');
       expect(r.rows[0]).toEqual({ db: 'gateway_proxy', who: 'gateway_worker', bypass: false, superuser: false });
     } finally {
       await pg.end();

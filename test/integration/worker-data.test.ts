@@ -33,8 +33,7 @@ const guild = () => String(800000000000000000n + BigInt(run % 1_000_000_000) * 1
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 let seq = 0;
-const env = (type: string, data: Record<string, unknown>, receivedAt = Date.now()): Envelope =>
-  wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `s-${run}`, seq: ++seq, type, receivedAt, data });
+const env = (type: string, data: Record<string, unknown>, receivedAt = Date.now()): Envelope => wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `s-${run}`, seq: ++seq, type, receivedAt, data });
 const member = (g: string, u: string, extra: Record<string, unknown> = {}) => ({ guild_id: g, user: { id: u, username: `u${u.slice(-4)}` }, roles: [], ...extra });
 
 beforeAll(async () => {
@@ -72,7 +71,7 @@ describe('member worker', () => {
     const expected = new Map<string, { present: boolean; nick: string | null }>();
     let t = Date.now() - 100_000;
     let r = 12345;
-    const rand = () => ((r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 1000; i++) {
       const u = users[Math.floor(rand() * users.length)]!;
       const cur = expected.get(u);
@@ -98,10 +97,12 @@ describe('member worker', () => {
     }
     const outcomes: Record<string, number> = {};
     for (let i = 0; i < delivery.length; i += 20) {
-      await Promise.all(delivery.slice(i, i + 20).map(async (e) => {
-        const o = await handleMemberEvent(e, { pool });
-        outcomes[o] = (outcomes[o] ?? 0) + 1;
-      }));
+      await Promise.all(
+        delivery.slice(i, i + 20).map(async (e) => {
+          const o = await handleMemberEvent(e, { pool });
+          outcomes[o] = (outcomes[o] ?? 0) + 1;
+        }),
+      );
     }
     const rows = await withGuild(pool, g, async (c) => (await c.query<{ user_id: string; present: boolean; nick: string | null }>('SELECT user_id::text, present, nick FROM members')).rows);
     const actual = new Map(rows.map((row) => [row.user_id, { present: row.present, nick: row.nick }]));
@@ -197,7 +198,16 @@ describe('batch handling', () => {
       Records: [
         { messageId: 'good', body: JSON.stringify({ version: '0', id: 'e1', 'detail-type': good.type, source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: good }) },
         { messageId: 'bad', body: '{"detail": {"v": 1, "id": "nope"}}' },
-      ].map((r) => ({ ...r, receiptHandle: r.messageId, attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:1:q', awsRegion: 'us-east-1' })),
+      ].map((r) => ({
+        ...r,
+        receiptHandle: r.messageId,
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:1:q',
+        awsRegion: 'us-east-1',
+      })),
     };
     const errors: Array<Record<string, unknown>> = [];
     const res = await processEnvelopeBatch(event, {} as Context, async (e) => void (await handleMemberEvent(e, { pool })), { ...silent, error: (_m, x) => errors.push(x ?? {}) });

@@ -24,8 +24,7 @@ const redis = new Redis('redis://127.0.0.1:6379');
 const run = Date.now();
 let seq = 0;
 const env = (type: string, data: Record<string, unknown>): Envelope => wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `spec-${run}`, seq: ++seq, type, receivedAt: Date.now(), data });
-const ixEnv = (ix: SimInteraction) =>
-  env('INTERACTION_CREATE', { id: ix.id, token: ix.token, type: 2, guild_id: ix.guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: ix.commandName } });
+const ixEnv = (ix: SimInteraction) => env('INTERACTION_CREATE', { id: ix.id, token: ix.token, type: 2, guild_id: ix.guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: ix.commandName } });
 const user = (k: number) => String(880000000000000000n + BigInt(run % 1_000_000) * 100n + BigInt(k));
 
 /** A slow command whose answer is ephemeral, so the defer carries flags (the registry has none yet). */

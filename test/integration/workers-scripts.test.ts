@@ -76,11 +76,7 @@ describe('poison input through the real handler', () => {
     const run = Date.now();
     const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `poison-dlq-${run}` }))).QueueUrl!;
     const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const queue = (
-      await sqs.send(
-        new CreateQueueCommand({ QueueName: `poison-q-${run}`, Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) } }),
-      )
-    ).QueueUrl!;
+    const queue = (await sqs.send(new CreateQueueCommand({ QueueName: `poison-q-${run}`, Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) } }))).QueueUrl!;
     const g = String(650000000000000000n + BigInt(run % 1_000_000_000));
     const good = wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `p-${run}`, seq: 1, type: 'GUILD_CREATE', receivedAt: run, data: { id: g, name: 'fine' } });
     const busEvent = (detail: unknown) => JSON.stringify({ version: '0', id: 'x', 'detail-type': 'GUILD_CREATE', source: 'discord.gateway', account: '1', time: new Date(run).toISOString(), region: 'us-east-1', resources: [], detail });
@@ -96,7 +92,9 @@ describe('poison input through the real handler', () => {
         const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'] }));
         const msgs = r.Messages ?? [];
         if (msgs.length) {
-          const event = { Records: msgs.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: m.Attributes ?? {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' })) } as unknown as SQSEvent;
+          const event = {
+            Records: msgs.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: m.Attributes ?? {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' })),
+          } as unknown as SQSEvent;
           const res = await handler(event, { functionName: 'guild', awsRequestId: String(Date.now()) } as Context);
           const failed = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
           failures.push(...failed);

@@ -31,11 +31,9 @@ const run = Date.now();
 let n = 0;
 const guild = () => String(600000000000000000n + BigInt(run % 1_000_000_000) * 1000n + BigInt(n++));
 let seq = 0;
-const env = (type: string, data: Record<string, unknown>, receivedAt = Date.now()): Envelope =>
-  wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `w-${run}`, seq: ++seq, type, receivedAt, data });
+const env = (type: string, data: Record<string, unknown>, receivedAt = Date.now()): Envelope => wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: `w-${run}`, seq: ++seq, type, receivedAt, data });
 const member = (g: string, u: string, extra: Record<string, unknown> = {}) => ({ guild_id: g, user: { id: u, username: 'someone' }, roles: [], ...extra });
-const row = (g: string, u: string) =>
-  withGuild(pool, g, async (c) => (await c.query<{ present: boolean; nick: string | null; updated_at: Date }>('SELECT present, nick, updated_at FROM members WHERE user_id = $1', [u])).rows[0]);
+const row = (g: string, u: string) => withGuild(pool, g, async (c) => (await c.query<{ present: boolean; nick: string | null; updated_at: Date }>('SELECT present, nick, updated_at FROM members WHERE user_id = $1', [u])).rows[0]);
 
 beforeAll(async () => {
   await migrate();
@@ -147,7 +145,12 @@ describe('side effects and retention', () => {
     await withGuild(pool, g, (c) => c.query("INSERT INTO guild_config (guild_id, settings) VALUES ($1, jsonb_build_object('autoRoleId', '760000000000000098'))", [g]));
     let calls = 0;
     const outcomes: string[] = [];
-    const botRest = { put: async () => { calls++; throw Object.assign(new Error('Missing Permissions'), { code: 50013, status: 403 }); } };
+    const botRest = {
+      put: async () => {
+        calls++;
+        throw Object.assign(new Error('Missing Permissions'), { code: 50013, status: 403 });
+      },
+    };
     const join = env('GUILD_MEMBER_ADD', member(g, '760000000000000011'));
     expect(await handleMemberEvent(join, { pool, botRest, onOutcome: (o) => outcomes.push(o) })).toBe('applied');
     expect(outcomes).toEqual(['action-dropped', 'applied']);
@@ -249,8 +252,7 @@ describe('interaction worker against the simulator', () => {
       // the score service takes 1.2 s: the defer must not wait for it
       const score = () => new Promise<number>((r) => setTimeout(() => r(72), 1200));
       const deps = { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score };
-      const envOf = (ix: ReturnType<typeof sim.createInteraction>) =>
-        env('INTERACTION_CREATE', { id: ix.id, token: ix.token, type: 2, guild_id: ix.guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: ix.commandName } });
+      const envOf = (ix: ReturnType<typeof sim.createInteraction>) => env('INTERACTION_CREATE', { id: ix.id, token: ix.token, type: 2, guild_id: ix.guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: ix.commandName } });
       const slow = sim.createInteraction({ commandName: 'check-eligibility', userId: String(790000000000000000n + BigInt(run % 1_000_000)) });
       const fast = sim.createInteraction({ commandName: 'ping' });
       const [slowOutcome, fastOutcome] = await Promise.all([handleInteraction(envOf(slow), deps), handleInteraction(envOf(fast), deps)]);
@@ -279,9 +281,7 @@ describe('bot-token REST shared through Redis', () => {
       const containers = Array.from({ length: 8 }, () => new SharedRateLimitedRest(new REST({ api: sim.restUrl, retries: 3 }).setToken(sim.token), redis, { prefix, safetyMarginMs: 50 }));
       const g = sim.guildIds[0]!;
       const started = Date.now();
-      await Promise.all(
-        containers.flatMap((c, i) => [0, 1, 2].map((k) => c.put(Routes.guildMemberRole(g, String(770000000000000000n + BigInt(i * 3 + k)), String(BigInt(g) + 1n))))),
-      );
+      await Promise.all(containers.flatMap((c, i) => [0, 1, 2].map((k) => c.put(Routes.guildMemberRole(g, String(770000000000000000n + BigInt(i * 3 + k)), String(BigInt(g) + 1n))))));
       const calls = sim.requests.filter((r) => r.route === 'member_role_add');
       expect(calls.filter((r) => r.status === 429)).toHaveLength(0);
       expect(calls.filter((r) => r.status === 204)).toHaveLength(24);

@@ -23,7 +23,11 @@ import { putResult, type EventSender, type PutResult } from './types';
 
 /** A whole-request refusal, named like the SDK names its exceptions. */
 export class PutEventsRequestError extends Error {
-  constructor(name: string, message: string, readonly statusCode: number) {
+  constructor(
+    name: string,
+    message: string,
+    readonly statusCode: number,
+  ) {
     super(message);
     this.name = name;
   }

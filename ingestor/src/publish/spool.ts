@@ -132,7 +132,9 @@ export class DiskSpool implements Spool {
 
   /** Segments left by a previous process on the same disk go first; a torn tail is cut off. */
   private recover(): void {
-    const files = readdirSync(this.opts.dir).filter((f) => SEGMENT_FILE.test(f)).sort();
+    const files = readdirSync(this.opts.dir)
+      .filter((f) => SEGMENT_FILE.test(f))
+      .sort();
     for (const f of files) {
       const file = join(this.opts.dir, f);
       const buf = readFileSync(file);

@@ -67,10 +67,9 @@ export function formError(issues: FieldIssue[]): HttpError {
   return invalidFormBody(root);
 }
 
-const at = (value: unknown, path: PropertyKey[]): unknown =>
-  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
+const at = (value: unknown, path: PropertyKey[]): unknown => path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
 
-const shown = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
+const shown = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
 
 /** A discriminator failure: the branch of a union was not meant for this value. */
 const isDiscriminator = (i: Issue) => i.code === 'invalid_value' && i.path.length === 1 && i.path[0] === 'type';
@@ -119,13 +118,9 @@ function toDiscord(i: Issue, base: PropertyKey[], root: unknown): FieldIssue[] {
       // the spec's one pattern on ids: SnowflakeType
       return issue('NUMBER_TYPE_COERCE', `Value "${shown(input)}" is not snowflake.`);
     case 'too_big':
-      return i.origin === 'number' || i.origin === 'bigint'
-        ? issue('NUMBER_TYPE_MAX', `int value should be less than or equal to ${String(i.maximum)}.`)
-        : issue('BASE_TYPE_MAX_LENGTH', `Must be ${String(i.maximum)} or fewer in length.`);
+      return i.origin === 'number' || i.origin === 'bigint' ? issue('NUMBER_TYPE_MAX', `int value should be less than or equal to ${String(i.maximum)}.`) : issue('BASE_TYPE_MAX_LENGTH', `Must be ${String(i.maximum)} or fewer in length.`);
     case 'too_small':
-      return i.origin === 'number' || i.origin === 'bigint'
-        ? issue('NUMBER_TYPE_MIN', `int value should be greater than or equal to ${String(i.minimum)}.`)
-        : issue('BASE_TYPE_MIN_LENGTH', `Must be ${String(i.minimum)} or more in length.`);
+      return i.origin === 'number' || i.origin === 'bigint' ? issue('NUMBER_TYPE_MIN', `int value should be greater than or equal to ${String(i.minimum)}.`) : issue('BASE_TYPE_MIN_LENGTH', `Must be ${String(i.minimum)} or more in length.`);
     default:
       return issue('BASE_TYPE_INVALID', 'Invalid value.');
   }

@@ -151,9 +151,7 @@ export function member(u: UserResponse, joinedAt: number, roles: string[] = []):
 
 export function textChannel(id: string, guildId: string, name: string, position: number, type: 0 | 2 = 0): GuildChannelResponse {
   const common = { id, guild_id: guildId, name, position, flags: 0, parent_id: null, permission_overwrites: [] };
-  return type === 2
-    ? { ...common, type: 2, bitrate: 64_000, user_limit: 0, rtc_region: null, rate_limit_per_user: 0, nsfw: false, last_message_id: null }
-    : { ...common, type: 0, topic: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null };
+  return type === 2 ? { ...common, type: 2, bitrate: 64_000, user_limit: 0, rtc_region: null, rate_limit_per_user: 0, nsfw: false, last_message_id: null } : { ...common, type: 0, topic: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null };
 }
 
 /** What a message create or edit request may carry (the spec's request fields the simulator keeps). */

@@ -114,13 +114,19 @@ function tokenInteraction(host: RestHost, p: Record<string, string>, at: number)
 /** A message the interaction's webhook posts: type 20 (chat input command), with the interaction's metadata. */
 function interactionMessage(host: RestHost, ix: RestInteraction, id: string, fields: obj.MessageFields, flags: number): MessageResponse {
   const u = simUser(ix.userId);
-  return obj.message(id, ix.channelId, obj.botUser(host.appId), { ...fields, flags }, {
-    type: 20,
-    application_id: host.appId,
-    webhook_id: host.appId,
-    interaction: { id: ix.id, type: 2, name: ix.commandName, user: u },
-    interaction_metadata: { id: ix.id, type: 2, user: u, authorizing_integration_owners: { '0': ix.guildId } },
-  });
+  return obj.message(
+    id,
+    ix.channelId,
+    obj.botUser(host.appId),
+    { ...fields, flags },
+    {
+      type: 20,
+      application_id: host.appId,
+      webhook_id: host.appId,
+      interaction: { id: ix.id, type: 2, name: ix.commandName, user: u },
+      interaction_metadata: { id: ix.id, type: 2, user: u, authorizing_integration_owners: { '0': ix.guildId } },
+    },
+  );
 }
 
 const messageResponse = (s: SpecSchemas) => schema(s, 'MessageResponseSchema');
@@ -232,19 +238,17 @@ export const ROUTES: readonly RouteDef[] = [
       return { status: 200, body: cmds.map((c) => obj.command(host.snowflake(at), host.appId, c)) };
     },
   },
-  ...(['PUT', 'DELETE'] as const).map(
-    (method): RouteDef => ({
-      name: method === 'PUT' ? 'member_role_add' : 'member_role_remove',
-      method,
-      path: '/guilds/{guild_id}/members/{user_id}/roles/{role_id}',
-      auth: 'bot',
-      major: (p) => p.guild_id!,
-      handle: (host, { params }) => {
-        if (!host.guildShape(params.guild_id!)) throw new HttpError(404, 10004, 'Unknown Guild');
-        return { status: 204 };
-      },
-    }),
-  ),
+  ...(['PUT', 'DELETE'] as const).map((method): RouteDef => ({
+    name: method === 'PUT' ? 'member_role_add' : 'member_role_remove',
+    method,
+    path: '/guilds/{guild_id}/members/{user_id}/roles/{role_id}',
+    auth: 'bot',
+    major: (p) => p.guild_id!,
+    handle: (host, { params }) => {
+      if (!host.guildShape(params.guild_id!)) throw new HttpError(404, 10004, 'Unknown Guild');
+      return { status: 204 };
+    },
+  })),
   {
     name: 'interaction_callback',
     method: 'POST',

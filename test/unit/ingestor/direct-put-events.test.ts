@@ -63,11 +63,7 @@ describe('DirectPutEventsSender', () => {
 
   it('throws a whole-request refusal with the service error name, and a non-JSON error body as it came', async () => {
     let n = 0;
-    const { sender } = await endpoint(() =>
-      n++ === 0
-        ? { status: 400, body: JSON.stringify({ __type: 'com.amazonaws.eventbridge#ValidationException', message: 'Entries too large' }) }
-        : { status: 502, body: '<html>bad gateway</html>' },
-    );
+    const { sender } = await endpoint(() => (n++ === 0 ? { status: 400, body: JSON.stringify({ __type: 'com.amazonaws.eventbridge#ValidationException', message: 'Entries too large' }) } : { status: 502, body: '<html>bad gateway</html>' }));
     const err = await sender.put(entries).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PutEventsRequestError);
     expect(err).toMatchObject({ name: 'ValidationException', statusCode: 400, message: 'PutEvents answered 400: ValidationException: Entries too large' });

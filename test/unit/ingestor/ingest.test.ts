@@ -45,7 +45,10 @@ describe('ingest: classify -> envelope -> publish', () => {
     ingest.onDispatch(member(1), 0);
     ingest.onDispatch({ op: 0, t: 'INTERACTION_CREATE', s: 2, d: { id: '400000000000000001', token: 't', type: 2, guild_id: GUILD } }, 0);
     ingest.onDispatch({ op: 0, t: 'TYPING_START', s: 3, d: { channel_id: '1' } }, 0);
-    expect(enqueued.map((e) => [e.meta.type, e.priority])).toEqual([['GUILD_MEMBER_ADD', false], ['INTERACTION_CREATE', true]]);
+    expect(enqueued.map((e) => [e.meta.type, e.priority])).toEqual([
+      ['GUILD_MEMBER_ADD', false],
+      ['INTERACTION_CREATE', true],
+    ]);
     expect(enqueued[0]!.meta.id).toBe(envelopeId(APP, 0, 'sess', 1));
     expect(metrics.dropped).toBe(1);
     expect(watermarks.get(0)).toEqual({ sessionId: 'sess', seq: 0 }); // 1 and 2 wait for the bus

@@ -40,7 +40,7 @@ describe('Reservoir', () => {
   it('keeps at most its size and samples the whole stream uniformly, not just its end', () => {
     // deterministic generator: the test must not depend on Math.random
     let x = 42;
-    const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const r = new Reservoir(100, rnd);
     for (let i = 0; i < 100_000; i++) r.add(i);
     expect(r.values).toHaveLength(100);

@@ -82,8 +82,19 @@ describe('Ledger', () => {
   it('finds duplicates and received items it never sent', () => {
     const l = new Ledger();
     l.push(entry(1));
-    expect([...Ledger.duplicates([{ sessionId: 's', seq: 1 }, { sessionId: 's', seq: 1 }, { sessionId: 's', seq: 2 }])]).toEqual([['s:1', 2]]);
-    expect(l.unknown([{ sessionId: 's', seq: 1 }, { sessionId: 't', seq: 1 }])).toEqual([{ sessionId: 't', seq: 1 }]);
+    expect([
+      ...Ledger.duplicates([
+        { sessionId: 's', seq: 1 },
+        { sessionId: 's', seq: 1 },
+        { sessionId: 's', seq: 2 },
+      ]),
+    ]).toEqual([['s:1', 2]]);
+    expect(
+      l.unknown([
+        { sessionId: 's', seq: 1 },
+        { sessionId: 't', seq: 1 },
+      ]),
+    ).toEqual([{ sessionId: 't', seq: 1 }]);
   });
 
   it('returns plain arrays from filter and map', () => {
