@@ -107,4 +107,4 @@ printf '{"uncompressedBytes":%s,"gzipBytes":%s,"nodeBytes":%s,"arch":"%s"}\n' "$
 [ "$RUN" = 1 ] || exit 0
 echo "== smoke test: the image under an OCI runtime (runc), GET /health, its HEALTHCHECK, SIGTERM"
 curl -sf -m 2 -o /dev/null "${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}" 2>/dev/null || bash local/env.sh up
-exec npx tsx scripts/image-smoke.ts "$STORE" "$TAG"
+exec npx tsx local/image-smoke.ts "$STORE" "$TAG"

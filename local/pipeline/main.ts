@@ -16,6 +16,7 @@ import { withGuild } from '../../lambdas/shared/db';
 import { LOCAL_DATABASE_URL, LOCAL_REDIS_URL, startLocalPipeline } from './index';
 import { responseVisibleAt } from '../simulator/http-interactions';
 import { recordLocalRun } from '../../scripts/ops/run-counters';
+import { localAwsConfig } from '../aws';
 
 const { values } = parseArgs({
   options: {
@@ -57,12 +58,13 @@ const timeoutMs = num('timeout-s') * 1000;
 // member events per second of the storm (simulator, ingestor and workers share this process and 2 cores)
 const rate = Math.max(1, num('member-rate'));
 
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : 0);
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
 async function main() {
   const t0 = Date.now();
   const say = (m: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
   const p = await startLocalPipeline({ shards, guilds, scoreLatencyMs: 300, log: say, simulator: { heartbeatIntervalMs: 10_000 } });
+  const { http } = p;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -82,12 +84,12 @@ async function main() {
   // progress, one screen: queue depths from SQS, invocations from the emulator's CloudWatch
   const redis = new Redis(LOCAL_REDIS_URL);
   let last = { received: 0, published: 0, at: Date.now() };
-  const timer = setInterval(async () => {
+  const progress = async () => {
     const m = p.ingestor.metrics;
     const tiers = await p.tierNumbers().catch(() => []);
     const calls = Object.fromEntries(await Promise.all((['interaction', 'member', 'guild'] as const).map(async (w) => [w, await p.mappings.invocations(w).catch(() => undefined)] as const)));
     const dt = (Date.now() - last.at) / 1000;
-    const lat = [...p.sim.interactions.values()].filter((i) => i.callback).map((i) => i.callback!.at - i.createdAt);
+    const lat = [...p.sim.interactions.values()].flatMap((i) => (i.callback ? [i.callback.at - i.createdAt] : []));
     const worker = { interactions: 'interaction', members: 'member', guilds: 'guild' } as const;
     const lines = [
       `shards ready ${p.ingestor.status().shards.ready}/${shards}   in ${((m.received - last.received) / dt).toFixed(0)}/s   out ${((m.published - last.published) / dt).toFixed(0)}/s   dropped ${m.dropped}   spool ${p.ingestor.status().spoolDepth}`,
@@ -99,11 +101,16 @@ async function main() {
     ];
     last = { received: m.received, published: m.published, at: Date.now() };
     process.stdout.write(`${lines.join('\n')}\n`);
-  }, 2000);
+  };
+  const timer = setInterval(() => void progress(), 2000);
 
   // the startup burst (one GUILD_CREATE per guild) first, as after a deploy: done when every guild's
   // GUILD_CREATE was published and the guilds queue is empty
-  const guildsTier = async () => (await p.tierNumbers()).find((t) => t.tier === 'guilds')!;
+  const guildsTier = async () => {
+    const t = (await p.tierNumbers()).find((x) => x.tier === 'guilds');
+    if (!t) throw new Error(`stack ${p.outputs.stackName} has no guilds tier`);
+    return t;
+  };
   const burstEnd = Date.now() + timeoutMs;
   let quiet = 0;
   while (Date.now() < burstEnd && quiet < 2) {
@@ -120,14 +127,17 @@ async function main() {
   const warmIds = new Set<string>();
   const warmGateway = Array.from({ length: 6 }, (_, i) => p.sim.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[i % p.sim.guildIds.length] }));
   for (const ix of warmGateway) warmIds.add(ix.id);
-  if (p.http) for (const r of await Promise.all(Array.from({ length: 3 }, (_, i) => p.http!.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[i % p.sim.guildIds.length] })))) warmIds.add(r.ix.id);
+  if (http) for (const r of await Promise.all(Array.from({ length: 3 }, (_, i) => http.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[i % p.sim.guildIds.length] })))) warmIds.add(r.ix.id);
   const warmEnd = Date.now() + 20_000;
   while (Date.now() < warmEnd && !warmGateway.every((ix) => p.sim.interactionResponses(ix.id)?.callback)) await new Promise((r) => setTimeout(r, 200));
   say(`warm-up: ${warmGateway.filter((ix) => p.sim.interactionResponses(ix.id)?.callback).length} of ${warmGateway.length} gateway and ${p.http ? 3 : 0} HTTP interactions (not counted below)`);
 
   // the scenario: a member join storm, a stream of slash commands, filtered traffic
-  const storm = p.sim.memberJoinStorm(p.sim.guildIds[0]!, members, { ratePerSec: rate });
-  p.sim.noise(p.sim.guildIds[1]!, noise);
+  const g = p.sim.guildIds[0];
+  if (g === undefined) throw new Error('--guilds must be at least 1: the member join storm needs a guild');
+  const noiseGuild = p.sim.guildIds[1] ?? g;
+  const storm = p.sim.memberJoinStorm(g, members, { ratePerSec: rate });
+  p.sim.noise(noiseGuild, noise);
   for (let i = 0; i < commands; i++) {
     p.sim.createInteraction({ commandName: i % 3 === 0 ? 'check-eligibility' : i % 3 === 1 ? 'ping' : 'stats', guildId: p.sim.guildIds[i % p.sim.guildIds.length] });
     await new Promise((r) => setTimeout(r, 100));
@@ -139,15 +149,16 @@ async function main() {
   await storm;
 
   // wait until every member is in PostgreSQL and every interaction answered, or the timeout
-  const g = p.sim.guildIds[0]!;
-  const count = (c: PoolClient, sql: string) => c.query<{ n: string }>(sql).then((r) => Number(r.rows[0]!.n));
+  const count = (c: PoolClient, sql: string) => c.query<{ n: string }>(sql).then((r) => Number(r.rows[0]?.n ?? 0));
   const rows = () => withGuild(pool, g, (c) => count(c, 'SELECT count(*) AS n FROM members WHERE present'));
   // over HTTP: interactions the endpoint deferred whose follow-up has not arrived yet
   const httpIxs = () =>
     [...(p.http?.delivered ?? [])]
       .filter((id) => !warmIds.has(id))
-      .map((id) => p.sim.interactions.get(id)!)
-      .filter(Boolean);
+      .flatMap((id) => {
+        const i = p.sim.interactions.get(id);
+        return i ? [i] : [];
+      });
   const httpPending = () => httpIxs().filter((i) => i.callback?.type === 5 && i.messages.length === 0).length;
   const gatewayIxs = () => [...p.sim.interactions.values()].filter((i) => !p.http?.delivered.has(i.id) && !warmIds.has(i.id));
   const end = Date.now() + timeoutMs;
@@ -168,9 +179,7 @@ async function main() {
   // every guild of the startup burst in PostgreSQL (one short tenant transaction each, as the workers do)
   let guildsStored = 0;
   for (const id of p.sim.guildIds) guildsStored += await withGuild(pool, id, (c) => count(c, 'SELECT count(*) AS n FROM guilds'));
-  const lat = gatewayIxs()
-    .filter((i) => i.callback)
-    .map((i) => i.callback!.at - i.createdAt);
+  const lat = gatewayIxs().flatMap((i) => (i.callback ? [i.callback.at - i.createdAt] : []));
   const tiers = await p.tierNumbers();
   const lostMembers = members - stored;
   const unanswered = commands - lat.length;
@@ -185,8 +194,11 @@ async function main() {
   console.log(`guilds stored in PostgreSQL:     ${guildsStored} of ${p.sim.guildIds.length}`);
   console.log(`members stored in PostgreSQL:    ${stored} of ${members}`);
   console.log(`interactions answered:           ${lat.length} of ${commands}   latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (callback after creation)`);
-  const httpVisible = httpIxs().flatMap((i) => (responseVisibleAt(i) === undefined ? [] : [responseVisibleAt(i)! - i.createdAt]));
-  console.log(`ingresses:                       gateway (${shards} shards) and HTTP interactions endpoint ${p.httpIngress ? `${p.httpIngress.url} (unsigned probe refused: ${p.http!.deliveries.some((d) => d.kind === 'probe' && d.status === 401)})` : 'off'}`);
+  const httpVisible = httpIxs().flatMap((i) => {
+    const at = responseVisibleAt(i);
+    return at === undefined ? [] : [at - i.createdAt];
+  });
+  console.log(`ingresses:                       gateway (${shards} shards) and HTTP interactions endpoint ${p.httpIngress && http ? `${p.httpIngress.url} (unsigned probe refused: ${http.deliveries.some((d) => d.kind === 'probe' && d.status === 401)})` : 'off'}`);
   console.log(`HTTP interactions answered:      ${httpVisible.length} of ${httpCommands}   response visible p50 ${pct(httpVisible, 50)} ms, p99 ${pct(httpVisible, 99)} ms (direct answer, or the worker's edit of the deferral)`);
   console.log(`publish latency (ingestor):      p50 ${p.publishLatency.percentiles().p50} ms, p99 ${p.publishLatency.percentiles().p99} ms`);
   console.log(`DLQ depth (from the queues):     ${tiers.map((t) => `${t.tier} ${t.dlq}`).join(', ')}`);
@@ -201,11 +213,11 @@ async function main() {
   const lost = Math.max(0, lostMembers) + Math.max(0, p.sim.guildIds.length - guildsStored) + neverProcessed + (p.http ? httpLost : 0);
   console.log(`lost:                            ${lost}`);
   console.log(`took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`counters for npm run cost:       ${await recordLocalRun(p, t0).catch((err: unknown) => `not written (${err instanceof Error ? err.message : String(err)})`)}`);
+  console.log(`counters for npm run cost:       ${await recordLocalRun(p, t0, localAwsConfig()).catch((err: unknown) => `not written (${err instanceof Error ? err.message : String(err)})`)}`);
   await stop(lost === 0 ? 0 : 1);
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

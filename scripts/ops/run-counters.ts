@@ -14,7 +14,6 @@ import { dirname, join } from 'node:path';
 import { CloudWatchClient, GetMetricDataCommand, GetMetricStatisticsCommand, ListMetricsCommand, type Dimension, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import aws4 from 'aws4';
 import { classify, CONSUMERS, DEFAULT_ROUTING_TABLE, TIER_NAMES, type ConsumerName } from '../../lib/contract';
-import { localAwsConfig } from '../../local/aws';
 import { ASSUMED_BATCH_MS, type CostInput } from './cost-model';
 import { stateDir } from './logs';
 
@@ -87,12 +86,21 @@ const tierOf = (w: ConsumerName) => {
 };
 const batchSizeOf = (w: ConsumerName) => DEFAULT_ROUTING_TABLE[tierOf(w)].queue.batchSize;
 /** events the worker's tier got, from the ingestor's received-by-type counts */
+/** a worker the cost model has no figure for is assumed to cost what the member worker's batches do (batched upserts) */
+const assumedBatchMs = (w: ConsumerName): number => (ASSUMED_BATCH_MS as Partial<Record<ConsumerName, number>>)[w] ?? ASSUMED_BATCH_MS.member;
 const eventsFor = (w: ConsumerName, byType: Map<string, number>) => [...byType].reduce((a, [t, n]) => a + (classify(t) === tierOf(w) ? n : 0), 0);
 
 /** Ingestor task size the stack deploys (lib/constructs/ingestor-service.ts defaults). */
 const TASK = { vcpu: 0.25, memoryGb: 0.5 };
 
-async function lambdaMemoryMb(functionName: string, aws: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }): Promise<number> {
+/** The AWS-compatible endpoint a local run deployed to (local/aws.ts localAwsConfig gives it). */
+export interface RunEndpoint {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+async function lambdaMemoryMb(functionName: string, aws: RunEndpoint): Promise<number> {
   const url = new URL(`/2015-03-31/functions/${encodeURIComponent(functionName)}/configuration`, aws.endpoint);
   const req = aws4.sign({ host: url.host, path: url.pathname, method: 'GET', service: 'lambda', region: aws.region }, aws.credentials);
   const res = await fetch(url, { headers: req.headers as Record<string, string> });
@@ -104,8 +112,7 @@ async function lambdaMemoryMb(functionName: string, aws: { endpoint: string; reg
  * Writes the counters of a local run to <state dir>/last-run.json (for `npm run cost`); returns the
  * file. Called once by `npm run local` at its summary.
  */
-export async function recordLocalRun(p: LocalRunSource, startedAt: number, file = lastRunFile()): Promise<string> {
-  const aws = localAwsConfig();
+export async function recordLocalRun(p: LocalRunSource, startedAt: number, aws: RunEndpoint, file = lastRunFile()): Promise<string> {
   const cw = new CloudWatchClient(aws);
   const from = new Date(startedAt);
   const to = new Date();
@@ -125,7 +132,7 @@ export async function recordLocalRun(p: LocalRunSource, startedAt: number, file 
         // MiniStack 1.5.33 emits AWS/Lambda metrics for the Invoke API only, not for its SQS event
         // source mappings: estimated, and said so in the report
         const est = Math.ceil(events / batchSizeOf(w));
-        workers[w] = { functionName: fn, measured: false, invocations: est, errors: 0, durationMs: est * ASSUMED_BATCH_MS[w], memoryMb };
+        workers[w] = { functionName: fn, measured: false, invocations: est, errors: 0, durationMs: est * assumedBatchMs(w), memoryMb };
       } else workers[w] = { functionName: fn, measured: true, invocations, errors, durationMs, memoryMb };
     }
   } finally {

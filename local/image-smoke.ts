@@ -11,7 +11,7 @@
  * network namespace (the simulator and the AWS endpoint are on loopback) and the terminal; the image's
  * user, working directory, environment and command stay as built.
  *
- *   npx tsx scripts/image-smoke.ts <buildah root> <image tag>
+ *   npx tsx local/image-smoke.ts <buildah root> <image tag>
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,12 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { localAwsConfig } from '../local/aws';
-import { DiscordSimulator } from '../local/simulator';
+import { localAwsConfig } from './aws';
+import { DiscordSimulator } from './simulator';
 
 const [storeArg, tagArg] = process.argv.slice(2);
 if (!storeArg || !tagArg) {
-  console.error('usage: npx tsx scripts/image-smoke.ts <buildah root> <image tag> (npm run image calls it)');
+  console.error('usage: npx tsx local/image-smoke.ts <buildah root> <image tag> (npm run image calls it)');
   process.exit(2);
 }
 const store: string = storeArg;
