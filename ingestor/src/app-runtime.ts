@@ -8,6 +8,7 @@ import { DiscordAPIError, REST } from '@discordjs/rest';
 import { Routes, type RESTGetAPIGatewayBotResult } from 'discord-api-types/v10';
 import type Redis from 'ioredis';
 import { DEFAULT_ROUTING_TABLE, type RoutingTable } from '../../lib/contract';
+import { errorText } from '../../shared/error-text';
 import { readSecret, type SecretsReader } from '../../shared/secrets';
 import { createRouter } from './classify/router';
 import { RedisIdentifyThrottler } from './fleet/identify';
@@ -93,7 +94,7 @@ export class AppRuntime implements FleetApp {
     );
     this.sessions.gatewayUrl = info.url;
     // a session READY starts is written at once: a task killed before the next periodic write still RESUMEs
-    this.sessions.onNewSession = () => void this.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId, error: String((err as Error).message ?? err) }));
+    this.sessions.onNewSession = () => void this.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId, error: errorText(err) }));
     const mayConnect = leases ? (id: number) => leases.holds(appId, id) : undefined;
     const budget = { maxConcurrency: Math.max(1, info.session_start_limit.max_concurrency), remaining: info.session_start_limit.remaining, resetAfterMs: info.session_start_limit.reset_after };
     this.throttler = redis ? new RedisIdentifyThrottler(redis, keys, shared.taskId, budget, mayConnect ?? (() => true), (msg, extra) => log('warn', msg, { appId, ...extra })) : undefined;
@@ -134,7 +135,9 @@ export class AppRuntime implements FleetApp {
 
   /** Reads the token, asks Discord for the gateway and the shard count; a rejected token stops here with what to fix. */
   static async create(app: Application, shared: SharedParts, opts: { defaultIntents: number; shardIds?: number[] | null }): Promise<AppRuntime> {
-    const token = app.token ?? (await readSecret(shared.secrets, app.tokenSecretArn!, 'DISCORD_TOKEN_SECRET_ARN'));
+    // the registry's schema and the ingestor's config both require one of the two
+    if (app.token === undefined && app.tokenSecretArn === undefined) throw new Error(`application ${app.appId} has neither a token nor a token secret ARN`);
+    const token = app.token ?? (await readSecret(shared.secrets, app.tokenSecretArn ?? '', 'DISCORD_TOKEN_SECRET_ARN'));
     const rest = new GatewayInfoRest({ api: app.apiUrl ?? 'https://discord.com/api' }).setToken(token);
     const info = (await rest.get(Routes.gatewayBot()).catch((err: unknown) => {
       throw err instanceof DiscordAPIError && err.status === 401 ? new Error(`${TOKEN_REJECTED} (application ${app.appId})`) : err;

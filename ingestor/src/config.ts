@@ -89,7 +89,7 @@ const Env = z.object({
   DISCORD_TOKEN: z.string().min(1).optional(),
   DISCORD_TOKEN_SECRET_ARN: z.string().startsWith('arn:', 'expected a Secrets Manager ARN').optional(),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'expected the application id (a snowflake)'),
-  DISCORD_API_URL: z.string().url().optional(),
+  DISCORD_API_URL: z.url().optional(),
   SHARD_IDS: z.string().optional(),
   TOTAL_SHARDS: z
     .string()
@@ -173,7 +173,8 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
       problems.push(`SHARD_IDS: ${(err as Error).message}`);
     }
   }
-  if (problems.length) throw new IngestorConfigError(problems);
+  // (a missing bucket is among the problems)
+  if (problems.length > 0 || !deadLetterBucket) throw new IngestorConfigError(problems);
   return {
     token: e.DISCORD_TOKEN,
     tokenSecretArn: e.DISCORD_TOKEN_SECRET_ARN,
@@ -193,7 +194,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     bufferMaxEvents: e.BUFFER_MAX_EVENTS,
     bufferMaxBytes: e.BUFFER_MAX_BYTES,
     maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
-    deadLetterBucket: deadLetterBucket!,
+    deadLetterBucket,
     helloTimeoutMs: e.GATEWAY_HELLO_TIMEOUT_MS,
     shardsPerTask: e.SHARDS_PER_TASK,
     leaseTtlMs: e.LEASE_TTL_MS,

@@ -6,6 +6,7 @@
  * `onDispatchError`, which dead-letters the raw payload.
  */
 import { envelopeId, entrySize, toPutEventsEntry, wrapDispatch, type InlineEnvelope } from '../../lib/contract';
+import { errorText } from '../../shared/error-text';
 import { readDispatch, type Router } from './classify/router';
 import type { GuildCounter } from './health/guilds';
 import type { IngestorMetrics } from './metrics';
@@ -33,14 +34,21 @@ export interface IngestDeps {
   now?: () => number;
 }
 
-const message = (err: unknown): string => String((err as Error)?.message ?? err);
+/** The classify -> envelope -> publish path of one application's dispatches. */
+class IngestStage {
+  /** whether the dispatch being handled was already marked pending (handling is synchronous) */
+  private markedPending = false;
+  private readonly now: () => number;
+  private readonly attempts: number;
 
-export function createIngest(deps: IngestDeps) {
-  const now = deps.now ?? Date.now;
-  const attempts = deps.claimCheckAttempts ?? 5;
+  constructor(private readonly deps: IngestDeps) {
+    this.now = deps.now ?? Date.now;
+    this.attempts = deps.claimCheckAttempts ?? 5;
+  }
 
   /** Stores the dead letter in AWS, then lets the watermark pass the event (if it has a seq). */
-  const deadLetter = (dl: DeadLetter): void => {
+  readonly deadLetter = (dl: DeadLetter): void => {
+    const deps = this.deps;
     deps.metrics.onDeadLettered(dl.reason);
     deps.log('error', 'event dead-lettered', { reason: dl.reason, detail: dl.detail, envelopeId: dl.meta.id, type: dl.meta.type, shardId: dl.meta.shardId, seq: dl.meta.seq });
     deps.deadLetters.store(dl).then(
@@ -52,7 +60,19 @@ export function createIngest(deps: IngestDeps) {
     );
   };
 
-  const claimCheck = (env: InlineEnvelope, meta: EntryMeta, priority: boolean, attempt = 1): void => {
+  readonly onDispatch = (payload: unknown, shardId: number): void => {
+    this.markedPending = false;
+    try {
+      this.handle(payload, shardId);
+    } catch (err) {
+      this.failed(payload, shardId, err, this.markedPending);
+    }
+  };
+
+  readonly onDispatchError = (payload: unknown, shardId: number, err: unknown): void => this.failed(payload, shardId, err, false);
+
+  private claimCheck(env: InlineEnvelope, meta: EntryMeta, priority: boolean, attempt = 1): void {
+    const deps = this.deps;
     deps.claimChecker.store(env).then(
       (checked) => {
         deps.metrics.onClaimChecked();
@@ -61,47 +81,32 @@ export function createIngest(deps: IngestDeps) {
       },
       (err: unknown) => {
         const retryable = (err as { retryable?: boolean }).retryable !== false;
-        if (retryable && attempt < attempts) {
-          setTimeout(() => claimCheck(env, meta, priority, attempt + 1), (deps.claimCheckBackoffMs ?? 200) * 2 ** attempt);
+        if (retryable && attempt < this.attempts) {
+          setTimeout(() => this.claimCheck(env, meta, priority, attempt + 1), (deps.claimCheckBackoffMs ?? 200) * 2 ** attempt);
           return;
         }
-        deadLetter({ reason: 'ClaimCheckFailed', detail: message(err), meta, raw: JSON.stringify(env) });
+        this.deadLetter({ reason: 'ClaimCheckFailed', detail: errorText(err), meta, raw: JSON.stringify(env) });
       },
     );
-  };
+  }
 
   /** Anything thrown while handling a dispatch: dead-letter the payload as it came. */
-  const failed = (payload: unknown, shardId: number, err: unknown, markedPending: boolean): void => {
+  private failed(payload: unknown, shardId: number, err: unknown, markedPending: boolean): void {
+    const { appId } = this.deps;
     const read = readDispatch(payload);
-    const sessionId = deps.sessionId(shardId);
+    const sessionId = this.deps.sessionId(shardId);
     const seq = read.ok ? read.header.seq : read.seq;
     const type = read.ok ? read.header.type : read.type;
-    if (seq !== undefined && !markedPending) deps.watermarks.pending(shardId, sessionId, seq);
-    deadLetter({ reason: 'Malformed', detail: `handling the dispatch threw: ${message(err)}`, meta: { appId: deps.appId, shardId, sessionId, seq, type, id: seq === undefined ? undefined : envelopeId(deps.appId, shardId, sessionId, seq) }, raw: safeJson(payload) });
-  };
+    if (seq !== undefined && !markedPending) this.deps.watermarks.pending(shardId, sessionId, seq);
+    this.deadLetter({ reason: 'Malformed', detail: `handling the dispatch threw: ${errorText(err)}`, meta: { appId, shardId, sessionId, seq, type, id: seq === undefined ? undefined : envelopeId(appId, shardId, sessionId, seq) }, raw: safeJson(payload) });
+  }
 
-  /** whether the dispatch being handled was already marked pending (handling is synchronous) */
-  let markedPending = false;
-  const onDispatch = (payload: unknown, shardId: number): void => {
-    markedPending = false;
-    try {
-      handle(payload, shardId);
-    } catch (err) {
-      failed(payload, shardId, err, markedPending);
-    }
-  };
-
-  const handle = (payload: unknown, shardId: number): void => {
+  private handle(payload: unknown, shardId: number): void {
+    const deps = this.deps;
     const read = readDispatch(payload);
     const sessionId = deps.sessionId(shardId);
     if (!read.ok) {
-      deps.metrics.onReceived(read.type ?? 'UNKNOWN');
-      if (read.seq !== undefined) {
-        deps.watermarks.pending(shardId, sessionId, read.seq);
-        markedPending = true;
-      }
-      const id = read.seq !== undefined ? envelopeId(deps.appId, shardId, sessionId, read.seq) : undefined;
-      deadLetter({ reason: 'Malformed', detail: read.problem, meta: { appId: deps.appId, shardId, sessionId, seq: read.seq, type: read.type, id }, raw: safeJson(payload) });
+      this.unreadable(read, payload, shardId, sessionId);
       return;
     }
     const { type, seq, data } = read.header;
@@ -114,31 +119,45 @@ export function createIngest(deps: IngestDeps) {
       return;
     }
     deps.watermarks.pending(shardId, sessionId, seq);
-    markedPending = true;
-    const receivedAt = now();
+    this.markedPending = true;
+    const receivedAt = this.now();
+    const meta: EntryMeta = { appId: deps.appId, shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt };
     let env: InlineEnvelope;
     try {
       env = wrapDispatch({ appId: deps.appId, shardId, sessionId, seq, type, receivedAt, data });
     } catch (err) {
-      deadLetter({ reason: 'Malformed', detail: message(err), meta: { appId: deps.appId, shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt }, raw: safeJson(payload) });
+      this.deadLetter({ reason: 'Malformed', detail: errorText(err), meta, raw: safeJson(payload) });
       return;
     }
-    const meta: EntryMeta = { appId: deps.appId, shardId, sessionId, seq, type, id: env.id, receivedAt };
     // serialize once; only an oversize entry is serialized again, after the claim check
     const entry = toPutEventsEntry(env, deps.eventBusName);
     const size = entrySize(entry);
-    if (size <= deps.claimChecker.thresholdBytes) deps.publisher.enqueue(entry, meta, route.priority, size);
-    else claimCheck(env, meta, route.priority);
-  };
+    if (size <= deps.claimChecker.thresholdBytes) deps.publisher.enqueue(entry, { ...meta, id: env.id }, route.priority, size);
+    else this.claimCheck(env, { ...meta, id: env.id }, route.priority);
+  }
 
-  const onDispatchError = (payload: unknown, shardId: number, err: unknown): void => failed(payload, shardId, err, false);
+  /** A frame without a usable name or sequence: dead-lettered (and let past the watermark once stored). */
+  private unreadable(read: Extract<ReturnType<typeof readDispatch>, { ok: false }>, payload: unknown, shardId: number, sessionId: string): void {
+    const deps = this.deps;
+    deps.metrics.onReceived(read.type ?? 'UNKNOWN');
+    if (read.seq !== undefined) {
+      deps.watermarks.pending(shardId, sessionId, read.seq);
+      this.markedPending = true;
+    }
+    const id = read.seq !== undefined ? envelopeId(deps.appId, shardId, sessionId, read.seq) : undefined;
+    this.deadLetter({ reason: 'Malformed', detail: read.problem, meta: { appId: deps.appId, shardId, sessionId, seq: read.seq, type: read.type, id }, raw: safeJson(payload) });
+  }
+}
 
-  return { onDispatch, onDispatchError, deadLetter };
+export function createIngest(deps: IngestDeps) {
+  const stage = new IngestStage(deps);
+  return { onDispatch: stage.onDispatch, onDispatchError: stage.onDispatchError, deadLetter: stage.deadLetter };
 }
 
 function safeJson(v: unknown): string {
   try {
-    return JSON.stringify(v) ?? String(v);
+    // JSON.stringify returns undefined for these (its type says string)
+    return v === undefined || typeof v === 'function' ? String(v) : JSON.stringify(v);
   } catch {
     return String(v);
   }

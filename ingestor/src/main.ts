@@ -17,6 +17,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CompressionMethod } from '@discordjs/ws';
 import type Redis from 'ioredis';
 import type { RoutingTable } from '../../lib/contract';
+import { errorText } from '../../shared/error-text';
 import { createRedis } from '../../shared/redis';
 import { AppRuntime, type Log, type SharedParts } from './app-runtime';
 import { IngestorConfigError, parseIngestorConfig, type IngestorConfig } from './config';
@@ -88,34 +89,30 @@ export interface IngestorHandle {
 }
 
 const stdoutLog: Log = (level, msg, extra) => process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), service: 'ingestor', msg, ...extra })}\n`);
-const errorText = (err: unknown) => String((err as Error)?.message ?? err);
 
-export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}): Promise<IngestorHandle> {
-  const log = deps.log ?? stdoutLog;
+/** The clients every stage shares, each built once. */
+async function buildClients(cfg: IngestorConfig, deps: IngestorDeps, log: Log) {
   const aws = deps.aws ?? {};
-  // before anything opens: a missing zlib-sync or a buffer the heap cannot hold stops startup with what to do
-  const bufferProblem = checkBufferFitsHeap(cfg.bufferMaxBytes);
-  if (bufferProblem) throw new IngestorConfigError([bufferProblem]);
-  const compression = deps.compression ?? zlibSyncCompression();
-  const taskId = cfg.taskId ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const ns = deps.keyPrefix ?? cfg.redisKeyPrefix;
-
-  // clients, each built once
   const secrets = new SecretsManagerClient(aws);
   const redis: Redis | undefined = cfg.redisUrl ? await createRedis({ url: cfg.redisUrl, authSecretArn: cfg.redisAuthSecretArn }, secrets, (msg, extra) => log('warn', msg, extra), { lazyConnect: true }) : undefined;
   if (redis) await redis.connect();
   const s3 = new S3Client({ forcePathStyle: true, ...aws });
   const eventBridge = new EventBridgeClient(aws);
   const sender = deps.sender ?? new DirectPutEventsSender(eventBridge, { connections: cfg.maxInFlight });
+  const close = async () => {
+    redis?.disconnect();
+    eventBridge.destroy();
+    await sender.destroy?.();
+    s3.destroy();
+    secrets.destroy();
+  };
+  return { secrets, redis, s3, sender, close };
+}
+type Clients = Awaited<ReturnType<typeof buildClients>>;
 
-  // health and metrics first: every other stage reports to them
-  const metrics = new IngestorMetrics(cfg.metricsNamespace, cfg.shardGroup, deps.emf);
-  // the fleet: leases decide which (application, shard) this task owns; without Redis it owns all
-  const leases = redis ? new ShardLeases(redis, taskId, ns, { ttlMs: cfg.leaseTtlMs }) : undefined;
-  const apps = new Map<string, AppRuntime>();
-
-  // publish: durable dead letters, spool, publisher (one for every application)
-  const deadLetters = new DeadLetterStore(s3, { bucket: cfg.deadLetterBucket, onRetry: (err, n) => n === 0 && log('warn', 'could not store a dead letter in S3: retrying; its event stays before the watermark', { error: errorText(err) }) });
+/** The publish stage: durable dead letters, the disk spool and one publisher for every application. */
+function buildPublishStage(cfg: IngestorConfig, deps: IngestorDeps, c: Clients, metrics: IngestorMetrics, apps: ReadonlyMap<string, AppRuntime>, leases: ShardLeases | undefined, log: Log) {
+  const deadLetters = new DeadLetterStore(c.s3, { bucket: cfg.deadLetterBucket, onRetry: (err, n) => n === 0 && log('warn', 'could not store a dead letter in S3: retrying; its event stays before the watermark', { error: errorText(err) }) });
   const spoolCorrupt = (rec: CorruptSpoolRecord, lost: EntryMeta[]) => {
     metrics.onDeadLettered('SpoolCorrupt');
     log('error', 'a spool record cannot be read back: dead-lettered with its bytes', { file: rec.file, offset: rec.offset, reason: rec.reason, events: lost.length });
@@ -125,8 +122,8 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     );
   };
   const spool = new DiskSpool({ dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes, onCorrupt: spoolCorrupt, onTruncated: (file, bytes) => log('warn', 'cut a torn record off the spool (a crash mid-write; Discord replays its event)', { file, bytes }) });
-  const publisher = new Publisher(
-    sender,
+  const publisher: Publisher = new Publisher(
+    c.sender,
     spool,
     {
       accepted: (meta, latencyMs) => {
@@ -151,33 +148,16 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     // an entry of a shard whose lease is gone is not published: its new owner RESUMEs before it
     { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents, bufferMaxBytes: cfg.bufferMaxBytes, mayPublish: leases ? (m) => leases.holds(m.appId, m.shardId) : undefined },
   );
-  const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? s3 : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
-  const shared: SharedParts = { taskId, ns, redis, secrets, leases, publisher, deadLetters, claimChecker, metrics, eventBusName: cfg.eventBusName, compression, helloTimeoutMs: cfg.helloTimeoutMs, routing: deps.routing, log };
+  return { deadLetters, spool, publisher };
+}
 
-  const close = async () => {
-    publisher.stop();
-    deadLetters.stop();
-    redis?.disconnect();
-    eventBridge.destroy();
-    await sender.destroy?.();
-    s3.destroy();
-    secrets.destroy();
-  };
-
-  // applications: the task's own (environment), then the registry's
-  const own: Application = { appId: cfg.applicationId, token: cfg.token, tokenSecretArn: cfg.tokenSecretArn, intents: cfg.intents, shardCount: cfg.totalShards ?? undefined, apiUrl: cfg.apiUrl };
-  let app: AppRuntime;
-  try {
-    app = await AppRuntime.create(own, shared, { defaultIntents: cfg.intents, shardIds: cfg.shardIds });
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  apps.set(app.appId, app);
-  const syncRegistry = async () => {
+/** Keeps the served applications in step with the registry (the task's own one always stays). */
+function registrySync(cfg: IngestorConfig, shared: SharedParts, apps: Map<string, AppRuntime>, ownAppId: string) {
+  const { redis, ns, leases, log } = shared;
+  return async (): Promise<void> => {
     if (!redis) return;
     const listed = await listApplications(redis, ns, (msg, extra) => log('warn', msg, extra));
-    const want = new Set([app.appId, ...listed.map((a) => a.appId)]);
+    const want = new Set([ownAppId, ...listed.map((a) => a.appId)]);
     for (const a of listed) {
       if (apps.has(a.appId)) continue;
       try {
@@ -197,6 +177,109 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
       }
     }
   };
+}
+
+interface StatusParts {
+  apps: ReadonlyMap<string, AppRuntime>;
+  publisher: Publisher;
+  spool: DiskSpool;
+  deadLetters: DeadLetterStore;
+  leases: ShardLeases | undefined;
+  fleet: Fleet | undefined;
+  metrics: IngestorMetrics;
+  taskId: string;
+}
+
+/** What /ready, /status and the metrics report. */
+function ingestorStatus(p: StatusParts): IngestorStatus {
+  const all = [...p.apps.values()];
+  const states: Record<string, ShardState> = {};
+  let held = 0;
+  let ready = 0;
+  let guilds = 0;
+  for (const a of all) {
+    for (const id of a.gateway.held()) states[p.apps.size > 1 ? `${a.appId}/${id}` : String(id)] = a.gateway.state(id) ?? 'connecting';
+    held += a.gateway.held().length;
+    ready += a.gateway.readyCount();
+    guilds += a.guilds.count(a.gateway.held());
+  }
+  const fatal = all.find((a) => a.gateway.fatal)?.gateway.fatal;
+  const { publisher, fleet } = p;
+  return {
+    ready: ready === held && held > 0 && publisher.busReachable && !fatal,
+    shards: { total: held, ready, states },
+    guilds,
+    bufferDepth: publisher.depth,
+    spoolDepth: p.spool.depth,
+    inFlight: publisher.inFlightRequests,
+    busReachable: publisher.busReachable,
+    backpressure: publisher.backpressured,
+    deadLettersPending: p.deadLetters.pending,
+    fleet: {
+      taskId: p.taskId,
+      leasesHeld: p.leases?.list().length ?? held,
+      leaseRenewFailures: p.leases?.renewFailures ?? 0,
+      taken: fleet?.taken ?? held,
+      lost: fleet?.lost ?? 0,
+      handOffs: fleet?.handOffs ?? 0,
+      identifyWaitMs: all.reduce((n, a) => n + (a.throttler?.waitedMs ?? 0), 0),
+      applications: [...p.apps.keys()],
+    },
+    counters: p.metrics.counters(),
+    fatal,
+  };
+}
+
+/** Periodic work: resume points written behind, metrics flushed, the registry re-read. */
+function startTimers(cfg: IngestorConfig, deps: IngestorDeps, apps: ReadonlyMap<string, AppRuntime>, flushMetrics: () => void, syncRegistry: () => Promise<void>, log: Log) {
+  const persist = () => {
+    for (const a of apps.values()) void a.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId: a.appId, error: errorText(err) }));
+  };
+  const registry = setInterval(() => {
+    void syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
+  }, cfg.registryRefreshMs);
+  const timers = [registry, setInterval(persist, deps.persistIntervalMs ?? 1000), setInterval(flushMetrics, cfg.metricsIntervalMs)];
+  /** `registry`: only the registry is no longer read (leaving); resume points and metrics go on until the end */
+  return (only?: 'registry') => (only ? clearInterval(registry) : timers.forEach((t) => clearInterval(t)));
+}
+
+/** Before anything opens: a missing zlib-sync or a buffer the heap cannot hold stops startup with what to do. */
+function checkRuntime(cfg: IngestorConfig, deps: IngestorDeps): CompressionMethod {
+  const bufferProblem = checkBufferFitsHeap(cfg.bufferMaxBytes);
+  if (bufferProblem) throw new IngestorConfigError([bufferProblem]);
+  return deps.compression ?? zlibSyncCompression();
+}
+
+export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}): Promise<IngestorHandle> {
+  const log = deps.log ?? stdoutLog;
+  const compression = checkRuntime(cfg, deps);
+  const taskId = cfg.taskId ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const ns = deps.keyPrefix ?? cfg.redisKeyPrefix;
+  const clients = await buildClients(cfg, deps, log);
+  const { redis } = clients;
+
+  // health and metrics first: every other stage reports to them
+  const metrics = new IngestorMetrics(cfg.metricsNamespace, cfg.shardGroup, deps.emf);
+  // the fleet: leases decide which (application, shard) this task owns; without Redis it owns all
+  const leases = redis ? new ShardLeases(redis, taskId, ns, { ttlMs: cfg.leaseTtlMs }) : undefined;
+  const apps = new Map<string, AppRuntime>();
+  const { deadLetters, spool, publisher } = buildPublishStage(cfg, deps, clients, metrics, apps, leases, log);
+  const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? clients.s3 : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
+  const shared: SharedParts = { taskId, ns, redis, secrets: clients.secrets, leases, publisher, deadLetters, claimChecker, metrics, eventBusName: cfg.eventBusName, compression, helloTimeoutMs: cfg.helloTimeoutMs, routing: deps.routing, log };
+  const close = async () => {
+    publisher.stop();
+    deadLetters.stop();
+    await clients.close();
+  };
+
+  // applications: the task's own (environment), then the registry's
+  const own: Application = { appId: cfg.applicationId, token: cfg.token, tokenSecretArn: cfg.tokenSecretArn, intents: cfg.intents, shardCount: cfg.totalShards ?? undefined, apiUrl: cfg.apiUrl };
+  const app = await AppRuntime.create(own, shared, { defaultIntents: cfg.intents, shardIds: cfg.shardIds }).catch(async (err: unknown) => {
+    await close();
+    throw err;
+  });
+  apps.set(app.appId, app);
+  const syncRegistry = registrySync(cfg, shared, apps, app.appId);
   await syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
 
   // the fleet loop, or (no Redis: local use) every candidate shard at once
@@ -210,105 +293,70 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   }
 
   // health and metrics
-  const all = () => [...apps.values()];
-  const status = (): IngestorStatus => {
-    const states: Record<string, ShardState> = {};
-    let held = 0;
-    let ready = 0;
-    let guilds = 0;
-    for (const a of all()) {
-      for (const id of a.gateway.held()) states[apps.size > 1 ? `${a.appId}/${id}` : String(id)] = a.gateway.states[id] ?? 'connecting';
-      held += a.gateway.held().length;
-      ready += a.gateway.readyCount();
-      guilds += a.guilds.count(a.gateway.held());
-    }
-    const fatal = all().find((a) => a.gateway.fatal)?.gateway.fatal;
-    return {
-      ready: ready === held && held > 0 && publisher.busReachable && !fatal,
-      shards: { total: held, ready, states },
-      guilds,
-      bufferDepth: publisher.depth,
-      spoolDepth: spool.depth,
-      inFlight: publisher.inFlightRequests,
-      busReachable: publisher.busReachable,
-      backpressure: publisher.backpressured,
-      deadLettersPending: deadLetters.pending,
-      fleet: {
-        taskId,
-        leasesHeld: leases?.list().length ?? held,
-        leaseRenewFailures: leases?.renewFailures ?? 0,
-        taken: fleet?.taken ?? held,
-        lost: fleet?.lost ?? 0,
-        handOffs: fleet?.handOffs ?? 0,
-        identifyWaitMs: all().reduce((n, a) => n + (a.throttler?.waitedMs ?? 0), 0),
-        applications: [...apps.keys()],
-      },
-      counters: metrics.counters(),
-      fatal,
-    };
-  };
+  const status = () => ingestorStatus({ apps, publisher, spool, deadLetters, leases, fleet, metrics, taskId });
   const flushMetrics = () => {
     const s = status();
     Object.assign(metrics.gauges, { bufferDepth: s.bufferDepth, spoolDepth: s.spoolDepth, shardsReady: s.shards.ready, shardsTotal: s.shards.total, inFlight: s.inFlight });
     metrics.flushEmf();
   };
   const health = await startHealthServer(cfg.httpPort, status);
-  const persist = () => {
-    for (const a of all()) void a.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId: a.appId, error: errorText(err) }));
-  };
-  const persistTimer = setInterval(persist, deps.persistIntervalMs ?? 1000);
-  const emfTimer = setInterval(flushMetrics, cfg.metricsIntervalMs);
-  const registryTimer = setInterval(() => {
-    void syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
-  }, cfg.registryRefreshMs);
-  const stopTimers = () => {
-    clearInterval(persistTimer);
-    clearInterval(emfTimer);
-    clearInterval(registryTimer);
-  };
+  const stopTimers = startTimers(cfg, deps, apps, flushMetrics, syncRegistry, log);
   log('info', 'ingestor started', { taskId, applications: [...apps.keys()], shards: status().shards.states, bus: cfg.eventBusName, httpPort: health.port });
 
+  const parts: RunningParts = { apps, fleet, publisher, spool, deadLetters, metrics, log, flushMetrics, stopTimers, closeHealth: () => health.close(), close };
+  return { metrics, publisher, deadLetters, httpPort: health.port, taskId, app, apps, status, ...stoppers(parts) };
+}
+
+interface RunningParts {
+  apps: ReadonlyMap<string, AppRuntime>;
+  fleet: Fleet | undefined;
+  publisher: Publisher;
+  spool: DiskSpool;
+  deadLetters: DeadLetterStore;
+  metrics: IngestorMetrics;
+  log: Log;
+  flushMetrics: () => void;
+  stopTimers: (only?: 'registry') => void;
+  closeHealth: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/** Leaving gracefully (hand every shard off) or as a crash would (tests of takeover). */
+function stoppers(p: RunningParts): Pick<IngestorHandle, 'stop' | 'kill'> {
   let stopped = false;
+  const all = () => [...p.apps.values()];
   return {
-    metrics,
-    publisher,
-    deadLetters,
-    httpPort: health.port,
-    taskId,
-    app,
-    apps,
-    status,
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(registryTimer);
+      p.stopTimers('registry');
       // one shard at a time: closed resumably, its events published, its resume point written, its lease released
-      if (fleet) await fleet.stop();
+      if (p.fleet) await p.fleet.stop();
       else for (const a of all()) for (const id of a.gateway.held()) await a.handOff(id);
-      const flushed = await publisher.drain(60_000);
-      for (let i = 0; i < 100 && deadLetters.pending > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      stopTimers();
-      flushMetrics();
-      log(flushed ? 'info' : 'warn', flushed ? 'ingestor stopped: everything published' : 'ingestor stopped before the buffer drained: the resume point stays before what was not published', {
-        published: metrics.published,
-        handOffs: fleet?.handOffs,
-        bufferDepth: publisher.depth,
-        spoolDepth: spool.depth,
-        deadLettersPending: deadLetters.pending,
+      const flushed = await p.publisher.drain(60_000);
+      for (let i = 0; i < 100 && p.deadLetters.pending > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      p.stopTimers();
+      p.flushMetrics();
+      p.log(flushed ? 'info' : 'warn', flushed ? 'ingestor stopped: everything published' : 'ingestor stopped before the buffer drained: the resume point stays before what was not published', {
+        published: p.metrics.published,
+        handOffs: p.fleet?.handOffs,
+        bufferDepth: p.publisher.depth,
+        spoolDepth: p.spool.depth,
+        deadLettersPending: p.deadLetters.pending,
       });
-      await health.close();
-      await close();
+      await p.closeHealth();
+      await p.close();
     },
     async kill() {
       if (stopped) return;
       stopped = true;
-      fleet?.kill();
-      stopTimers();
-      publisher.stop();
-      deadLetters.stop();
+      p.fleet?.kill();
+      p.stopTimers();
+      p.publisher.stop();
+      p.deadLetters.stop();
       await Promise.all(all().map((a) => a.stop('killed')));
-      await health.close();
-      await close();
+      await p.closeHealth();
+      await p.close();
     },
   };
 }

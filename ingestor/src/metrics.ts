@@ -221,7 +221,7 @@ export class IngestorMetrics {
   /** One document per shard with its numbers since the last interval. */
   private flushPerShard(ms: number): void {
     // shardStates is keyed "<app id>/<shard id>"
-    const states = new Map([...this.shardStates].map(([k, v]) => [k.split('/').pop()!, v]));
+    const states = new Map([...this.shardStates].map(([k, v]) => [k.slice(k.lastIndexOf('/') + 1), v]));
     for (const key of new Set([...this.perShard.keys(), ...states.keys()])) {
       const s = this.perShard.get(key) ?? { events: 0, heartbeats: [], reconnects: 0 };
       const state = states.get(key);

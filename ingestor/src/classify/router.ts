@@ -14,14 +14,17 @@ export interface DispatchHeader {
 
 export type ReadDispatch = { ok: true; header: DispatchHeader } | { ok: false; problem: string; type?: string; seq?: number };
 
+/** JSON.stringify returns undefined for undefined (its type says string) */
+const shown = (v: unknown): string => (v === undefined ? 'undefined' : JSON.stringify(v));
+
 /** The op-0 frame's `t` and `s`, checked; `d` is the envelope stage's to check. Never throws. */
 export function readDispatch(payload: unknown): ReadDispatch {
   if (typeof payload !== 'object' || payload === null) return { ok: false, problem: 'the dispatch is not an object' };
   const p = payload as { t?: unknown; s?: unknown; d?: unknown };
   const type = typeof p.t === 'string' && p.t.length > 0 ? p.t : undefined;
   const seq = typeof p.s === 'number' && Number.isSafeInteger(p.s) && p.s >= 0 ? p.s : undefined;
-  if (type === undefined) return { ok: false, problem: `the dispatch has no event name (t: ${JSON.stringify(p.t) ?? 'undefined'})`, seq };
-  if (seq === undefined) return { ok: false, problem: `the dispatch has no sequence number (s: ${JSON.stringify(p.s) ?? 'undefined'})`, type };
+  if (type === undefined) return { ok: false, problem: `the dispatch has no event name (t: ${shown(p.t)})`, seq };
+  if (seq === undefined) return { ok: false, problem: `the dispatch has no sequence number (s: ${shown(p.s)})`, type };
   return { ok: true, header: { type, seq, data: p.d } };
 }
 

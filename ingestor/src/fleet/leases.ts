@@ -92,7 +92,7 @@ export class ShardLeases {
     const t0 = this.now();
     const token = (await this.redis.eval(ACQUIRE, 2, appKeys(this.ns, appId).lease(shardId), appKeys(this.ns, appId).fence(shardId), this.taskId, this.ttlMs)) as number | null;
     if (token === null) return undefined;
-    const lease = { appId, shardId, token: Number(token), validUntil: t0 + this.ttlMs - this.marginMs };
+    const lease = { appId, shardId, token, validUntil: t0 + this.ttlMs - this.marginMs };
     this.held.set(id(appId, shardId), lease);
     return lease;
   }
@@ -112,7 +112,7 @@ export class ShardLeases {
       }
       if (ok) l.validUntil = t0 + this.ttlMs - this.marginMs;
       else {
-        if (!ok) this.renewFailures++;
+        this.renewFailures++;
         this.held.delete(id(l.appId, l.shardId));
         lost.push(l);
       }

@@ -69,8 +69,11 @@ export class Fleet {
     let room = this.o.maxShards - leases.list().length;
     for (const app of this.o.apps()) {
       const n = app.candidates.length;
-      for (let i = 0; i < n && room > 0 && !this.stopped; i++) {
-        const shardId = app.candidates[(this.offset + i) % n]!;
+      const start = n > 0 ? this.offset % n : 0;
+      for (const shardId of [...app.candidates.slice(start), ...app.candidates.slice(0, start)]) {
+        // stop() may have been called during an await of this loop
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+        if (room <= 0 || this.stopped) break;
         if (leases.get(app.appId, shardId)) continue;
         const lease = await leases.acquire(app.appId, shardId).catch(() => undefined);
         if (!lease) continue;

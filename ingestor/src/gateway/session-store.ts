@@ -83,7 +83,10 @@ export class SessionStore {
       writer ??
       (redis
         ? {
-            set: async (_id, key, value, ttl) => (await redis.set(key, value, 'EX', ttl)) === 'OK',
+            set: async (_id, key, value, ttl) => {
+              await redis.set(key, value, 'EX', ttl);
+              return true;
+            },
             del: async (_id, key) => (await redis.del(key), true),
           }
         : undefined);
@@ -192,10 +195,13 @@ export class SessionStore {
       const wm = this.watermarks.get(shardId);
       let sequence: number;
       if (wm && wm.sessionId === info.sessionId) sequence = wm.seq;
-      // a session READY just started: before its first event (READY's own seq), nothing is published yet
-      else if (this.fresh.has(shardId)) sequence = this.fresh.get(shardId)!;
-      // nothing received in this session yet (e.g. just loaded): keep what is stored
-      else continue;
+      else {
+        // a session READY just started: before its first event (READY's own seq), nothing is published
+        // yet; nothing received in this session at all (e.g. just loaded): keep what is stored
+        const fresh = this.fresh.get(shardId);
+        if (fresh === undefined) continue;
+        sequence = fresh;
+      }
       this.fresh.delete(shardId);
       const p: PersistedSession = { sessionId: info.sessionId, sequence, resumeURL: info.resumeURL, shardCount: info.shardCount, savedAt: Date.now() };
       const raw = JSON.stringify({ ...p, savedAt: 0 });

@@ -10,7 +10,8 @@
  */
 import type { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents, type CompressionMethod, type IIdentifyThrottler } from '@discordjs/ws';
-import { GatewayCloseCodes } from 'discord-api-types/v10';
+import { GatewayCloseCodes, GatewayDispatchEvents } from 'discord-api-types/v10';
+import { errorText } from '../../../shared/error-text';
 import { fatalCloseAdvice } from './close-codes';
 import type { SessionStore } from './session-store';
 
@@ -44,7 +45,7 @@ export const RESUMABLE_CLOSE = 4000;
 const INVALID_SESSION_NOT_RESUMABLE = 'Invalid session; will attempt to resume: false';
 
 export class GatewayShards {
-  readonly states: Record<number, ShardState> = {};
+  private readonly states = new Map<number, ShardState>();
   fatal: string | undefined;
   private readonly managers = new Map<number, WebSocketManager>();
   private paused = false;
@@ -53,16 +54,19 @@ export class GatewayShards {
   constructor(private readonly opts: GatewayShardsOptions) {}
 
   private setState(shardId: number, state: ShardState): void {
-    if (this.states[shardId] === state) return;
-    this.states[shardId] = state;
+    if (this.states.get(shardId) === state) return;
+    this.states.set(shardId, state);
     this.opts.onStateChange?.(shardId, state);
   }
 
   private build(shardId: number): WebSocketManager {
     const o = this.opts;
     const may = o.mayConnect ?? (() => true);
+    const throttler = o.identifyThrottler;
     const m = new WebSocketManager({
       token: o.token,
+      // a bit field (an OR of GatewayIntentBits), which the library types as the enum
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
       intents: o.intents,
       rest: o.rest,
       shardCount: o.totalShards,
@@ -72,11 +76,11 @@ export class GatewayShards {
       // a shard whose lease is gone gets no session to RESUME (it would take it back from its new owner)
       retrieveSessionInfo: (id) => (may(id) ? o.sessions.retrieve(id) : null),
       updateSessionInfo: (id, info) => o.sessions.update(id, info),
-      ...(o.identifyThrottler ? { buildIdentifyThrottler: () => o.identifyThrottler! } : {}),
+      ...(throttler ? { buildIdentifyThrottler: () => throttler } : {}),
     });
     m.on(WebSocketShardEvents.Dispatch, (payload, id) => {
       try {
-        if (payload.t === 'READY' || payload.t === 'RESUMED') this.setState(id, 'ready');
+        if (payload.t === GatewayDispatchEvents.Ready || payload.t === GatewayDispatchEvents.Resumed) this.setState(id, 'ready');
         o.onDispatch(payload, id);
       } catch (err) {
         o.onDispatchError(payload, id, err);
@@ -89,18 +93,18 @@ export class GatewayShards {
       if (message.startsWith(INVALID_SESSION_NOT_RESUMABLE)) o.sessions.forget(id, 'op 9 (invalid session, not resumable)');
     });
     m.on(WebSocketShardEvents.HeartbeatComplete, ({ latency }, id) => o.onHeartbeat?.(latency, id));
-    m.on(WebSocketShardEvents.Error, (err, id) => o.log('warn', 'gateway error', { appId: o.appId, shardId: id, error: String((err as Error).message ?? err) }));
+    m.on(WebSocketShardEvents.Error, (err, id) => o.log('warn', 'gateway error', { appId: o.appId, shardId: id, error: errorText(err) }));
     return m;
   }
 
   private onClosed(code: number, shardId: number): void {
-    if (code === GatewayCloseCodes.InvalidSeq || code === GatewayCloseCodes.SessionTimedOut) this.opts.sessions.forget(shardId, `close ${code}`);
+    if (code === (GatewayCloseCodes.InvalidSeq as number) || code === (GatewayCloseCodes.SessionTimedOut as number)) this.opts.sessions.forget(shardId, `close ${code}`);
     const advice = fatalCloseAdvice(code, { shardIds: String(shardId), totalShards: String(this.opts.totalShards), intents: this.opts.intents });
     if (advice) {
       this.setState(shardId, 'fatal');
       this.fatal = advice;
       this.opts.log('error', advice, { appId: this.opts.appId, shardId, code });
-    } else if (this.states[shardId] !== 'fatal' && !this.paused && this.managers.has(shardId)) {
+    } else if (this.states.get(shardId) !== 'fatal' && !this.paused && this.managers.has(shardId)) {
       this.setState(shardId, 'reconnecting');
     }
   }
@@ -108,7 +112,7 @@ export class GatewayShards {
   private connect(shardId: number, m: WebSocketManager): Promise<void> {
     // resolves when READY or RESUMED; a fatal close is kept in `fatal`, not thrown
     return m.connect().catch((err: unknown) => {
-      if (this.states[shardId] !== 'fatal' && this.managers.get(shardId) === m) this.opts.log('error', 'a shard could not connect', { appId: this.opts.appId, shardId, error: String((err as Error).message ?? err) });
+      if (this.states.get(shardId) !== 'fatal' && this.managers.get(shardId) === m) this.opts.log('error', 'a shard could not connect', { appId: this.opts.appId, shardId, error: errorText(err) });
     });
   }
 
@@ -126,9 +130,14 @@ export class GatewayShards {
     const m = this.managers.get(shardId);
     if (!m) return;
     this.managers.delete(shardId);
-    delete this.states[shardId];
+    this.states.delete(shardId);
     this.opts.onStateChange?.(shardId, 'paused');
     await Promise.resolve(m.destroy({ code: RESUMABLE_CLOSE, reason })).catch(() => undefined);
+  }
+
+  /** the state of a shard this task holds */
+  state(shardId: number): ShardState | undefined {
+    return this.states.get(shardId);
   }
 
   held(): number[] {
@@ -143,7 +152,7 @@ export class GatewayShards {
     this.transition = this.transition.then(async () => {
       for (const [id, m] of this.managers) {
         await Promise.resolve(m.destroy({ code: RESUMABLE_CLOSE, reason: 'backpressure' })).catch(() => undefined);
-        if (this.states[id] !== 'fatal') this.setState(id, 'paused');
+        if (this.states.get(id) !== 'fatal') this.setState(id, 'paused');
       }
     });
   }
@@ -155,7 +164,7 @@ export class GatewayShards {
     this.opts.log('info', 'room in the publish buffer again: resuming the shards', { appId: this.opts.appId });
     this.transition = this.transition.then(() => {
       for (const [id, m] of this.managers) {
-        if (this.states[id] === 'fatal') continue;
+        if (this.states.get(id) === 'fatal') continue;
         this.setState(id, 'connecting');
         void this.connect(id, m);
       }
@@ -174,6 +183,6 @@ export class GatewayShards {
   }
 
   readyCount(): number {
-    return this.held().filter((id) => this.states[id] === 'ready').length;
+    return this.held().filter((id) => this.states.get(id) === 'ready').length;
   }
 }

@@ -73,7 +73,7 @@ function send(pool: Pool, path: string, headers: Record<string, string>, body: B
           statusCode = status;
           // the Date header only matters on a refusal (clock skew); raw: name, value, name, value, ...
           for (let i = 0; status > 299 && raw && i + 1 < raw.length; i += 2) {
-            if (raw[i]!.toString().toLowerCase() === 'date') date = raw[i + 1]!.toString();
+            if (raw[i]?.toString().toLowerCase() === 'date') date = raw[i + 1]?.toString();
           }
           return true;
         },
@@ -135,7 +135,7 @@ export class DirectPutEventsSender implements EventSender {
 
   async put(entries: PutEventsEntry[]): Promise<PutResult> {
     if (this.closed) throw new Error('the PutEvents sender is closed');
-    this.target ??= this.resolve().catch((err) => {
+    this.target ??= this.resolve().catch((err: unknown) => {
       this.target = undefined; // resolve again next time
       throw err;
     });
@@ -165,7 +165,7 @@ export class DirectPutEventsSender implements EventSender {
       let message = text.slice(0, 300);
       try {
         const e = JSON.parse(text) as { __type?: string; message?: string; Message?: string };
-        if (e.__type) name = e.__type.split('#').pop()!;
+        if (e.__type) name = e.__type.slice(e.__type.lastIndexOf('#') + 1);
         message = e.message ?? e.Message ?? message;
       } catch {
         // not JSON (a proxy's HTML page): keep the text

@@ -68,7 +68,7 @@ class Lane {
   }
   advance(n: number): void {
     for (let i = 0; i < n; i++) {
-      this.bytes -= this.items[this.head + i]!.size;
+      this.bytes -= this.items[this.head + i]?.size ?? 0;
       this.items[this.head + i] = undefined;
     }
     this.head += n;
@@ -85,7 +85,7 @@ class Lane {
     for (const q of qs) this.bytes += q.size;
     if (this.head >= qs.length) {
       this.head -= qs.length;
-      for (let k = 0; k < qs.length; k++) this.items[this.head + k] = qs[k]!;
+      qs.forEach((q, k) => (this.items[this.head + k] = q));
     } else {
       this.items.splice(this.head, 0, ...qs);
     }
@@ -96,7 +96,7 @@ export const RETRYABLE_ENTRY_CODES = new Set(['ThrottlingException', 'InternalFa
 
 export class Publisher {
   /** lane 0: priority (interactions: useless after Discord's 3 s window), lane 1: everything else */
-  private readonly lanes = [new Lane(), new Lane()];
+  private readonly lanes: readonly [Lane, Lane] = [new Lane(), new Lane()];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -124,7 +124,7 @@ export class Publisher {
   }
 
   get depth(): number {
-    return this.lanes[0]!.depth + this.lanes[1]!.depth;
+    return this.lanes[0].depth + this.lanes[1].depth;
   }
 
   get inFlightRequests(): number {
@@ -141,14 +141,14 @@ export class Publisher {
    */
   enqueue(entry: PutEventsEntry, meta: EntryMeta, priority = false, size = entrySize(entry)): void {
     const item: QueuedEntry = { entry, size, meta, attempts: 0, notBefore: 0, lane: priority ? 0 : 1 };
-    if (priority) this.lanes[0]!.push(item);
-    else if (this.saturated || !this.toSpoolIfOver(item)) this.lanes[1]!.push(item);
+    if (priority) this.lanes[0].push(item);
+    else if (this.saturated || !this.toSpoolIfOver(item)) this.lanes[1].push(item);
     this.pump();
   }
 
   /** true when the item went to the spool; false when it belongs in memory (room there, or none on disk) */
   private toSpoolIfOver(item: QueuedEntry): boolean {
-    const over = this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents || this.lanes[1]!.bytes + item.size > this.bufferMaxBytes;
+    const over = this.spool.depth > 0 || this.depth >= this.opts.bufferMaxEvents || this.lanes[1].bytes + item.size > this.bufferMaxBytes;
     if (!over) return false;
     // keep order: once anything is spooled, new entries queue behind it on disk
     if (this.spool.append(item)) return true;
@@ -160,7 +160,7 @@ export class Publisher {
   /** Backpressure ends when memory and spool are both half empty (hysteresis: no flapping). */
   private releaseIfRoom(): void {
     if (!this.saturated) return;
-    if (this.lanes[1]!.depth > this.opts.bufferMaxEvents / 2 || this.lanes[1]!.bytes > this.bufferMaxBytes / 2 || this.spool.hasRoomFor(this.spool.maxBytes / 2) === false) return;
+    if (this.lanes[1].depth > this.opts.bufferMaxEvents / 2 || this.lanes[1].bytes > this.bufferMaxBytes / 2 || !this.spool.hasRoomFor(this.spool.maxBytes / 2)) return;
     this.saturated = false;
     this.hooks.backpressure(false);
   }
@@ -185,41 +185,42 @@ export class Publisher {
 
   private refill(): void {
     // bring spooled entries back when the memory queue has room, oldest first
-    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2 && this.lanes[1]!.bytes < this.bufferMaxBytes / 2) {
+    while (this.spool.depth > 0 && this.depth < this.opts.bufferMaxEvents / 2 && this.lanes[1].bytes < this.bufferMaxBytes / 2) {
       const items = this.spool.takeSegment();
       if (items.length === 0) break;
-      for (const i of items) this.lanes[1]!.push({ ...i, lane: 1 });
+      for (const i of items) this.lanes[1].push({ ...i, lane: 1 });
     }
   }
 
   /** Takes the next batch from the lane heads, priority first: ready entries only, ≤10, ≤ maxRequestBytes. */
   private takeBatch(onlyFull: boolean, t: number): QueuedEntry[] | undefined {
     const batch: QueuedEntry[] = [];
-    const taken = [0, 0];
-    let bytes = 0;
-    let more = false;
-    for (let l = 0; l < this.lanes.length; l++) {
-      const lane = this.lanes[l]!;
-      for (let i = 0; ; i++) {
-        const q = lane.at(i);
-        if (!q) break;
-        if (batch.length >= MAX_ENTRIES_PER_PUT || q.notBefore > t || (bytes + q.size > this.maxRequestBytes && batch.length > 0)) {
-          // keep order within a lane: stop at the first entry that cannot go
-          more = true;
-          break;
-        }
-        batch.push(q);
-        bytes += q.size;
-        taken[l]!++;
-      }
-    }
+    const fill = { bytes: 0, more: false };
+    const takenPriority = this.takeFrom(this.lanes[0], batch, fill, t);
+    const takenNormal = this.takeFrom(this.lanes[1], batch, fill, t);
     if (batch.length === 0) return undefined;
-    const full = batch.length === MAX_ENTRIES_PER_PUT || more;
+    const full = batch.length === MAX_ENTRIES_PER_PUT || fill.more;
     // a priority entry never waits for a full batch
-    if (onlyFull && !full && taken[0] === 0) return undefined;
-    this.lanes[0]!.advance(taken[0]!);
-    this.lanes[1]!.advance(taken[1]!);
+    if (onlyFull && !full && takenPriority === 0) return undefined;
+    this.lanes[0].advance(takenPriority);
+    this.lanes[1].advance(takenNormal);
     return batch;
+  }
+
+  /** Adds the lane's ready head entries to the batch; returns how many. */
+  private takeFrom(lane: Lane, batch: QueuedEntry[], fill: { bytes: number; more: boolean }, t: number): number {
+    let taken = 0;
+    for (let q = lane.at(0); q; q = lane.at(taken)) {
+      if (batch.length >= MAX_ENTRIES_PER_PUT || q.notBefore > t || (fill.bytes + q.size > this.maxRequestBytes && batch.length > 0)) {
+        // keep order within a lane: stop at the first entry that cannot go
+        fill.more = true;
+        break;
+      }
+      batch.push(q);
+      fill.bytes += q.size;
+      taken++;
+    }
+    return taken;
   }
 
   pump(): void {
@@ -260,7 +261,7 @@ export class Publisher {
     // back at the head of their lane, in their original order
     for (const l of [0, 1] as const) {
       const qs = items.filter((q) => (q.lane ?? 1) === l);
-      if (qs.length) this.lanes[l]!.unshift(qs);
+      if (qs.length) this.lanes[l].unshift(qs);
     }
   }
 
@@ -289,10 +290,10 @@ export class Publisher {
         for (const [code, n] of failedByCode) this.hooks.failedEntries(n, code);
         if (again.length) this.retry(again);
       })
-      .catch((err) => {
+      .catch((err: unknown) => {
         this.consecutiveRequestFailures++;
         this.hooks.requestError?.(err);
-        this.hooks.failedEntries(batch.length, (err as Error).name ?? 'RequestError');
+        this.hooks.failedEntries(batch.length, err instanceof Error ? err.name : 'RequestError');
         this.retry(batch);
       })
       .finally(() => {

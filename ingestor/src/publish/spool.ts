@@ -108,8 +108,9 @@ function lostEvents(seg: Segment, read: QueuedEntry[]): EntryMeta[] {
   const ok = new Set(read.map((i) => key(i.meta.appId, i.meta.shardId, i.meta.sessionId, i.meta.seq)));
   const lost: EntryMeta[] = [];
   for (let k = 0; k < seg.count; k++) {
-    const st = w.streams[w.stream[k]!]!;
-    const seq = w.seqs[k]!;
+    const st = w.streams[w.stream[k] ?? -1];
+    const seq = w.seqs[k];
+    if (!st || seq === undefined) continue;
     if (!ok.has(key(st.appId, st.shardId, st.sessionId, seq))) lost.push({ ...st, seq, type: 'unknown', id: 'unknown', receivedAt: 0 });
   }
   return lost;
@@ -147,7 +148,7 @@ export class DiskSpool implements Spool {
       this.segments.push({ file, count, bytes: parsed.validBytes, written: undefined });
       this.depth += count;
       this.bytes += parsed.validBytes;
-      this.seq = Math.max(this.seq, Number(SEGMENT_FILE.exec(f)![1]) + 1);
+      this.seq = Math.max(this.seq, Number(SEGMENT_FILE.exec(f)?.[1] ?? -1) + 1);
     }
   }
 
@@ -165,9 +166,11 @@ export class DiskSpool implements Spool {
     if (this.bytes + rec.length > this.maxBytes) return false;
     const { appId, shardId, sessionId, seq } = item.meta;
     let seg = this.segments.at(-1);
-    if (!seg?.written || seg.count >= this.segmentEntries) {
-      const written: Written = { seqs: new Float64Array(this.segmentEntries), stream: new Uint16Array(this.segmentEntries), streams: [] };
-      seg = { file: join(this.opts.dir, `segment-${String(this.seq++).padStart(10, '0')}.spool`), count: 0, bytes: 0, written };
+    // only a segment this process opened (it has the record of what was written) takes more
+    let w = seg?.written;
+    if (!seg || !w || seg.count >= this.segmentEntries) {
+      w = { seqs: new Float64Array(this.segmentEntries), stream: new Uint16Array(this.segmentEntries), streams: [] };
+      seg = { file: join(this.opts.dir, `segment-${String(this.seq++).padStart(10, '0')}.spool`), count: 0, bytes: 0, written: w };
       this.segments.push(seg);
     }
     const fd = openSync(seg.file, 'a');
@@ -176,7 +179,6 @@ export class DiskSpool implements Spool {
     } finally {
       closeSync(fd);
     }
-    const w = seg.written!;
     let k = w.streams.findIndex((x) => x.shardId === shardId && x.sessionId === sessionId && x.appId === appId);
     if (k < 0) k = w.streams.push({ appId, shardId, sessionId }) - 1;
     w.seqs[seg.count] = seq;

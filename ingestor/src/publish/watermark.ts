@@ -54,8 +54,8 @@ export class WatermarkTracker {
     // acceptances come mostly in order: the oldest pending seq just moves the head (no Set per event)
     if (m.queue[m.head] === seq) m.head++;
     else m.done.add(seq);
-    while (m.done.size > 0 && m.head < m.queue.length && m.done.has(m.queue[m.head]!)) {
-      m.done.delete(m.queue[m.head]!);
+    for (let next = m.queue[m.head]; m.done.size > 0 && next !== undefined && m.done.has(next); next = m.queue[m.head]) {
+      m.done.delete(next);
       m.head++;
     }
     if (m.head > 1024 && m.head * 2 > m.queue.length) {
