@@ -79,7 +79,7 @@ describe('app configuration (bin/ reads it once, validated with zod)', () => {
     const run = promisify(execFile);
     const err = await run('npx', ['tsx', 'bin/gateway-proxy.ts'], { env: { ...process.env, TOTAL_SHARDS: '4', SHARD_GROUPS: '4-9' } }).then(
       () => undefined,
-      (e: { code: number; stderr: string }) => e,
+      (e: unknown) => e as { code: number; stderr: string },
     );
     expect(err?.code).toBe(1);
     expect(err?.stderr).toMatch(/bad configuration:[\s\S]*exceed totalShards=4/);

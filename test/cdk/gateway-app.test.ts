@@ -66,14 +66,15 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       const ing = t.gateway.ingestors[0]!;
       const roleId = gid(ing.taskDefinition.taskRole);
       const statements = iamStatements(gwRes).filter((s) => {
-        const roles = (gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? [];
+        const roles = (gwRes[s.owner]!.Properties?.Roles as unknown[] | undefined) ?? [];
         return roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId }));
       });
       expect(statements.flatMap((s) => s.Action).sort()).toEqual(['events:PutEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue'].sort());
       const put = statements.find((s) => s.Action.includes('events:PutEvents'))!;
       expect(put.Resource).toEqual([{ 'Fn::GetAtt': [gid(t.gateway.eventBus.bus), 'Arn'] }]);
       const role = gwRes[roleId]!.Properties!;
-      expect(role.ManagedPolicyArns).toEqual([{ 'Fn::ImportValue': expect.stringContaining('ClaimCheckWriter') }]);
+      const claimCheckExport: unknown = expect.stringContaining('ClaimCheckWriter');
+      expect(role.ManagedPolicyArns).toEqual([{ 'Fn::ImportValue': claimCheckExport }]);
       stateful.hasResourceProperties('AWS::IAM::ManagedPolicy', {
         Description: Match.stringLikeRegexp('Put claim-check'),
         PolicyDocument: { Statement: [Match.objectLike({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [sid(t.stateful.claimCheckBucket), 'Arn'] }, '/*']] } })] },
@@ -81,13 +82,13 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
     });
 
     it('gives the bot token to the member and guild workers only, never to the interaction worker', () => {
-      const tokenExport = expect.stringContaining('DiscordBotToken');
+      const tokenExport: unknown = expect.stringContaining('DiscordBotToken');
       for (const w of t.gateway.workers.workers) {
         const fn = gwRes[gid(w.function)]!.Properties!;
         const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
         const roleId = gid(w.function.role!);
         const readsToken = iamStatements(gwRes).some(
-          (s) => ((gwRes[s.owner]!.Properties?.Roles as unknown[]) ?? []).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })) && s.Action.includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes('DiscordBotToken'),
+          (s) => ((gwRes[s.owner]!.Properties?.Roles as unknown[] | undefined) ?? []).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })) && s.Action.includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes('DiscordBotToken'),
         );
         if (w.consumer === 'interaction') {
           expect(env.DISCORD_TOKEN_SECRET_ARN).toBeUndefined();
@@ -284,6 +285,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
         for (const dlq of [r.deadLetterQueue, r.targetDeadLetterQueue]) {
           const a = alarmOnQueue(gid(dlq), 'ApproximateNumberOfMessagesVisible');
           expect(a, `${tier.name} DLQ alarm`).toHaveLength(1);
+          // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
           expect(a[0]!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: expect.any(Array) });
         }
         const age = alarmOnQueue(gid(r.queue), 'ApproximateAgeOfOldestMessage');

@@ -34,7 +34,7 @@ export function iamStatements(resources: Resources): { owner: string; Action: st
     if (r.Type !== 'AWS::IAM::Policy' && r.Type !== 'AWS::IAM::ManagedPolicy') continue;
     const doc = r.Properties?.PolicyDocument as { Statement: Json[] };
     for (const s of doc.Statement) {
-      const arr = (v: unknown) => (Array.isArray(v) ? v : [v]);
+      const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
       out.push({ owner: id, Action: arr(s.Action) as string[], Resource: arr(s.Resource), Effect: s.Effect as string });
     }
   }

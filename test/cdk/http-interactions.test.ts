@@ -71,7 +71,7 @@ describe('HTTP interactions endpoint (gateway stack)', () => {
   it('lets the function send to the interactions queue and nothing else (no wildcard, no other data action)', () => {
     const ep = t.gateway.httpInteractions!;
     const roleRef = JSON.stringify({ Ref: gid(ep.function.role!) });
-    const mine = iamStatements(res).filter((s) => ((res[s.owner]!.Properties?.Roles as unknown[]) ?? []).some((r) => JSON.stringify(r) === roleRef));
+    const mine = iamStatements(res).filter((s) => ((res[s.owner]!.Properties?.Roles as unknown[] | undefined) ?? []).some((r) => JSON.stringify(r) === roleRef));
     const data = mine.filter((s) => s.Action.some((a) => DATA_ACTION.test(a)));
     expect(data).toHaveLength(1);
     expect(data[0]!.Action.sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
@@ -121,7 +121,8 @@ describe('HTTP interactions endpoint options', () => {
       }),
     });
     g.hasOutput('InteractionsEndpointUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/interactions$')])] } });
-    expect(JSON.stringify(g.toJSON().Outputs.InteractionsEndpointUrl.Value)).toContain('DomainName');
+    const outputs = g.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(JSON.stringify(outputs.InteractionsEndpointUrl!.Value)).toContain('DomainName');
     expect(nagErrors(t)).toEqual([]);
   });
 

@@ -4,7 +4,7 @@
  * or environment) and a bad one stops synth naming the setting.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConfigError, DEFAULT_ALARM_THRESHOLDS, loadAlarmThresholds } from '../../lib/config/app-config';
 import { buildTestApp, type Resources } from './helpers';
 
@@ -16,7 +16,7 @@ describe('PRD 8.2 alarms', () => {
   const env = { ALARM_QUEUE_BACKLOG_MESSAGES: '250', ALARM_WORKER_P99_MS: '800' };
 
   beforeAll(() => {
-    Object.assign(process.env, env);
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
     const t = buildTestApp({ totalShards: 8, shardsPerTask: 4 });
     const resources = Template.fromStack(t.gateway).toJSON().Resources as Resources;
     topicId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')![0];
@@ -25,7 +25,7 @@ describe('PRD 8.2 alarms', () => {
       .map(([id, r]) => ({ id, ...(r.Properties as Omit<Alarm, 'id'>) }));
   });
   afterAll(() => {
-    for (const k of Object.keys(env)) delete process.env[k];
+    vi.unstubAllEnvs();
   });
 
   const find = (re: RegExp) => alarms.filter((a) => re.test(a.id));

@@ -51,8 +51,9 @@ describe('TieredEventBus and the local stage', () => {
 
   it('encrypts every queue and enforces TLS on it', () => {
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    const policies = template.findResources('AWS::SQS::QueuePolicy');
-    const denied = Object.values(policies).flatMap((p) => (p.Properties.PolicyDocument.Statement as { Effect: string; Condition?: Record<string, Record<string, string>> }[]).filter((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+    const policies = template.findResources('AWS::SQS::QueuePolicy') as Resources;
+    type Statement = { Effect: string; Condition?: Record<string, Record<string, string>> };
+    const denied = Object.values(policies).flatMap((p) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
     expect(denied.length).toBeGreaterThanOrEqual(3 * TIER_NAMES.length);
   });
 
@@ -60,9 +61,9 @@ describe('TieredEventBus and the local stage', () => {
     for (const t of tiers) {
       const rules = template.findResources('AWS::Events::Rule', { Properties: { EventPattern: tierEventPattern(t) } });
       expect(Object.keys(rules), `rules for ${t.name}`).toHaveLength(1);
-      const rule = Object.values(rules)[0]!;
+      const rule = Object.values(rules as Resources)[0]!;
       const { queue: queueId, targetDlq: targetDlqId } = ids(t);
-      expect(rule.Properties.Targets).toEqual([
+      expect(rule.Properties!.Targets).toEqual([
         expect.objectContaining({
           Arn: { 'Fn::GetAtt': [queueId, 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [targetDlqId, 'Arn'] } },
