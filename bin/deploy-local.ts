@@ -16,6 +16,7 @@
  *
  *   npm run deploy:local
  */
+import { errorMessage } from '../lib/contract';
 import { LOCAL_CDK_OUT, deployLocalStack } from '../local/pipeline/deploy';
 import { EventSourceMappings } from '../local/pipeline/mappings';
 import { localBotTokenSecret, localStageContext, scoreServiceUrl, simulatorRestUrl } from '../local/pipeline/index';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   mappings.close();
 }
 
-main().catch((err) => {
-  console.error(`deploy:local: ${String((err as Error).message ?? err)}`);
+main().catch((err: unknown) => {
+  console.error(`deploy:local: ${errorMessage(err)}`);
   process.exit(1);
 });

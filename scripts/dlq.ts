@@ -25,7 +25,7 @@
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { TIER_NAMES, type TierName } from '../lib/contract';
+import { errorMessage, TIER_NAMES, type TierName } from '../lib/contract';
 import { peek, redrive } from './redrive';
 
 export interface TierQueues {
@@ -63,9 +63,9 @@ export async function findTierQueues(o: LookupOptions): Promise<TierQueues> {
   try {
     outputs = (await o.cfn.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.Outputs ?? [];
   } catch (err) {
-    const msg = String((err as Error).message ?? err);
+    const msg = errorMessage(err);
     const missing = /does not exist|not found/i.test(msg);
-    throw new Error(missing ? `stack ${stack} does not exist${env.AWS_ENDPOINT_URL ? ` on ${env.AWS_ENDPOINT_URL} (run \`npm run deploy:local\`)` : ''}: ${hint}` : `could not read stack ${stack}: ${msg}; ${hint}`);
+    throw new Error(missing ? `stack ${stack} does not exist${env.AWS_ENDPOINT_URL ? ` on ${env.AWS_ENDPOINT_URL} (run \`npm run deploy:local\`)` : ''}: ${hint}` : `could not read stack ${stack}: ${msg}; ${hint}`, { cause: err });
   }
   const get = (k: string) => outputs.find((x) => x.OutputKey === k)?.OutputValue;
   queueUrl ??= get(`${o.tier}QueueUrl`);
@@ -96,14 +96,15 @@ async function main(argv = process.argv.slice(2)) {
   });
   const [cmd, tier] = positionals;
   if (cmd !== 'count' && cmd !== 'redrive' && cmd !== 'peek') throw new Error(`unknown command ${JSON.stringify(cmd ?? '')}: ${USAGE}`);
-  const byUrl = cmd !== 'redrive' && values['dlq-url'] !== undefined && tier === undefined;
+  const dlqFlag = values['dlq-url'];
+  const byUrl = cmd !== 'redrive' && dlqFlag !== undefined && tier === undefined;
   if (!byUrl && (!tier || !(TIER_NAMES as readonly string[]).includes(tier))) throw new Error(`${cmd} needs a tier: one of ${TIER_NAMES.join(', ')} (got ${JSON.stringify(tier ?? '')})`);
   const max = values.max === undefined ? undefined : Number(values.max);
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) throw new Error(`--max must be a positive whole number, got ${JSON.stringify(values.max)}`);
   const cfg = clientConfig();
   const sqs = new SQSClient({ ...cfg, ...(cfg.endpoint ? { useQueueUrlAsEndpoint: false } : {}) });
   const cfn = new CloudFormationClient(cfg);
-  const q = byUrl ? { queueUrl: '', dlqUrl: values['dlq-url']!, source: 'flags' } : await findTierQueues({ tier: tier as TierName, queueUrl: values['queue-url'], dlqUrl: values['dlq-url'], stack: values.stack, cfn });
+  const q = byUrl ? { queueUrl: '', dlqUrl: dlqFlag, source: 'flags' } : await findTierQueues({ tier: tier as TierName, queueUrl: values['queue-url'], dlqUrl: values['dlq-url'], stack: values.stack, cfn });
   if (cmd === 'count') {
     const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
     console.log(`${a.Attributes?.ApproximateNumberOfMessages ?? 0} messages in ${q.dlqUrl} (${a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0} in flight; found by ${q.source})`);
@@ -126,8 +127,8 @@ async function main(argv = process.argv.slice(2)) {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(`dlq: ${String((err as Error).message ?? err)}`);
+  main().catch((err: unknown) => {
+    console.error(`dlq: ${errorMessage(err)}`);
     process.exit(1);
   });
 }

@@ -53,7 +53,7 @@ export function parseReplayArgs(argv: string[], now = Date.now()): ReplayOptions
     .filter(Boolean);
   const bad = types?.filter((t) => !isDispatchType(t)) ?? [];
   if (bad.length) throw new ReplayUsageError(`--types: ${bad.join(', ')} ${bad.length > 1 ? 'are not Discord dispatch types' : 'is not a Discord dispatch type'} (e.g. GUILD_MEMBER_ADD,GUILD_MEMBER_UPDATE)`);
-  return { from, to, reprocess: values.reprocess ?? false, ...(types?.length ? { types } : {}), ...((values.bus ?? process.env.EVENT_BUS_NAME) ? { bus: values.bus ?? process.env.EVENT_BUS_NAME } : {}) };
+  return { from, to, reprocess: values.reprocess, ...(types?.length ? { types } : {}), ...((values.bus ?? process.env.EVENT_BUS_NAME) ? { bus: values.bus ?? process.env.EVENT_BUS_NAME } : {}) };
 }
 
 /** The archive to replay from: the --bus's, or the only archive there is. */
@@ -67,10 +67,12 @@ async function findArchive(eb: EventBridgeClient, bus: string | undefined): Prom
         : `${archives.length} archives (${archives.map((a) => a.ArchiveName).join(', ')}): name the bus with --bus (the gateway stack's output EventBusName)`,
     );
   }
-  const a = archives[0]!;
-  const { ArchiveArn } = await eb.send(new DescribeArchiveCommand({ ArchiveName: a.ArchiveName! }));
-  const busName = a.EventSourceArn!.split('/').pop()!;
-  return { archiveArn: ArchiveArn!, busArn: a.EventSourceArn!, busName };
+  const { ArchiveName: archiveName, EventSourceArn: sourceArn } = archives[0] ?? {};
+  if (!archiveName || !sourceArn) throw new Error(`ListArchives returned an archive without ${archiveName ? 'EventSourceArn' : 'ArchiveName'}`);
+  const { ArchiveArn } = await eb.send(new DescribeArchiveCommand({ ArchiveName: archiveName }));
+  if (!ArchiveArn) throw new Error(`DescribeArchive ${archiveName} returned no ArchiveArn`);
+  // the bus name is the ARN's last path segment (arn:aws:events:<region>:<account>:event-bus/<name>)
+  return { archiveArn: ArchiveArn, busArn: sourceArn, busName: sourceArn.slice(sourceArn.lastIndexOf('/') + 1) };
 }
 
 /** The bus's rules whose pattern names one of `types` (EventBridge replays by rule). */
@@ -158,7 +160,7 @@ export async function runReplay(eb: EventBridgeClient, opts: ReplayOptions, io: 
     prev = n;
     await new Promise((r) => setTimeout(r, io.settleMs ?? 2000));
   }
-  const result: ReplayResult = { name, state: String(d.State), ...(d.StateReason ? { reason: d.StateReason } : {}), tookMs: Date.now() - t0, outcomes };
+  const result: ReplayResult = { name, state: d.State, ...(d.StateReason ? { reason: d.StateReason } : {}), tookMs: Date.now() - t0, outcomes };
   const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
   io.write(`\n\n== replay summary\n`);
   io.write(`replay:          ${name} (${result.state}${result.reason ? `: ${result.reason}` : ''}) in ${(result.tookMs / 1000).toFixed(1)} s\n`);
@@ -190,8 +192,8 @@ async function main() {
 }
 
 if (process.argv[1] && /replay\.ts$/.test(process.argv[1])) {
-  main().catch((err: Error) => {
-    console.error(`npm run replay: ${err instanceof ReplayUsageError ? '' : `${err.name}: `}${err.message}`);
+  main().catch((err: unknown) => {
+    console.error(`npm run replay: ${err instanceof ReplayUsageError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     process.exit(err instanceof ReplayUsageError ? 2 : 1);
   });
 }
