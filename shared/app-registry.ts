@@ -21,14 +21,14 @@ export const ApplicationSchema = z
     /** the bot's shard count; absent: Discord's recommendation */
     shardCount: z.number().int().positive().optional(),
     /** Discord's REST base URL (the simulator's, locally) */
-    apiUrl: z.string().url().optional(),
+    apiUrl: z.url().optional(),
     /** Ed25519 public key for the HTTP interactions endpoint */
     publicKey: z
       .string()
       .regex(/^[0-9a-f]{64}$/)
       .optional(),
   })
-  .refine((a) => a.token || a.tokenSecretArn, { message: 'set tokenSecretArn (or token, locally)' });
+  .refine((a) => a.token || a.tokenSecretArn, { error: 'set tokenSecretArn (or token, locally)' });
 export type Application = z.infer<typeof ApplicationSchema>;
 
 export async function listApplications(redis: Redis, ns = 'gw', log: (msg: string, extra: Record<string, unknown>) => void = () => undefined): Promise<Application[]> {

@@ -18,7 +18,10 @@ import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 class WorkerLogger extends Logger {
   protected override printLog(logLevel: number, log: LogItem): void {
     const file = process.env.GATEWAY_PROXY_LOG_FILE;
-    if (!file) return super.printLog(logLevel, log);
+    if (!file) {
+      super.printLog(logLevel, log);
+      return;
+    }
     log.prepareForPrint();
     try {
       appendFileSync(file, `${JSON.stringify(log.getAttributes())}\n`);

@@ -40,7 +40,7 @@ export function replayName(reprocess: boolean, types: readonly string[] | undefi
   if (types?.length) {
     let bits = 0n;
     for (const t of types) {
-      const i = ORDERED_TYPES.indexOf(t as (typeof ORDERED_TYPES)[number]);
+      const i = (ORDERED_TYPES as readonly string[]).indexOf(t);
       if (i < 0) throw new Error(`${t} is not a Discord dispatch type (e.g. GUILD_MEMBER_ADD)`);
       bits |= 1n << BigInt(i);
     }

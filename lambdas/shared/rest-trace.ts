@@ -22,12 +22,16 @@ interface UndiciRequest {
 
 /** `/interactions/<id>/<token>/callback` -> `/interactions/:id/:token/callback`; ids become `:id`. */
 export function redactedRoute(method: string, path: string): string {
-  const clean = path
-    .split('?')[0]!
-    .replace(/\/+$/, '')
-    .replace(/^\/api(\/v\d+)?(?=\/)/, '');
+  const [pathOnly = ''] = path.split('?');
+  const clean = pathOnly.replace(/\/+$/, '').replace(/^\/api(\/v\d+)?(?=\/)/, '');
   const route = clean.replace(/\/(interactions|webhooks)\/(\d+)\/[^/]+/, '/$1/$2/:token').replace(/\/\d{16,20}(?=\/|$)/g, '/:id');
   return `${method.toUpperCase()} ${route}`;
+}
+
+/** undici's request origin: a string or a URL. */
+function originText(origin: unknown): string {
+  if (typeof origin === 'string') return origin;
+  return origin instanceof URL ? origin.origin : '';
 }
 
 const started = new WeakMap<object, { at: number; correlation: Correlation }>();
@@ -40,7 +44,7 @@ export function installRestTrace(log: Pick<CoreLogger, 'info'>, isDiscord: (orig
   diagnostics.subscribe('undici:request:create', (msg) => {
     const { request } = msg as { request: UndiciRequest };
     const correlation = currentCorrelation();
-    if (correlation?.envelopeId && isDiscord(String(request.origin ?? ''))) started.set(request, { at: Date.now(), correlation });
+    if (correlation?.envelopeId && isDiscord(originText(request.origin))) started.set(request, { at: Date.now(), correlation });
   });
   diagnostics.subscribe('undici:request:headers', (msg) => {
     const { request, response } = msg as { request: UndiciRequest; response: { statusCode: number } };

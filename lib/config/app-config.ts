@@ -75,9 +75,16 @@ export const DEFAULT_ALARM_THRESHOLDS: Readonly<AlarmThresholds> = Object.freeze
   redisConnections: 1000,
 });
 
+/** A context or environment value as the schemas read it: objects (JSON context values) as JSON. */
+export function settingText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
 const alarmKeys = Object.keys(DEFAULT_ALARM_THRESHOLDS) as Array<keyof AlarmThresholds>;
 /** context alarmQueueBacklogMessages / env ALARM_QUEUE_BACKLOG_MESSAGES, ... */
-const alarmContextKey = (k: keyof AlarmThresholds) => `alarm${k[0]!.toUpperCase()}${k.slice(1)}`;
+const alarmContextKey = (k: keyof AlarmThresholds) => `alarm${k.charAt(0).toUpperCase()}${k.slice(1)}`;
 const alarmEnvKey = (k: keyof AlarmThresholds) => `ALARM_${k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 export const ALARM_SOURCES: Record<keyof AlarmThresholds, { context: string; env: string }> = Object.fromEntries(alarmKeys.map((k) => [k, { context: alarmContextKey(k), env: alarmEnvKey(k) }])) as Record<keyof AlarmThresholds, { context: string; env: string }>;
 
@@ -97,7 +104,7 @@ export function loadAlarmThresholds(getContext: (key: string) => unknown, env: R
   const input: Record<string, unknown> = {};
   for (const k of alarmKeys) {
     const v = getContext(ALARM_SOURCES[k].context) ?? env[ALARM_SOURCES[k].env];
-    input[k] = v === undefined || v === '' ? DEFAULT_ALARM_THRESHOLDS[k] : String(v);
+    input[k] = v === undefined || v === '' ? DEFAULT_ALARM_THRESHOLDS[k] : settingText(v);
   }
   const r = alarmSchema.safeParse(input);
   if (!r.success) {
@@ -144,7 +151,7 @@ const raw = z.object({
   totalShards: z.coerce.number().int().min(1).max(10_000).default(1),
   shardGroups: z.string().optional(),
   shardsPerTask: z.coerce.number().int().min(1).max(64).default(4),
-  alarmEmail: z.string().email().optional(),
+  alarmEmail: z.email().optional(),
   tierOverrides: z.string().optional(),
   tierMaxAgeSeconds: z.coerce.number().int().min(10).max(1_209_600).default(300),
   interactionMaxAgeSeconds: z.coerce.number().int().min(1).max(900).default(2),
@@ -173,7 +180,7 @@ const raw = z.object({
     .default('true')
     .transform((v) => v === 'true'),
   natGateways: z.coerce.number().int().min(1).max(3).default(1),
-  scoreServiceUrl: z.string().url().optional(),
+  scoreServiceUrl: z.url().optional(),
   interactionPollers: z
     .string()
     .regex(/^\d+-\d+$/, 'minimum-maximum provisioned pollers, like 2-4')
@@ -236,12 +243,13 @@ export function loadAppConfig(getContext: (key: string) => unknown, env: Record<
   const input: Record<string, unknown> = {};
   for (const [key, src] of Object.entries(CONFIG_SOURCES)) {
     const v = getContext(src.context) ?? env[src.env];
-    if (v !== undefined && v !== '') input[key] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    if (v !== undefined && v !== '') input[key] = settingText(v);
   }
   const r = raw.safeParse(input);
   const name = (k: string) => {
+    if (!Object.hasOwn(CONFIG_SOURCES, k)) return k;
     const s = CONFIG_SOURCES[k as keyof typeof CONFIG_SOURCES];
-    return s ? `${s.context} (context) / ${s.env} (env)` : k;
+    return `${s.context} (context) / ${s.env} (env)`;
   };
   if (!r.success) {
     throw new AppConfigError(r.error.issues.map((i) => `${name(String(i.path[0]))}: ${i.message}; got ${JSON.stringify(input[String(i.path[0])])}`));

@@ -85,10 +85,17 @@ export class GatewayMonitoring extends Construct {
     const th: AlarmThresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...(props.alarms ?? loadAlarmThresholds((k) => this.node.tryGetContext(k))) };
     this.thresholds = th;
     this.kpis(props);
+    this.monitorIngestors(props.ingestors, th);
+    this.monitorTiers(props, th);
+    this.monitorWorkers(props.functions, th);
+    if (props.redisReplicationGroupId) this.monitorRedis(props.redisReplicationGroupId, props.redisNodeCount ?? 2, th);
+    if (props.proxyName) this.monitorProxy(props.proxyName);
+  }
 
-    // the ingestor's own metrics (EMF, dimension ShardGroup)
+  /** The ingestor's own metrics (EMF, dimension ShardGroup) and its Fargate service, per shard group. */
+  private monitorIngestors(ingestors: readonly IngestorService[], th: AlarmThresholds): void {
     const ing = (metricName: string, group: string, statistic = 'Sum', minutes = 1) => new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: group }, statistic, period: Duration.minutes(minutes) });
-    for (const i of props.ingestors) {
+    for (const i of ingestors) {
       const g = i.shardGroup;
       this.facade.monitorSimpleFargateService({ fargateService: i.service, humanReadableName: `Ingestor ${g}`, alarmFriendlyName: `ingestor-${g}` });
       this.facade.monitorCustom({
@@ -125,9 +132,11 @@ export class GatewayMonitoring extends Construct {
       // stored under ingestor-dead-letters/<day>/<reason>/ in the dead-letter bucket; the Reason dimension says which
       this.alarm(`Ingestor${g}DeadLetters`, ing('EventsDeadLettered', g), 0, 1, `ingestor ${g}: events were dead-lettered to S3 (ingestor-dead-letters/<day>/<reason>/): see docs/deploy.md for what each reason means`);
     }
+  }
 
+  /** Each tier's queue, its DLQ and its rule target's DLQ. */
+  private monitorTiers(props: GatewayMonitoringProps, th: AlarmThresholds): void {
     for (const tier of Object.values(props.tiers)) {
-      if (!tier) continue;
       const n = tier.route.name;
       const maxAge = tierMaxAgeAlarmSeconds(tier.route, props);
       this.facade.monitorSqsQueueWithDlq({
@@ -155,8 +164,11 @@ export class GatewayMonitoring extends Construct {
         addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
       });
     }
+  }
 
-    for (const [name, fn] of Object.entries(props.functions)) {
+  /** Each worker's throttles, error rate and p99 duration. */
+  private monitorWorkers(functions: GatewayMonitoringProps['functions'], th: AlarmThresholds): void {
+    for (const [name, fn] of Object.entries(functions)) {
       if (!fn) continue;
       this.facade.monitorLambdaFunction({
         lambdaFunction: fn,
@@ -173,37 +185,38 @@ export class GatewayMonitoring extends Construct {
       this.alarm(`Worker${name}ErrorRate`, errorRate, th.workerErrorRatePercent, 1, `${name} worker: errors above ${th.workerErrorRatePercent} % of invocations over 5 minutes: logs (npm run trace), then the DLQ`);
       this.alarm(`Worker${name}LatencyP99`, fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), th.workerP99Ms, 1, `${name} worker: duration p99 above ${th.workerP99Ms} ms over 5 minutes`);
     }
+  }
 
-    if (props.redisReplicationGroupId) {
-      // ElastiCache publishes per node (CacheClusterId = <replication group>-00N), not per replication group
-      for (let n = 1; n <= (props.redisNodeCount ?? 2); n++) {
-        const node = `${props.redisReplicationGroupId}-${String(n).padStart(3, '0')}`;
-        this.facade.monitorElastiCacheCluster({
-          clusterType: ElastiCacheClusterType.REDIS,
-          clusterId: node,
-          humanReadableName: `Redis node ${n}`,
-          alarmFriendlyName: `redis-node-${n}`,
-          addRedisEngineCpuUsageAlarm: { Warning: { maxUsagePercent: 80 } },
-          addMinFreeableMemoryAlarm: { Warning: { minFreeableMemoryInBytes: 100 * 1024 * 1024 } },
-        });
-        const ec = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName, dimensionsMap: { CacheClusterId: node }, statistic: 'Maximum', period: Duration.minutes(1) });
-        this.alarm(`RedisNode${n}Memory`, ec('DatabaseMemoryUsagePercentage'), th.redisMemoryPercent, 5, `Redis node ${n}: memory above ${th.redisMemoryPercent} % of maxmemory for 5 minutes: resize redisNodeType or look for keys without TTL`);
-        this.alarm(`RedisNode${n}Connections`, ec('CurrConnections'), th.redisConnections, 5, `Redis node ${n}: more than ${th.redisConnections} connections for 5 minutes: Lambda concurrency grew (each container holds one)`);
-      }
-    }
-    if (props.proxyName) {
-      const px = (metricName: string, statistic = 'Maximum') => new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { ProxyName: props.proxyName! }, statistic, period: Duration.minutes(1) });
-      this.facade.monitorCustom({
-        alarmFriendlyName: 'rds-proxy',
-        humanReadableName: 'RDS Proxy',
-        metricGroups: [
-          { title: 'Connections', metrics: [px('ClientConnections'), px('DatabaseConnections')] },
-          { title: 'Pinned sessions', metrics: [px('DatabaseConnectionsCurrentlySessionPinned')] },
-        ],
+  private monitorRedis(replicationGroupId: string, nodeCount: number, th: AlarmThresholds): void {
+    // ElastiCache publishes per node (CacheClusterId = <replication group>-00N), not per replication group
+    for (let n = 1; n <= nodeCount; n++) {
+      const node = `${replicationGroupId}-${String(n).padStart(3, '0')}`;
+      this.facade.monitorElastiCacheCluster({
+        clusterType: ElastiCacheClusterType.REDIS,
+        clusterId: node,
+        humanReadableName: `Redis node ${n}`,
+        alarmFriendlyName: `redis-node-${n}`,
+        addRedisEngineCpuUsageAlarm: { Warning: { maxUsagePercent: 80 } },
+        addMinFreeableMemoryAlarm: { Warning: { minFreeableMemoryInBytes: 100 * 1024 * 1024 } },
       });
-      // transaction-local set_config may pin for the transaction (DESIGN.md section 7): alarm when it lasts
-      this.alarm('ProxyPinnedSessions', px('DatabaseConnectionsCurrentlySessionPinned', 'Average'), 5, 5, 'RDS Proxy: connections stay pinned (long tenant transactions?)');
+      const ec = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName, dimensionsMap: { CacheClusterId: node }, statistic: 'Maximum', period: Duration.minutes(1) });
+      this.alarm(`RedisNode${n}Memory`, ec('DatabaseMemoryUsagePercentage'), th.redisMemoryPercent, 5, `Redis node ${n}: memory above ${th.redisMemoryPercent} % of maxmemory for 5 minutes: resize redisNodeType or look for keys without TTL`);
+      this.alarm(`RedisNode${n}Connections`, ec('CurrConnections'), th.redisConnections, 5, `Redis node ${n}: more than ${th.redisConnections} connections for 5 minutes: Lambda concurrency grew (each container holds one)`);
     }
+  }
+
+  private monitorProxy(proxyName: string): void {
+    const px = (metricName: string, statistic = 'Maximum') => new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { ProxyName: proxyName }, statistic, period: Duration.minutes(1) });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'rds-proxy',
+      humanReadableName: 'RDS Proxy',
+      metricGroups: [
+        { title: 'Connections', metrics: [px('ClientConnections'), px('DatabaseConnections')] },
+        { title: 'Pinned sessions', metrics: [px('DatabaseConnectionsCurrentlySessionPinned')] },
+      ],
+    });
+    // transaction-local set_config may pin for the transaction (DESIGN.md section 7): alarm when it lasts
+    this.alarm('ProxyPinnedSessions', px('DatabaseConnectionsCurrentlySessionPinned', 'Average'), 5, 5, 'RDS Proxy: connections stay pinned (long tenant transactions?)');
   }
 
   /**
@@ -213,10 +226,10 @@ export class GatewayMonitoring extends Construct {
   private kpis(props: GatewayMonitoringProps): void {
     const groups = props.ingestors.map((i) => i.shardGroup);
     const sumOver = (metricName: string, statistic: string, period: Duration) =>
-      groups.map((g, k) => [`${metricName[0]!.toLowerCase()}${k}`, new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: g }, statistic, period })] as const);
+      groups.map((g, k) => [`${metricName.charAt(0).toLowerCase()}${k}`, new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName, dimensionsMap: { ShardGroup: g }, statistic, period })] as const);
     const reconnects = Object.fromEntries(sumOver('ShardReconnects', 'Sum', Duration.days(1)));
     const fns = Object.entries(props.functions).filter((e): e is [string, lambda.IFunction] => Boolean(e[1]));
-    const tiers = Object.values(props.tiers).filter((t): t is TierResources => Boolean(t) && t!.route.consumer !== null);
+    const tiers = Object.values(props.tiers).filter((t) => t.route.consumer !== null);
     const widgets: cloudwatch.IWidget[] = [
       new cloudwatch.SingleValueWidget({
         title: 'Disconnections / day (shard reconnects)',

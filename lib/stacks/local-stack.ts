@@ -16,10 +16,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DEFAULT_ROUTING_TABLE, TIER_NAMES, validateRoutingTable, type ConsumerName, type RoutingTable, type TierName } from '../contract';
+import { settingText } from '../config/app-config';
 import { HttpInteractionsEndpoint } from '../constructs/http-interactions-endpoint';
 import { acknowledge } from '../constructs/nag';
 import { TieredEventBus } from '../constructs/tiered-event-bus';
 import { TierWorkers } from '../constructs/tier-workers';
+
+/** The application id of the local stage when -c discordApplicationId is not given. */
+const LOCAL_APPLICATION_ID = '100000000000000001';
 
 /** Where the local services listen by default (local/env.sh, local/pipeline). */
 export const LOCAL_WORKER_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({
@@ -28,7 +32,7 @@ export const LOCAL_WORKER_ENVIRONMENT: Readonly<Record<string, string>> = Object
   DB_NAME: 'gateway_proxy',
   DB_USER: 'gateway_worker',
   DB_IAM_AUTH: 'false',
-  DISCORD_APPLICATION_ID: '100000000000000001',
+  DISCORD_APPLICATION_ID: LOCAL_APPLICATION_ID,
 });
 
 /**
@@ -88,7 +92,7 @@ export function localStageSettings(get: (key: string) => unknown): LocalStageSet
   for (const [field, key] of Object.entries(LOCAL_CONTEXT_KEYS)) {
     const v = get(key);
     if (v === undefined || v === '') continue;
-    const s = String(v);
+    const s = settingText(v);
     const url = /Url$/.test(field);
     const arn = /Arn$/.test(field);
     if (url && !/^(https?|rediss?|postgres(ql)?):\/\/[^\s]+$/.test(s)) problems.push(`-c ${key}: expected a URL (http://, redis://, postgres://), got ${field === 'databaseUrl' ? 'a malformed value' : JSON.stringify(s)}`);
@@ -99,7 +103,7 @@ export function localStageSettings(get: (key: string) => unknown): LocalStageSet
     else out[field] = s;
   }
   if (problems.length) throw new LocalStageConfigError(`local stage configuration:\n  ${problems.join('\n  ')}`);
-  return out as LocalStageSettings;
+  return out;
 }
 
 export interface LocalGatewayStackProps extends StackProps {
@@ -138,7 +142,7 @@ export class LocalGatewayStack extends Stack {
     });
     acknowledge(this.claimCheckBucket, 'Local stage only (an emulator on loopback): no access log bucket.', 'AwsSolutions-S1');
     const secret = (name: string, arn?: string) => (arn ? secretsmanager.Secret.fromSecretCompleteArn(this, name, arn) : undefined);
-    const applicationId = s.discordApplicationId ?? LOCAL_WORKER_ENVIRONMENT.DISCORD_APPLICATION_ID!;
+    const applicationId = s.discordApplicationId ?? LOCAL_APPLICATION_ID;
     this.workers = new TierWorkers(this, 'Workers', {
       eventBus: this.eventBus,
       routing,
@@ -173,8 +177,8 @@ export class LocalGatewayStack extends Stack {
     }
 
     // what the stack was deployed from (local/pipeline/deploy.ts): the tests reuse an up-to-date stack
-    const fingerprint = this.node.tryGetContext('localFingerprint');
-    if (fingerprint) new CfnOutput(this, 'LocalFingerprintOutput', { key: 'LocalFingerprint', value: String(fingerprint) });
+    const fingerprint: unknown = this.node.tryGetContext('localFingerprint');
+    if (fingerprint) new CfnOutput(this, 'LocalFingerprintOutput', { key: 'LocalFingerprint', value: settingText(fingerprint) });
     new CfnOutput(this, 'EventBusNameOutput', { key: LOCAL_OUTPUTS.eventBusName, value: this.eventBus.bus.eventBusName });
     new CfnOutput(this, 'ClaimCheckBucketOutput', { key: LOCAL_OUTPUTS.claimCheckBucket, value: this.claimCheckBucket.bucketName });
     for (const tier of TIER_NAMES) {

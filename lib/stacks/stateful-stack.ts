@@ -65,10 +65,48 @@ export class StatefulStack extends Stack {
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.vpc = this.createVpc(props.natGateways ?? 1);
+    const groups = this.createSecurityGroups();
+    this.workerSecurityGroup = groups.worker;
+    this.ingestorSecurityGroup = groups.ingestor;
+    this.redisSecurityGroup = groups.redis;
+    const secrets = this.createSecrets(removalPolicy);
+    this.botTokenSecret = secrets.botToken;
+    this.redisAuthSecret = secrets.redisAuth;
+    const claimCheck = this.createClaimCheckBucket(removalPolicy);
+    this.claimCheckBucket = claimCheck.bucket;
+    this.claimCheckWriterPolicy = claimCheck.writer;
+    this.claimCheckReaderPolicy = claimCheck.reader;
+    this.redis = this.createRedis(props.redisNodeType ?? 'cache.t4g.small', removalPolicy);
+    this.redisUrl = `rediss://${this.redis.attrPrimaryEndPointAddress}:${this.redis.attrPrimaryEndPointPort}`;
+    this.database = this.createDatabase(props, removalPolicy, groups.database);
 
-    this.vpc = new ec2.Vpc(this, 'Vpc', {
+    // the deploy-time migration step: db/migrations (000 creates the worker role with rds_iam)
+    if (!this.database.secret) throw new Error('the database was created without its generated admin secret: the migrator needs it');
+    this.migrations = new DatabaseMigrations(this, 'Migrations', {
+      vpc: this.vpc,
+      database: this.database,
+      adminSecret: this.database.secret,
+      databaseSecurityGroup: groups.database,
+      databaseName: DATABASE_NAME,
+    });
+
+    this.proxy = this.createProxy(groups.proxy);
+    this.createOutputs(this.database.secret);
+
+    // CDK's LogRetention singleton (set retention on the RDS log group)
+    acknowledge(
+      this,
+      'CDK-owned LogRetention function: AWS managed basic execution role and logs:* on * to set retention of log groups it does not create.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Resource::*]',
+    );
+  }
+
+  private createVpc(natGateways: number): ec2.Vpc {
+    return new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
-      natGateways: props.natGateways ?? 1,
+      natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
         { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
@@ -81,35 +119,43 @@ export class StatefulStack extends Stack {
         },
       },
     });
+  }
 
+  private createSecurityGroups() {
     const sg = (name: string, description: string) => new ec2.SecurityGroup(this, name, { vpc: this.vpc, description, allowAllOutbound: name !== 'RedisSecurityGroup' && name !== 'DatabaseSecurityGroup' });
-    this.workerSecurityGroup = sg('WorkerSecurityGroup', 'Worker Lambdas');
-    this.ingestorSecurityGroup = sg('IngestorSecurityGroup', 'Ingestor Fargate tasks');
-    this.redisSecurityGroup = sg('RedisSecurityGroup', 'ElastiCache (Valkey)');
-    const proxySecurityGroup = sg('ProxySecurityGroup', 'RDS Proxy');
-    const dbSecurityGroup = sg('DatabaseSecurityGroup', 'RDS PostgreSQL');
-    for (const client of [this.workerSecurityGroup, this.ingestorSecurityGroup]) {
-      this.redisSecurityGroup.addIngressRule(client, ec2.Port.tcp(REDIS_PORT), `Redis from ${client.node.id}`);
+    const worker = sg('WorkerSecurityGroup', 'Worker Lambdas');
+    const ingestor = sg('IngestorSecurityGroup', 'Ingestor Fargate tasks');
+    const redis = sg('RedisSecurityGroup', 'ElastiCache (Valkey)');
+    const proxy = sg('ProxySecurityGroup', 'RDS Proxy');
+    const database = sg('DatabaseSecurityGroup', 'RDS PostgreSQL');
+    for (const client of [worker, ingestor]) {
+      redis.addIngressRule(client, ec2.Port.tcp(REDIS_PORT), `Redis from ${client.node.id}`);
     }
-    proxySecurityGroup.addIngressRule(this.workerSecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'PostgreSQL from the workers');
-    dbSecurityGroup.addIngressRule(proxySecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'PostgreSQL from RDS Proxy');
+    proxy.addIngressRule(worker, ec2.Port.tcp(POSTGRES_PORT), 'PostgreSQL from the workers');
+    database.addIngressRule(proxy, ec2.Port.tcp(POSTGRES_PORT), 'PostgreSQL from RDS Proxy');
+    return { worker, ingestor, redis, proxy, database };
+  }
 
-    // ---- secrets
-    this.botTokenSecret = new secretsmanager.Secret(this, 'DiscordBotToken', {
+  /** The bot token (set by the operator) and the Redis AUTH token (generated). */
+  private createSecrets(removalPolicy: RemovalPolicy) {
+    const botToken = new secretsmanager.Secret(this, 'DiscordBotToken', {
       description: 'Discord bot token: set with `aws secretsmanager put-secret-value` after the first deploy',
       removalPolicy,
     });
-    acknowledge(this.botTokenSecret, 'A Discord bot token cannot be rotated by Secrets Manager; it is reset in the Discord developer portal.', 'AwsSolutions-SMG4');
-    this.redisAuthSecret = new secretsmanager.Secret(this, 'RedisAuthToken', {
+    acknowledge(botToken, 'A Discord bot token cannot be rotated by Secrets Manager; it is reset in the Discord developer portal.', 'AwsSolutions-SMG4');
+    const redisAuth = new secretsmanager.Secret(this, 'RedisAuthToken', {
       description: 'ElastiCache AUTH token',
       // ElastiCache AUTH tokens: 16-128 printable characters without @, " or /
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy,
     });
-    acknowledge(this.redisAuthSecret, 'Rotating an ElastiCache AUTH token needs a coordinated ROTATE/SET on the replication group; done as an operational runbook, not automatically.', 'AwsSolutions-SMG4');
+    acknowledge(redisAuth, 'Rotating an ElastiCache AUTH token needs a coordinated ROTATE/SET on the replication group; done as an operational runbook, not automatically.', 'AwsSolutions-SMG4');
+    return { botToken, redisAuth };
+  }
 
-    // ---- claim-check bucket: oversized dispatch payloads, short-lived
-    this.claimCheckBucket = new s3.Bucket(this, 'ClaimCheckBucket', {
+  /** The claim-check bucket (oversized dispatch payloads, short-lived) and its object policies. */
+  private createClaimCheckBucket(removalPolicy: RemovalPolicy) {
+    const bucket = new s3.Bucket(this, 'ClaimCheckBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -118,35 +164,38 @@ export class StatefulStack extends Stack {
       removalPolicy,
       autoDeleteObjects: false,
     });
-    acknowledge(this.claimCheckBucket, 'Transient claim-check objects written by the ingestor and read by workers; expire in 14 days. CloudTrail data events can be enabled for audits.', 'AwsSolutions-S1');
+    acknowledge(bucket, 'Transient claim-check objects written by the ingestor and read by workers; expire in 14 days. CloudTrail data events can be enabled for audits.', 'AwsSolutions-S1');
 
     // Object access as managed policies here, next to the bucket: the object wildcard is acknowledged
     // once, at the statement that needs it, and the roles in the gateway stack attach them.
-    const objects = this.claimCheckBucket.arnForObjects('*');
-    const bucketId = this.resolve((this.claimCheckBucket.node.defaultChild as s3.CfnBucket).logicalId) as string;
+    const objects = bucket.arnForObjects('*');
+    const bucketId = this.resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId) as string;
     const objectWildcard = `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`;
-    this.claimCheckWriterPolicy = new iam.ManagedPolicy(this, 'ClaimCheckWriter', {
+    const writer = new iam.ManagedPolicy(this, 'ClaimCheckWriter', {
       description: 'Put claim-check objects (oversized dispatch payloads)',
       statements: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] })],
     });
-    this.claimCheckReaderPolicy = new iam.ManagedPolicy(this, 'ClaimCheckReader', {
+    const reader = new iam.ManagedPolicy(this, 'ClaimCheckReader', {
       description: 'Read claim-check objects (oversized dispatch payloads)',
       statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects] })],
     });
-    for (const p of [this.claimCheckWriterPolicy, this.claimCheckReaderPolicy]) {
+    for (const p of [writer, reader]) {
       acknowledge(p, 'Objects of the claim-check bucket only: keys are content ids chosen at run time.', objectWildcard);
     }
+    return { bucket, writer, reader };
+  }
 
-    // ---- ElastiCache (Valkey): TLS in transit, encrypted at rest, AUTH token
+  /** ElastiCache (Valkey): TLS in transit, encrypted at rest, AUTH token. */
+  private createRedis(nodeType: string, removalPolicy: RemovalPolicy): elasticache.CfnReplicationGroup {
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'RedisSubnets', {
       description: 'Isolated data subnets',
       subnetIds: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
     });
-    this.redis = new elasticache.CfnReplicationGroup(this, 'Redis', {
+    const redis = new elasticache.CfnReplicationGroup(this, 'Redis', {
       replicationGroupDescription: 'Discord gateway proxy: resume watermarks, dedupe, cooldowns, REST rate limits',
       engine: 'valkey',
       engineVersion: '8.0',
-      cacheNodeType: props.redisNodeType ?? 'cache.t4g.small',
+      cacheNodeType: nodeType,
       numCacheClusters: 2,
       automaticFailoverEnabled: true,
       multiAzEnabled: true,
@@ -159,20 +208,22 @@ export class StatefulStack extends Stack {
       securityGroupIds: [this.redisSecurityGroup.securityGroupId],
       snapshotRetentionLimit: 1,
     });
-    this.redis.applyRemovalPolicy(removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT);
-    this.redisUrl = `rediss://${this.redis.attrPrimaryEndPointAddress}:${this.redis.attrPrimaryEndPointPort}`;
+    redis.applyRemovalPolicy(removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT);
+    return redis;
+  }
 
-    // ---- PostgreSQL: IAM authentication, TLS forced, encrypted
+  /** PostgreSQL: IAM authentication, TLS forced, encrypted. */
+  private createDatabase(props: StatefulStackProps, removalPolicy: RemovalPolicy, securityGroup: ec2.SecurityGroup): rds.DatabaseInstance {
     const parameterGroup = new rds.ParameterGroup(this, 'DatabaseParameters', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 }),
       parameters: { 'rds.force_ssl': '1' },
     });
-    this.database = new rds.DatabaseInstance(this, 'Database', {
+    const database = new rds.DatabaseInstance(this, 'Database', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 }),
       instanceType: new ec2.InstanceType(props.dbInstanceClass ?? 't4g.small'),
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      securityGroups: [dbSecurityGroup],
+      securityGroups: [securityGroup],
       databaseName: DATABASE_NAME,
       credentials: rds.Credentials.fromGeneratedSecret('gateway_admin'),
       iamAuthentication: true,
@@ -187,22 +238,13 @@ export class StatefulStack extends Stack {
       cloudwatchLogsRetention: logs.RetentionDays.ONE_MONTH, // adds CDK's LogRetention function, acknowledged below
       removalPolicy: removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT,
     });
-    {
-      acknowledge(this.database, 'Admin credentials are used only by the deploy-time migration step; rotation is an operational follow-up (documented in docs/deploy.md).', 'AwsSolutions-SMG4');
-    }
-    acknowledge(this.database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
-    acknowledge(this.database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
+    acknowledge(database, 'Admin credentials are used only by the deploy-time migration step; rotation is an operational follow-up (documented in docs/deploy.md).', 'AwsSolutions-SMG4');
+    acknowledge(database, 'Only RDS Proxy may reach the instance (security group); a non-default port adds nothing here.', 'AwsSolutions-RDS11');
+    acknowledge(database, 'Multi-AZ is on by default (dbMultiAz); an environment may turn it off knowingly for cost.', 'AwsSolutions-RDS3');
+    return database;
+  }
 
-    // the deploy-time migration step: db/migrations (000 creates the worker role with rds_iam)
-    if (!this.database.secret) throw new Error('the database was created without its generated admin secret: the migrator needs it');
-    this.migrations = new DatabaseMigrations(this, 'Migrations', {
-      vpc: this.vpc,
-      database: this.database,
-      adminSecret: this.database.secret,
-      databaseSecurityGroup: dbSecurityGroup,
-      databaseName: DATABASE_NAME,
-    });
-
+  private createProxy(securityGroup: ec2.SecurityGroup): rds.DatabaseProxy {
     // End-to-end IAM authentication: workers log in to the proxy with an IAM token and the proxy logs
     // in to PostgreSQL with IAM as well, so no per-user password secret exists (the user needs GRANT rds_iam).
     // With end-to-end IAM the proxy itself logs in to PostgreSQL with IAM: its role needs
@@ -225,7 +267,7 @@ export class StatefulStack extends Stack {
         ],
       }),
     );
-    this.proxy = new rds.DatabaseProxy(this, 'DatabaseProxy', {
+    return new rds.DatabaseProxy(this, 'DatabaseProxy', {
       // a physical name is required; derive it from the stack so environments never collide
       dbProxyName: `${this.stackName}-proxy`
         .toLowerCase()
@@ -235,7 +277,7 @@ export class StatefulStack extends Stack {
       proxyTarget: rds.ProxyTarget.fromInstance(this.database),
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      securityGroups: [proxySecurityGroup],
+      securityGroups: [securityGroup],
       iamAuth: true,
       requireTLS: true,
       defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
@@ -243,20 +285,14 @@ export class StatefulStack extends Stack {
       borrowTimeout: Duration.seconds(10),
       maxConnectionsPercent: 90,
     });
+  }
 
+  private createOutputs(adminSecret: secretsmanager.ISecret): void {
     new CfnOutput(this, 'BotTokenSecretArn', { value: this.botTokenSecret.secretArn, description: 'Put the Discord bot token here after the first deploy' });
-    new CfnOutput(this, 'DatabaseAdminSecretArn', { value: this.database.secret.secretArn, description: 'Admin credentials, for migrations only' });
+    new CfnOutput(this, 'DatabaseAdminSecretArn', { value: adminSecret.secretArn, description: 'Admin credentials, for migrations only' });
     new CfnOutput(this, 'DatabaseEndpoint', { value: this.database.dbInstanceEndpointAddress });
     new CfnOutput(this, 'ProxyEndpoint', { value: this.proxy.endpoint });
     new CfnOutput(this, 'RedisUrl', { value: this.redisUrl });
     new CfnOutput(this, 'ClaimCheckBucketName', { value: this.claimCheckBucket.bucketName });
-
-    // CDK's LogRetention singleton (set retention on the RDS log group)
-    acknowledge(
-      this,
-      'CDK-owned LogRetention function: AWS managed basic execution role and logs:* on * to set retention of log groups it does not create.',
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'AwsSolutions-IAM5[Resource::*]',
-    );
   }
 }
