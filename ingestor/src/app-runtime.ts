@@ -16,7 +16,7 @@ import { appKeys, type ShardLeases } from './fleet/leases';
 import type { FleetApp } from './fleet/orchestrator';
 import type { Application } from '../../shared/app-registry';
 import { SessionStore } from './gateway/session-store';
-import { GatewayShards, type ShardState } from './gateway/shards';
+import { GatewayShards, SESSION_END_CLOSE, type ShardState } from './gateway/shards';
 import { GuildCounter } from './health/guilds';
 import { createIngest } from './ingest';
 import type { IngestorMetrics } from './metrics';
@@ -49,6 +49,8 @@ export interface SharedParts {
   log: Log;
   /** how long a hand-off waits for the shard's events to be published @default 30000 */
   handOffTimeoutMs?: number;
+  /** a shard was closed with 4011 (sharding required): the fleet reshards the application */
+  onShardingRequired?: (appId: string) => void;
 }
 
 /** A REST client whose GET /gateway/bot is answered from a short cache: every shard's manager asks at connect. */
@@ -66,40 +68,70 @@ class GatewayInfoRest extends REST {
   }
 }
 
+/** Which shard set of the application a runtime serves (fleet/shard-sets.ts). */
+export interface SetChoice {
+  count: number;
+  /** the key its leases and resume points live under @default the application id */
+  key?: string;
+}
+
+export interface CreateOptions {
+  defaultIntents: number;
+  /** the shards of the set this task may take @default all */
+  shardIds?: number[] | null;
+  /** the shard set to serve @default the one `choose` returns, else the application's own count */
+  set?: SetChoice;
+  /** picks the set from the count the application would use (configured, else Discord's recommendation) */
+  choose?: (count: number) => Promise<SetChoice>;
+}
+
 export class AppRuntime implements FleetApp {
   readonly watermarks = new WatermarkTracker();
   readonly guilds = new GuildCounter();
   readonly gateway: GatewayShards;
   readonly sessions: SessionStore;
   readonly throttler: RedisIdentifyThrottler | undefined;
+  readonly deadLetter: ReturnType<typeof createIngest>['deadLetter'];
+  /** the fleet key of this shard set: leases, fences and resume points live under it */
+  readonly key: string;
+  /** envelope ids by content while two shard sets of the application overlap (a reshard) */
+  contentIds = false;
+  /** whose SHARDS_PER_TASK budget its shards count against (fleet/orchestrator.ts) */
+  budget = 'main';
+  /** the set is being stopped after a reshard: no shard of it is taken any more */
+  private retiring = false;
 
   private constructor(
     readonly appId: string,
     readonly totalShards: number,
-    readonly candidates: readonly number[],
+    private readonly shardIds: readonly number[],
     private readonly shared: SharedParts,
+    readonly rest: REST,
     token: string,
-    rest: REST,
     info: RESTGetAPIGatewayBotResult,
     intents: number,
+    key: string,
   ) {
     const { leases, redis, log } = shared;
-    const keys = appKeys(shared.ns, appId);
+    this.key = key;
     this.sessions = new SessionStore(
       redis,
-      `${shared.ns}:{${appId}}`,
+      `${shared.ns}:{${key}}`,
       this.watermarks,
-      (level, msg, extra) => log(level, msg, { appId, ...extra }),
-      leases ? { set: (id, key, value, ttl) => leases.fencedSet(appId, id, key, value, ttl), del: (id, key) => leases.fencedDel(appId, id, key) } : undefined,
+      (level, msg, extra) => log(level, msg, { appId, setKey: key, ...extra }),
+      leases ? { set: (id, k, value, ttl) => leases.fencedSet(key, id, k, value, ttl), del: (id, k) => leases.fencedDel(key, id, k) } : undefined,
     );
     this.sessions.gatewayUrl = info.url;
     // a session READY starts is written at once: a task killed before the next periodic write still RESUMEs
     this.sessions.onNewSession = () => void this.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId, error: errorText(err) }));
-    const mayConnect = leases ? (id: number) => leases.holds(appId, id) : undefined;
+    const mayConnect = leases ? (id: number) => leases.holds(key, id) : undefined;
     const budget = { maxConcurrency: Math.max(1, info.session_start_limit.max_concurrency), remaining: info.session_start_limit.remaining, resetAfterMs: info.session_start_limit.reset_after };
-    this.throttler = redis ? new RedisIdentifyThrottler(redis, keys, shared.taskId, budget, mayConnect ?? (() => true), (msg, extra) => log('warn', msg, { appId, ...extra })) : undefined;
+    // identify buckets belong to the application (Discord counts every session of the bot), not to a shard set
+    this.throttler = redis ? new RedisIdentifyThrottler(redis, appKeys(shared.ns, appId), shared.taskId, budget, mayConnect ?? (() => true), (msg, extra) => log('warn', msg, { appId, ...extra })) : undefined;
     const ingest = createIngest({
       appId,
+      setKey: key === appId ? undefined : key,
+      idFrom: () => (this.contentIds ? 'content' : 'session'),
       eventBusName: shared.eventBusName,
       route: createRouter(shared.routing ?? DEFAULT_ROUTING_TABLE),
       sessionId: (shardId) => this.sessions.sessionId(shardId),
@@ -128,23 +160,31 @@ export class AppRuntime implements FleetApp {
       onDispatchError: ingest.onDispatchError,
       onHeartbeat: (latency, shardId) => shared.metrics.onHeartbeat(latency, shardId, appId),
       onStateChange: (shardId, state: ShardState) => shared.metrics.onShardState(appId, shardId, state),
+      onShardingRequired: shared.onShardingRequired ? () => shared.onShardingRequired?.(appId) : undefined,
     });
   }
 
-  readonly deadLetter: ReturnType<typeof createIngest>['deadLetter'];
-
   /** Reads the token, asks Discord for the gateway and the shard count; a rejected token stops here with what to fix. */
-  static async create(app: Application, shared: SharedParts, opts: { defaultIntents: number; shardIds?: number[] | null }): Promise<AppRuntime> {
+  static async create(app: Application, shared: SharedParts, opts: CreateOptions): Promise<AppRuntime> {
     // the registry's schema and the ingestor's config both require one of the two
     if (app.token === undefined && app.tokenSecretArn === undefined) throw new Error(`application ${app.appId} has neither a token nor a token secret ARN`);
     const token = app.token ?? (await readSecret(shared.secrets, app.tokenSecretArn ?? '', 'DISCORD_TOKEN_SECRET_ARN'));
     const rest = new GatewayInfoRest({ api: app.apiUrl ?? 'https://discord.com/api' }).setToken(token);
-    const info = (await rest.get(Routes.gatewayBot()).catch((err: unknown) => {
-      throw err instanceof DiscordAPIError && err.status === 401 ? new Error(`${TOKEN_REJECTED} (application ${app.appId})`) : err;
-    })) as RESTGetAPIGatewayBotResult;
-    const totalShards = app.shardCount ?? info.shards;
-    const candidates = opts.shardIds ?? Array.from({ length: totalShards }, (_, i) => i);
-    return new AppRuntime(app.appId, totalShards, candidates, shared, token, rest, info, app.intents ?? opts.defaultIntents);
+    const info = await gatewayBot(rest, app.appId);
+    const set = opts.set ?? (await opts.choose?.(app.shardCount ?? info.shards));
+    const totalShards = set?.count ?? app.shardCount ?? info.shards;
+    const shardIds = opts.shardIds ?? Array.from({ length: totalShards }, (_, i) => i);
+    return new AppRuntime(app.appId, totalShards, shardIds, shared, rest, token, info, app.intents ?? opts.defaultIntents, set?.key ?? app.appId);
+  }
+
+  /** the shards of this set this task may take (none once it is being retired) */
+  get candidates(): readonly number[] {
+    return this.retiring ? [] : this.shardIds;
+  }
+
+  /** Discord's current recommendation for the application's shard count. */
+  async recommendedShards(): Promise<number> {
+    return (await gatewayBot(this.rest, this.appId)).shards;
   }
 
   async take(shardId: number): Promise<void> {
@@ -162,16 +202,46 @@ export class AppRuntime implements FleetApp {
   /** Closes the shard resumably, publishes what it received, persists the resume point (fenced). */
   async handOff(shardId: number): Promise<void> {
     await this.gateway.remove(shardId, 'handing the shard off');
-    const end = Date.now() + (this.shared.handOffTimeoutMs ?? 30_000);
-    while (this.watermarks.pendingCount(shardId) > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    await this.drained(shardId);
     await this.sessions.flush(shardId);
     if (this.watermarks.pendingCount(shardId) > 0) this.shared.log('warn', 'handed a shard off before everything was published: the next owner RESUMEs before it', { appId: this.appId, shardId, pending: this.watermarks.pendingCount(shardId) });
     this.sessions.drop(shardId);
     this.watermarks.forgetShard(shardId);
   }
 
+  /**
+   * After a reshard: ends every session of this (old) set for good (close 1000), once what each
+   * received is published, and releases its leases; the new set has received the same events since
+   * it was READY.
+   */
+  async retire(): Promise<void> {
+    this.retiring = true;
+    for (const shardId of this.gateway.held()) {
+      await this.gateway.remove(shardId, 'resharded: the new shard set is READY', SESSION_END_CLOSE);
+      await this.drained(shardId);
+      this.sessions.forget(shardId, 'resharded');
+      await this.sessions.flush(shardId).catch(() => undefined);
+      this.sessions.drop(shardId);
+      this.watermarks.forgetShard(shardId);
+      await this.shared.leases?.release(this.key, shardId);
+    }
+  }
+
+  /** Waits (bounded) until every event the shard received is published or dead-lettered. */
+  private async drained(shardId: number): Promise<void> {
+    const end = Date.now() + (this.shared.handOffTimeoutMs ?? 30_000);
+    while (this.watermarks.pendingCount(shardId) > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Stops every shard resumably (shutdown without leases, or a crash in tests). */
   stop(reason: string): Promise<void> {
     return this.gateway.stop(reason);
   }
+}
+
+/** GET /gateway/bot; a rejected token stops here with what to fix. */
+async function gatewayBot(rest: REST, appId: string): Promise<RESTGetAPIGatewayBotResult> {
+  return (await rest.get(Routes.gatewayBot()).catch((err: unknown) => {
+    throw err instanceof DiscordAPIError && err.status === 401 ? new Error(`${TOKEN_REJECTED} (application ${appId})`) : err;
+  })) as RESTGetAPIGatewayBotResult;
 }

@@ -38,6 +38,7 @@ export interface IngestorConfig {
   taskId?: string;
   /** how often the application registry is read @default 5000 */
   registryRefreshMs: number;
+  reshardCheckMs: number;
   /** namespace of the Redis keys (resume points, leases, registry) @default gw */
   redisKeyPrefix: string;
   metricsNamespace: string;
@@ -127,6 +128,8 @@ const Env = z.object({
     .regex(/^[\w.-]{1,64}$/, 'letters, digits, . _ - (at most 64)')
     .optional(),
   REGISTRY_REFRESH_MS: z.coerce.number().int().min(200).max(300_000).default(5_000),
+  // how often GET /gateway/bot is asked whether Discord recommends more shards (TOTAL_SHARDS=auto); 0: only on close 4011
+  RESHARD_CHECK_MS: z.coerce.number().int().min(0).max(86_400_000).default(900_000),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[\w.-]{1,40}$/, 'letters, digits, . _ - (at most 40)')
@@ -200,6 +203,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     leaseTtlMs: e.LEASE_TTL_MS,
     taskId: e.TASK_ID,
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
+    reshardCheckMs: e.RESHARD_CHECK_MS,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     metricsNamespace: e.METRICS_NAMESPACE,
     shardGroup: e.SHARD_GROUP,

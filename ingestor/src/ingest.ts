@@ -18,6 +18,10 @@ import type { WatermarkTracker } from './publish/watermark';
 
 export interface IngestDeps {
   appId: string;
+  /** the shard set's fleet key when it is not the application id */
+  setKey?: string;
+  /** how envelope ids are made: by content while two shard sets overlap @default always 'session' */
+  idFrom?: () => 'session' | 'content';
   eventBusName: string;
   route: Router;
   sessionId: (shardId: number) => string;
@@ -121,10 +125,10 @@ class IngestStage {
     deps.watermarks.pending(shardId, sessionId, seq);
     this.markedPending = true;
     const receivedAt = this.now();
-    const meta: EntryMeta = { appId: deps.appId, shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt };
+    const meta: EntryMeta = { appId: deps.appId, ...(deps.setKey ? { setKey: deps.setKey } : {}), shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt };
     let env: InlineEnvelope;
     try {
-      env = wrapDispatch({ appId: deps.appId, shardId, sessionId, seq, type, receivedAt, data });
+      env = wrapDispatch({ appId: deps.appId, shardId, sessionId, seq, type, receivedAt, data, idFrom: deps.idFrom?.() });
     } catch (err) {
       this.deadLetter({ reason: 'Malformed', detail: errorText(err), meta, raw: safeJson(payload) });
       return;

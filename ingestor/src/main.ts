@@ -23,6 +23,8 @@ import { AppRuntime, type Log, type SharedParts } from './app-runtime';
 import { IngestorConfigError, parseIngestorConfig, type IngestorConfig } from './config';
 import { ShardLeases } from './fleet/leases';
 import { Fleet } from './fleet/orchestrator';
+import { Resharding } from './fleet/resharding';
+import { ShardSets, type ShardSet } from './fleet/shard-sets';
 import { listApplications, type Application } from '../../shared/app-registry';
 import { zlibSyncCompression } from './gateway/compression';
 import type { ShardState } from './gateway/shards';
@@ -33,7 +35,7 @@ import { DeadLetterStore } from './publish/dead-letters';
 import { DirectPutEventsSender } from './publish/direct-put-events';
 import { Publisher } from './publish/publisher';
 import { DiskSpool } from './publish/spool';
-import type { CorruptSpoolRecord, EntryMeta, EventSender } from './publish/types';
+import { setKeyOf, type CorruptSpoolRecord, type EntryMeta, type EventSender } from './publish/types';
 import { checkBufferFitsHeap } from './runtime';
 
 export type { Log } from './app-runtime';
@@ -117,7 +119,7 @@ function buildPublishStage(cfg: IngestorConfig, deps: IngestorDeps, c: Clients, 
     metrics.onDeadLettered('SpoolCorrupt');
     log('error', 'a spool record cannot be read back: dead-lettered with its bytes', { file: rec.file, offset: rec.offset, reason: rec.reason, events: lost.length });
     void deadLetters.store({ reason: 'SpoolCorrupt', detail: `${rec.reason} at ${rec.file}:${rec.offset}`, meta: lost[0] ?? {}, raw: rec.bytes.toString('base64') }).then(
-      () => lost.forEach((m) => apps.get(m.appId)?.watermarks.accepted(m.shardId, m.sessionId, m.seq)),
+      () => lost.forEach((m) => apps.get(setKeyOf(m))?.watermarks.accepted(m.shardId, m.sessionId, m.seq)),
       () => undefined,
     );
   };
@@ -127,11 +129,11 @@ function buildPublishStage(cfg: IngestorConfig, deps: IngestorDeps, c: Clients, 
     spool,
     {
       accepted: (meta, latencyMs) => {
-        apps.get(meta.appId)?.watermarks.accepted(meta.shardId, meta.sessionId, meta.seq);
+        apps.get(setKeyOf(meta))?.watermarks.accepted(meta.shardId, meta.sessionId, meta.seq);
         metrics.onPublished(latencyMs, meta.shardId, meta.appId);
         deps.onPublished?.(meta, latencyMs);
       },
-      deadLettered: (meta, entry, reason) => apps.get(meta.appId)?.deadLetter({ reason: 'EventBridgeRefused', detail: reason, meta, entry }),
+      deadLettered: (meta, entry, reason) => apps.get(setKeyOf(meta))?.deadLetter({ reason: 'EventBridgeRefused', detail: reason, meta, entry }),
       failedEntries: (n) => (metrics.failedEntries += n),
       backpressure: (on) => {
         if (on) metrics.backpressureEpisodes++;
@@ -146,37 +148,84 @@ function buildPublishStage(cfg: IngestorConfig, deps: IngestorDeps, c: Clients, 
       },
     },
     // an entry of a shard whose lease is gone is not published: its new owner RESUMEs before it
-    { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents, bufferMaxBytes: cfg.bufferMaxBytes, mayPublish: leases ? (m) => leases.holds(m.appId, m.shardId) : undefined },
+    { maxInFlight: cfg.maxInFlight, bufferMaxEvents: cfg.bufferMaxEvents, bufferMaxBytes: cfg.bufferMaxBytes, mayPublish: leases ? (m) => leases.holds(setKeyOf(m), m.shardId) : undefined },
   );
   return { deadLetters, spool, publisher };
 }
 
-/** Keeps the served applications in step with the registry (the task's own one always stays). */
-function registrySync(cfg: IngestorConfig, shared: SharedParts, apps: Map<string, AppRuntime>, ownAppId: string) {
-  const { redis, ns, leases, log } = shared;
-  return async (): Promise<void> => {
+/**
+ * The applications this task serves, each on the shard set the fleet runs: `sets` is keyed by the set's
+ * fleet key (the application id, or `<app id>~<count>` after a reshard).
+ */
+class Applications {
+  /** the applications whose shard count is Discord's to choose: they can be resharded */
+  readonly reshardable = new Map<string, ShardSets>();
+  private readonly definitions = new Map<string, Application>();
+
+  constructor(
+    private readonly cfg: IngestorConfig,
+    private readonly shared: SharedParts,
+    readonly sets: Map<string, AppRuntime>,
+  ) {}
+
+  /** Starts an application on the active shard set (recorded in Redis so every task agrees). */
+  async start(app: Application, shardIds?: number[] | null): Promise<AppRuntime> {
+    const { redis, ns, log } = this.shared;
+    const fixed = app.shardCount !== undefined;
+    const sets = redis ? new ShardSets(redis, ns, app.appId, (msg, extra) => log('warn', msg, extra)) : undefined;
+    const rt = await AppRuntime.create(app, this.shared, { defaultIntents: this.cfg.intents, shardIds, choose: sets ? (count) => sets.ensureActive(count, fixed) : undefined });
+    this.definitions.set(app.appId, app);
+    if (sets && !fixed && !shardIds) this.reshardable.set(app.appId, sets);
+    this.sets.set(rt.key, rt);
+    return rt;
+  }
+
+  /** Starts a new shard set of a served application (a reshard). */
+  startSet(appId: string, set: ShardSet): Promise<AppRuntime> {
+    const app = this.definitions.get(appId);
+    if (!app) return Promise.reject(new Error(`application ${appId} is not served here`));
+    return AppRuntime.create(app, this.shared, { defaultIntents: this.cfg.intents, set });
+  }
+
+  serves(appId: string): boolean {
+    return this.definitions.has(appId);
+  }
+
+  /** An application left the registry: hand every shard of every set of it off. */
+  async remove(appId: string): Promise<void> {
+    this.definitions.delete(appId);
+    this.reshardable.delete(appId);
+    for (const [key, a] of this.sets) {
+      if (a.appId !== appId) continue;
+      this.sets.delete(key);
+      for (const shardId of a.gateway.held()) {
+        await a.handOff(shardId);
+        await this.shared.leases?.release(key, shardId);
+      }
+    }
+  }
+
+  /** Keeps the served applications in step with the registry (the task's own one always stays). */
+  async sync(ownAppId: string): Promise<void> {
+    const { redis, ns, log } = this.shared;
     if (!redis) return;
     const listed = await listApplications(redis, ns, (msg, extra) => log('warn', msg, extra));
     const want = new Set([ownAppId, ...listed.map((a) => a.appId)]);
     for (const a of listed) {
-      if (apps.has(a.appId)) continue;
+      if (this.serves(a.appId)) continue;
       try {
-        apps.set(a.appId, await AppRuntime.create(a, shared, { defaultIntents: cfg.intents }));
+        await this.start(a);
         log('info', 'serving an application from the registry', { appId: a.appId });
       } catch (err) {
         log('error', 'could not start an application from the registry: retried at the next read', { appId: a.appId, error: errorText(err) });
       }
     }
-    for (const [id, a] of apps) {
-      if (want.has(id)) continue;
-      apps.delete(id);
-      log('info', 'an application left the registry: stopping its shards', { appId: id });
-      for (const shardId of a.gateway.held()) {
-        await a.handOff(shardId);
-        await leases?.release(id, shardId);
-      }
+    for (const appId of [...this.definitions.keys()]) {
+      if (want.has(appId)) continue;
+      log('info', 'an application left the registry: stopping its shards', { appId });
+      await this.remove(appId);
     }
-  };
+  }
 }
 
 interface StatusParts {
@@ -198,7 +247,7 @@ function ingestorStatus(p: StatusParts): IngestorStatus {
   let ready = 0;
   let guilds = 0;
   for (const a of all) {
-    for (const id of a.gateway.held()) states[p.apps.size > 1 ? `${a.appId}/${id}` : String(id)] = a.gateway.state(id) ?? 'connecting';
+    for (const id of a.gateway.held()) states[p.apps.size > 1 ? `${a.key}/${id}` : String(id)] = a.gateway.state(id) ?? 'connecting';
     held += a.gateway.held().length;
     ready += a.gateway.readyCount();
     guilds += a.guilds.count(a.gateway.held());
@@ -230,15 +279,27 @@ function ingestorStatus(p: StatusParts): IngestorStatus {
   };
 }
 
-/** Periodic work: resume points written behind, metrics flushed, the registry re-read. */
-function startTimers(cfg: IngestorConfig, deps: IngestorDeps, apps: ReadonlyMap<string, AppRuntime>, flushMetrics: () => void, syncRegistry: () => Promise<void>, log: Log) {
+interface Periodic {
+  apps: ReadonlyMap<string, AppRuntime>;
+  flushMetrics: () => void;
+  syncRegistry: () => Promise<void>;
+  resharding: Resharding<AppRuntime> | undefined;
+  log: Log;
+}
+
+/** Periodic work: resume points written behind, metrics flushed, the registry re-read, resharding followed. */
+function startTimers(cfg: IngestorConfig, deps: IngestorDeps, p: Periodic) {
+  const { log, resharding } = p;
+  const warnOn = (what: string) => (err: unknown) => log('warn', what, { error: errorText(err) });
   const persist = () => {
-    for (const a of apps.values()) void a.sessions.flush().catch((err: unknown) => log('warn', 'could not persist the resume point', { appId: a.appId, error: errorText(err) }));
+    for (const a of p.apps.values()) void a.sessions.flush().catch(warnOn(`could not persist the resume point of ${a.key}`));
   };
-  const registry = setInterval(() => {
-    void syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
-  }, cfg.registryRefreshMs);
-  const timers = [registry, setInterval(persist, deps.persistIntervalMs ?? 1000), setInterval(flushMetrics, cfg.metricsIntervalMs)];
+  const registry = setInterval(() => void p.syncRegistry().catch(warnOn('could not read the application registry')), cfg.registryRefreshMs);
+  const timers = [registry, setInterval(persist, deps.persistIntervalMs ?? 1000), setInterval(p.flushMetrics, cfg.metricsIntervalMs)];
+  if (resharding) {
+    timers.push(setInterval(() => void resharding.tick().catch(warnOn('could not follow the shard sets in Redis')), 1000));
+    if (cfg.reshardCheckMs > 0) timers.push(setInterval(() => void resharding.checkRecommendations().catch(warnOn("could not read Discord's shard recommendation")), cfg.reshardCheckMs));
+  }
   /** `registry`: only the registry is no longer read (leaving); resume points and metrics go on until the end */
   return (only?: 'registry') => (only ? clearInterval(registry) : timers.forEach((t) => clearInterval(t)));
 }
@@ -272,19 +333,22 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     await clients.close();
   };
 
-  // applications: the task's own (environment), then the registry's
+  // applications: the task's own (environment), then the registry's; resharding follows Discord's count
+  const applications = new Applications(cfg, shared, apps);
+  const resharding = leases ? new Resharding({ sets: apps, registry: (id) => applications.reshardable.get(id), start: (id, set) => applications.startSet(id, set), leases, log }) : undefined;
+  shared.onShardingRequired = resharding ? (appId) => resharding.shardingRequired(appId) : undefined;
   const own: Application = { appId: cfg.applicationId, token: cfg.token, tokenSecretArn: cfg.tokenSecretArn, intents: cfg.intents, shardCount: cfg.totalShards ?? undefined, apiUrl: cfg.apiUrl };
-  const app = await AppRuntime.create(own, shared, { defaultIntents: cfg.intents, shardIds: cfg.shardIds }).catch(async (err: unknown) => {
+  const app = await applications.start(own, cfg.shardIds).catch(async (err: unknown) => {
     await close();
     throw err;
   });
-  apps.set(app.appId, app);
-  const syncRegistry = registrySync(cfg, shared, apps, app.appId);
+  const syncRegistry = () => applications.sync(app.appId);
   await syncRegistry().catch((err: unknown) => log('warn', 'could not read the application registry', { error: errorText(err) }));
 
   // the fleet loop, or (no Redis: local use) every candidate shard at once
   const fleet = leases ? new Fleet({ leases, apps: () => apps.values(), maxShards: cfg.shardsPerTask, log }) : undefined;
   if (fleet) {
+    await resharding?.tick();
     await fleet.tick();
     fleet.start();
     await fleet.started();
@@ -300,7 +364,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
     metrics.flushEmf();
   };
   const health = await startHealthServer(cfg.httpPort, status);
-  const stopTimers = startTimers(cfg, deps, apps, flushMetrics, syncRegistry, log);
+  const stopTimers = startTimers(cfg, deps, { apps, flushMetrics, syncRegistry, resharding, log });
   log('info', 'ingestor started', { taskId, applications: [...apps.keys()], shards: status().shards.states, bus: cfg.eventBusName, httpPort: health.port });
 
   const parts: RunningParts = { apps, fleet, publisher, spool, deadLetters, metrics, log, flushMetrics, stopTimers, closeHealth: () => health.close(), close };

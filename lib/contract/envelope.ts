@@ -89,6 +89,16 @@ export function envelopeId(appId: string, shardId: number, sessionId: string, se
   return hash('sha256', `v1|${appId}|${shardId}|${sessionId}|${seq}`, 'hex').slice(0, 32);
 }
 
+/**
+ * The id of an event by its content, for the switch-over of a reshard: two shard sets connected at
+ * once each receive every event of their guilds, in different sessions, so the session-based id
+ * differs; the same event has the same type and data in both, so this id is the same and the
+ * workers' dedupe by envelope id absorbs the copy (docs/architecture.md, Resharding).
+ */
+export function contentEnvelopeId(appId: string, type: string, data: unknown): string {
+  return hash('sha256', `v1c|${appId}|${type}|${JSON.stringify(data)}`, 'hex').slice(0, 32);
+}
+
 export interface ExtractedIds {
   guildId: Snowflake | null;
   channelId: Snowflake | null;
@@ -145,6 +155,8 @@ export interface DispatchInput {
   receivedAt: number;
   /** @default 'gateway' (and then the envelope carries no `ingress` field) */
   ingress?: Ingress;
+  /** 'content' while two shard sets overlap during a reshard (contentEnvelopeId) @default 'session' */
+  idFrom?: 'session' | 'content';
 }
 
 const DispatchInputSchema = z.object({
@@ -193,7 +205,7 @@ export function wrapDispatch(input: DispatchInput): InlineEnvelope {
   }
   return {
     v: ENVELOPE_VERSION,
-    id: envelopeId(appId, shardId, sessionId, seq),
+    id: input.idFrom === 'content' ? contentEnvelopeId(appId, type, data) : envelopeId(appId, shardId, sessionId, seq),
     appId,
     shardId,
     sessionId,

@@ -9,6 +9,13 @@ import type { Lease, ShardLeases } from './leases';
 /** What the loop needs of one application served by this task (AppRuntime). */
 export interface FleetApp {
   readonly appId: string;
+  /** the shard set's key: the leases are taken under it (the application id, or `<app id>~<count>` after a reshard) */
+  readonly key: string;
+  /**
+   * whose SHARDS_PER_TASK budget its shards count against: a set started by a reshard runs beside the
+   * active one and has a budget of its own until the switch
+   */
+  readonly budget: string;
   /** the shards of this application this task may take */
   readonly candidates: readonly number[];
   /** a lease was taken: start the shard (resolves when it is READY) */
@@ -45,8 +52,8 @@ export class Fleet {
     this.timer = setInterval(() => void this.tick(), this.o.tickMs ?? 250);
   }
 
-  private app(appId: string): FleetApp | undefined {
-    for (const a of this.o.apps()) if (a.appId === appId) return a;
+  private app(key: string): FleetApp | undefined {
+    for (const a of this.o.apps()) if (a.key === key) return a;
     return undefined;
   }
 
@@ -66,20 +73,26 @@ export class Fleet {
     }
     // (the shards of an application removed from the registry are handed off by the registry sync,
     // which releases their leases only once each is drained and its resume point written)
-    let room = this.o.maxShards - leases.list().length;
-    for (const app of this.o.apps()) {
+    const apps = [...this.o.apps()];
+    const budgetOf = new Map(apps.map((a) => [a.key, a.budget]));
+    const room = new Map<string, number>();
+    for (const l of leases.list()) {
+      const b = budgetOf.get(l.appId) ?? 'main';
+      room.set(b, (room.get(b) ?? this.o.maxShards) - 1);
+    }
+    for (const app of apps) {
       const n = app.candidates.length;
       const start = n > 0 ? this.offset % n : 0;
       for (const shardId of [...app.candidates.slice(start), ...app.candidates.slice(0, start)]) {
         // stop() may have been called during an await of this loop
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-        if (room <= 0 || this.stopped) break;
-        if (leases.get(app.appId, shardId)) continue;
-        const lease = await leases.acquire(app.appId, shardId).catch(() => undefined);
+        if ((room.get(app.budget) ?? this.o.maxShards) <= 0 || this.stopped) break;
+        if (leases.get(app.key, shardId)) continue;
+        const lease = await leases.acquire(app.key, shardId).catch(() => undefined);
         if (!lease) continue;
-        room--;
+        room.set(app.budget, (room.get(app.budget) ?? this.o.maxShards) - 1);
         this.taken++;
-        this.o.log('info', 'took a shard lease', { appId: app.appId, shardId, token: lease.token });
+        this.o.log('info', 'took a shard lease', { appId: app.appId, setKey: app.key, shardId, token: lease.token });
         const started = app.take(shardId, lease).finally(() => this.starting.delete(started));
         this.starting.add(started);
       }

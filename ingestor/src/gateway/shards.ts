@@ -36,10 +36,15 @@ export interface GatewayShardsOptions {
   onDispatchError: (payload: unknown, shardId: number, err: unknown) => void;
   onHeartbeat?: (latencyMs: number, shardId: number) => void;
   onStateChange?: (shardId: number, state: ShardState) => void;
+  /** close 4011 (sharding required) when the fleet can reshard the application; else 4011 is fatal */
+  onShardingRequired?: (shardId: number) => void;
 }
 
 /** The close code we use to leave: resumable (4000-range), never 1000/1001, which end the session. */
 export const RESUMABLE_CLOSE = 4000;
+
+/** Ends the session for good (after a reshard: nobody will RESUME it). */
+export const SESSION_END_CLOSE = 1000;
 
 /** @discordjs/ws 2.0.4 reports op 9 only as this debug line (the session id stays in its store otherwise). */
 const INVALID_SESSION_NOT_RESUMABLE = 'Invalid session; will attempt to resume: false';
@@ -99,6 +104,12 @@ export class GatewayShards {
 
   private onClosed(code: number, shardId: number): void {
     if (code === (GatewayCloseCodes.InvalidSeq as number) || code === (GatewayCloseCodes.SessionTimedOut as number)) this.opts.sessions.forget(shardId, `close ${code}`);
+    if (code === (GatewayCloseCodes.ShardingRequired as number) && this.opts.onShardingRequired) {
+      this.setState(shardId, 'fatal');
+      this.opts.log('warn', 'Discord requires more shards (close 4011): the fleet reshards the application', { appId: this.opts.appId, shardId, totalShards: this.opts.totalShards });
+      this.opts.onShardingRequired(shardId);
+      return;
+    }
     const advice = fatalCloseAdvice(code, { shardIds: String(shardId), totalShards: String(this.opts.totalShards), intents: this.opts.intents });
     if (advice) {
       this.setState(shardId, 'fatal');
@@ -125,14 +136,14 @@ export class GatewayShards {
     return this.paused ? Promise.resolve() : this.connect(shardId, m);
   }
 
-  /** Stops a shard resumably (4000): handed off, or its lease lost. */
-  async remove(shardId: number, reason: string): Promise<void> {
+  /** Stops a shard, resumably (4000) unless told otherwise: handed off, or its lease lost. */
+  async remove(shardId: number, reason: string, code = RESUMABLE_CLOSE): Promise<void> {
     const m = this.managers.get(shardId);
     if (!m) return;
     this.managers.delete(shardId);
     this.states.delete(shardId);
     this.opts.onStateChange?.(shardId, 'paused');
-    await Promise.resolve(m.destroy({ code: RESUMABLE_CLOSE, reason })).catch(() => undefined);
+    await Promise.resolve(m.destroy({ code, reason })).catch(() => undefined);
   }
 
   /** the state of a shard this task holds */

@@ -7,6 +7,8 @@ import type { PutEventsEntry } from '../../../lib/contract';
 /** Where an entry came from: enough to move the watermark and to correlate logs. */
 export interface EntryMeta {
   appId: string;
+  /** the shard set's fleet key when it is not the application id (a set started by a reshard) */
+  setKey?: string;
   shardId: number;
   sessionId: string;
   seq: number;
@@ -14,6 +16,9 @@ export interface EntryMeta {
   id: string;
   receivedAt: number;
 }
+
+/** The fleet key of the shard set an entry came from (leases, watermarks and resume points live under it). */
+export const setKeyOf = (meta: Pick<EntryMeta, 'appId' | 'setKey'>): string => meta.setKey ?? meta.appId;
 
 export interface QueuedEntry {
   entry: PutEventsEntry;
