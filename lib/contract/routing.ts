@@ -14,12 +14,124 @@ import { ContractError } from './errors';
 /** EventBridge `Source` of every entry the ingestor publishes. */
 export const EVENT_SOURCE = 'discord.gateway';
 
-export const TIER_NAMES = ['interactions', 'members', 'guilds', 'bulk'] as const;
-export type TierName = (typeof TIER_NAMES)[number];
+const MESSAGE_SIZE = 1_048_576;
 
-/** Which worker consumes a tier; `null` means no default consumer (the bulk tier). */
-export const CONSUMERS = ['interaction', 'member', 'guild'] as const;
-export type ConsumerName = (typeof CONSUMERS)[number];
+/** A tier as written in TIERS: the TierRoute fields, before the names are known to the type system. */
+interface TierDefinition {
+  readonly name: string;
+  readonly priority: number;
+  readonly description: string;
+  readonly dispatchTypes: readonly DispatchType[];
+  /** the worker: `lambdas/<consumer>/handler.ts`; null = no default consumer */
+  readonly consumer: string | null;
+  readonly queue: TierQueueSettings;
+}
+
+/**
+ * The tiers, one entry each: the default routing and the list every other part derives from (tier
+ * names, worker names, queues, rules, functions, event sources, dashboards). Adding a worker is one
+ * entry here with `consumer` set, plus its `lambdas/<consumer>/` folder (docs/workers.md).
+ * Message, presence and typing traffic are in no tier: the ingestor drops them.
+ */
+const TIERS = [
+  {
+    name: 'interactions',
+    priority: 1,
+    description: 'Slash commands and components: must be answered within 3 s',
+    dispatchTypes: ['INTERACTION_CREATE'],
+    consumer: 'interaction',
+    queue: {
+      functionTimeoutSeconds: 15,
+      visibilityTimeoutSeconds: 90,
+      // an interaction cannot be answered after 3 s; a few retries are enough to reach the DLQ fast
+      maxReceiveCount: 3,
+      batchSize: 1,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 100,
+      retentionSeconds: 3600,
+      maximumMessageSizeBytes: MESSAGE_SIZE,
+    },
+  },
+  {
+    name: 'members',
+    priority: 2,
+    // a chunk (op 8's answer, up to 1,000 members) is often above the claim-check threshold: it travels
+    // through S3 and the batch path loads it before the core, so the tier's settings fit it too
+    description: 'Member joins, updates and leaves, and member list chunks (/sync-members)',
+    dispatchTypes: ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE', 'GUILD_MEMBERS_CHUNK'],
+    consumer: 'member',
+    queue: {
+      functionTimeoutSeconds: 30,
+      visibilityTimeoutSeconds: 180,
+      maxReceiveCount: 5,
+      batchSize: 100,
+      maxBatchingWindowSeconds: 1,
+      maxConcurrency: 10,
+      retentionSeconds: 345_600,
+      maximumMessageSizeBytes: MESSAGE_SIZE,
+    },
+  },
+  {
+    name: 'guilds',
+    priority: 3,
+    description: 'Guild lifecycle: joins, updates, outages and removals',
+    dispatchTypes: ['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE'],
+    consumer: 'guild',
+    queue: {
+      functionTimeoutSeconds: 30,
+      visibilityTimeoutSeconds: 180,
+      maxReceiveCount: 5,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 5,
+      retentionSeconds: 345_600,
+      maximumMessageSizeBytes: MESSAGE_SIZE,
+    },
+  },
+  {
+    name: 'voice',
+    priority: 4,
+    // every mute, deafen and stream toggle is a VOICE_STATE_UPDATE too: batched like member events
+    description: 'Voice channel joins, moves and leaves',
+    dispatchTypes: ['VOICE_STATE_UPDATE'],
+    consumer: 'voice',
+    queue: {
+      functionTimeoutSeconds: 30,
+      visibilityTimeoutSeconds: 180,
+      maxReceiveCount: 5,
+      batchSize: 100,
+      maxBatchingWindowSeconds: 1,
+      maxConcurrency: 5,
+      retentionSeconds: 345_600,
+      maximumMessageSizeBytes: MESSAGE_SIZE,
+    },
+  },
+  {
+    name: 'bulk',
+    priority: 5,
+    description: 'Opt-in low-volume types kept for later consumers; no default consumer',
+    dispatchTypes: ['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE', 'GUILD_ROLE_CREATE', 'GUILD_ROLE_UPDATE', 'GUILD_ROLE_DELETE', 'GUILD_BAN_ADD', 'GUILD_BAN_REMOVE'],
+    consumer: null,
+    queue: {
+      functionTimeoutSeconds: 30,
+      visibilityTimeoutSeconds: 180,
+      maxReceiveCount: 5,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 2,
+      retentionSeconds: 1_209_600,
+      maximumMessageSizeBytes: MESSAGE_SIZE,
+    },
+  },
+] as const satisfies readonly TierDefinition[];
+
+export type TierName = (typeof TIERS)[number]['name'];
+/** Every tier's name, in TIERS order. */
+export const TIER_NAMES: readonly TierName[] = Object.freeze(TIERS.map((t) => t.name));
+
+/** Which worker consumes a tier (`lambdas/<consumer>/`); a tier with `consumer: null` has none (bulk). */
+export type ConsumerName = Exclude<(typeof TIERS)[number]['consumer'], null>;
+export const CONSUMERS: readonly ConsumerName[] = Object.freeze(TIERS.flatMap((t) => (t.consumer === null ? [] : [t.consumer])));
 
 const dispatchTypeSchema = z.enum(DISPATCH_TYPES as unknown as [DispatchType, ...DispatchType[]]);
 
@@ -47,12 +159,12 @@ export type TierQueueSettings = z.infer<typeof TierQueueSettingsSchema>;
 
 export const TierRouteSchema = z
   .object({
-    name: z.enum(TIER_NAMES),
+    name: z.enum(TIER_NAMES as [TierName, ...TierName[]]),
     /** 1 is served first; priority means separate queues with their own concurrency. */
     priority: z.number().int().min(1),
     description: z.string().min(1),
     dispatchTypes: z.array(dispatchTypeSchema).min(1),
-    consumer: z.enum(CONSUMERS).nullable(),
+    consumer: z.enum(CONSUMERS as [ConsumerName, ...ConsumerName[]]).nullable(),
     queue: TierQueueSettingsSchema,
   })
   .strict();
@@ -60,80 +172,8 @@ export type TierRoute = z.infer<typeof TierRouteSchema>;
 
 export type RoutingTable = Readonly<Record<TierName, TierRoute>>;
 
-const MESSAGE_SIZE = 1_048_576;
-
-/** Default routing. Message, presence and typing traffic are in no tier: the ingestor drops them. */
-export const DEFAULT_ROUTING_TABLE: RoutingTable = Object.freeze({
-  interactions: {
-    name: 'interactions',
-    priority: 1,
-    description: 'Slash commands and components: must be answered within 3 s',
-    dispatchTypes: ['INTERACTION_CREATE'],
-    consumer: 'interaction',
-    queue: {
-      functionTimeoutSeconds: 15,
-      visibilityTimeoutSeconds: 90,
-      // an interaction cannot be answered after 3 s; a few retries are enough to reach the DLQ fast
-      maxReceiveCount: 3,
-      batchSize: 1,
-      maxBatchingWindowSeconds: 0,
-      maxConcurrency: 100,
-      retentionSeconds: 3600,
-      maximumMessageSizeBytes: MESSAGE_SIZE,
-    },
-  },
-  members: {
-    name: 'members',
-    priority: 2,
-    description: 'Member joins, updates and leaves',
-    dispatchTypes: ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE'],
-    consumer: 'member',
-    queue: {
-      functionTimeoutSeconds: 30,
-      visibilityTimeoutSeconds: 180,
-      maxReceiveCount: 5,
-      batchSize: 100,
-      maxBatchingWindowSeconds: 1,
-      maxConcurrency: 10,
-      retentionSeconds: 345_600,
-      maximumMessageSizeBytes: MESSAGE_SIZE,
-    },
-  },
-  guilds: {
-    name: 'guilds',
-    priority: 3,
-    description: 'Guild lifecycle: joins, updates, outages and removals',
-    dispatchTypes: ['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE'],
-    consumer: 'guild',
-    queue: {
-      functionTimeoutSeconds: 30,
-      visibilityTimeoutSeconds: 180,
-      maxReceiveCount: 5,
-      batchSize: 10,
-      maxBatchingWindowSeconds: 0,
-      maxConcurrency: 5,
-      retentionSeconds: 345_600,
-      maximumMessageSizeBytes: MESSAGE_SIZE,
-    },
-  },
-  bulk: {
-    name: 'bulk',
-    priority: 4,
-    description: 'Opt-in low-volume types kept for later consumers; no default consumer',
-    dispatchTypes: ['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE', 'GUILD_ROLE_CREATE', 'GUILD_ROLE_UPDATE', 'GUILD_ROLE_DELETE', 'GUILD_BAN_ADD', 'GUILD_BAN_REMOVE'],
-    consumer: null,
-    queue: {
-      functionTimeoutSeconds: 30,
-      visibilityTimeoutSeconds: 180,
-      maxReceiveCount: 5,
-      batchSize: 10,
-      maxBatchingWindowSeconds: 0,
-      maxConcurrency: 2,
-      retentionSeconds: 1_209_600,
-      maximumMessageSizeBytes: MESSAGE_SIZE,
-    },
-  },
-} satisfies Record<TierName, TierRoute>);
+/** Default routing: the tiers of TIERS by name. */
+export const DEFAULT_ROUTING_TABLE: RoutingTable = Object.freeze(Object.fromEntries(TIERS.map((t) => [t.name, t as unknown as TierRoute])) as Record<TierName, TierRoute>);
 
 /** Cross-field rules that a single field's schema cannot state. Returns every violation found. */
 export function routingTableProblems(table: RoutingTable): string[] {

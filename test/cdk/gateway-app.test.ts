@@ -11,7 +11,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseIngestorConfig } from '../../ingestor/src/config';
-import { tiersByPriority } from '../../lib/contract';
+import { CONSUMERS, tiersByPriority } from '../../lib/contract';
+import { BOT_TOKEN_CONSUMERS } from '../../lib/constructs/tier-workers';
 import { buildTestApp, iamStatements, type Resources, type TestApp } from './helpers';
 
 const DATA_ACTION = /^(events|s3|secretsmanager|sqs|rds-db|kms|ssm|dynamodb):/i;
@@ -81,7 +82,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       });
     });
 
-    it('gives the bot token to the member and guild workers only, never to the interaction worker', () => {
+    it('gives the bot token to the workers that call bot-token routes only (member, guild), never to the interaction or voice worker', () => {
       const tokenExport: unknown = expect.stringContaining('DiscordBotToken');
       for (const w of t.gateway.workers.workers) {
         const fn = gwRes[gid(w.function)]!.Properties!;
@@ -90,7 +91,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
         const readsToken = iamStatements(gwRes).some(
           (s) => ((gwRes[s.owner]!.Properties?.Roles as unknown[] | undefined) ?? []).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })) && s.Action.includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes('DiscordBotToken'),
         );
-        if (w.consumer === 'interaction') {
+        if (!BOT_TOKEN_CONSUMERS.includes(w.consumer)) {
           expect(env.DISCORD_TOKEN_SECRET_ARN).toBeUndefined();
           expect(readsToken).toBe(false);
         } else {
@@ -102,7 +103,7 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
 
     it('grants rds-db:connect for the gateway_worker user of the proxy only', () => {
       const connects = iamStatements(gwRes).filter((s) => s.Action.includes('rds-db:connect'));
-      expect(connects).toHaveLength(3);
+      expect(connects).toHaveLength(CONSUMERS.length);
       for (const s of connects) expect(JSON.stringify(s.Resource)).toContain('/gateway_worker');
     });
   });
@@ -308,8 +309,8 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
       }
       // errors as a percentage of invocations (Worker<fn>ErrorRate, threshold workerErrorRatePercent = 1)
       const faultRates = alarms().filter((a) => JSON.stringify(a.Properties).includes('"Errors"') && JSON.stringify(a.Properties).includes('"Invocations"') && a.Properties!.Threshold === 1);
-      expect(faultRates).toHaveLength(3);
-      expect(text.filter((s) => s.includes('"Throttles"'))).toHaveLength(3);
+      expect(faultRates).toHaveLength(CONSUMERS.length);
+      expect(text.filter((s) => s.includes('"Throttles"'))).toHaveLength(CONSUMERS.length);
       expect(text.filter((s) => s.includes('DatabaseConnectionsCurrentlySessionPinned'))).toHaveLength(1);
     });
   });

@@ -6,6 +6,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConfigError, DEFAULT_ALARM_THRESHOLDS, loadAlarmThresholds } from '../../lib/config/app-config';
+import { CONSUMERS, TIER_NAMES, tiersByPriority } from '../../lib/contract';
 import { buildTestApp, type Resources } from './helpers';
 
 type Alarm = { id: string; Threshold: number; EvaluationPeriods: number; AlarmActions: unknown[]; MetricName?: string; Metrics?: unknown[]; ExtendedStatistic?: string; Statistic?: string };
@@ -32,15 +33,16 @@ describe('PRD 8.2 alarms', () => {
   const toTopic = (a: Alarm) => JSON.stringify(a.AlarmActions) === JSON.stringify([{ Ref: topicId }]);
   const metricNames = (a: Alarm) => JSON.stringify(a.Metrics ?? a.MetricName);
 
+  const consumed = tiersByPriority().flatMap((t) => (t.consumer ? [t.name] : []));
   const rows: Array<[string, RegExp, number, number, (a: Alarm) => boolean]> = [
-    // [PRD row, alarm ids, how many (2 shard groups, 3 consumed tiers, 3 workers, 2 Redis nodes), threshold, metric check]
+    // [PRD row, alarm ids, how many (2 shard groups, the consumed tiers, every tier, the workers, 2 Redis nodes), threshold, metric check]
     ['ingestor disconnect: a shard not READY > 1 min', /Ingestor\d+ShardsNotReady/, 2, 0, (a) => a.EvaluationPeriods === DEFAULT_ALARM_THRESHOLDS.shardNotReadyMinutes && metricNames(a).includes('ShardsReady')],
     ['ingestor OOM / task restarts', /Ingestor\d+Restarts/, 2, DEFAULT_ALARM_THRESHOLDS.ingestorStartsPer15Min, (a) => metricNames(a).includes('ProcessStarts')],
     ['ingestor memory > 80 %', /Ingestor\d+Memory/, 2, 80, (a) => metricNames(a).includes('MemoryUtilization')],
-    ['queue backlog > 1,000 per tier (here 250 from ALARM_QUEUE_BACKLOG_MESSAGES)', /Queue(interactions|members|guilds)Backlog/, 3, 250, (a) => metricNames(a).includes('ApproximateNumberOfMessagesVisible')],
-    ['DLQ > 0 per tier', /(interactions|members|guilds|bulk)queueDLQ.*(MaxMessage|Size|Count)|Dlq.*Alarm|DeadLetter.*Alarm/i, 4, 0, (a) => metricNames(a).includes('ApproximateNumberOfMessagesVisible')],
-    ['worker latency p99 > 1 s (here 800 ms from ALARM_WORKER_P99_MS)', /Worker\w+LatencyP99/, 3, 800, (a) => a.ExtendedStatistic === 'p99' && metricNames(a).includes('Duration')],
-    ['worker errors > 1 %', /Worker\w+ErrorRate/, 3, 1, (a) => metricNames(a).includes('Errors') && metricNames(a).includes('Invocations')],
+    ['queue backlog > 1,000 per tier (here 250 from ALARM_QUEUE_BACKLOG_MESSAGES)', new RegExp(`Queue(${consumed.join('|')})Backlog`), consumed.length, 250, (a) => metricNames(a).includes('ApproximateNumberOfMessagesVisible')],
+    ['DLQ > 0 per tier', new RegExp(`(${TIER_NAMES.join('|')})queueDLQ.*(MaxMessage|Size|Count)|Dlq.*Alarm|DeadLetter.*Alarm`, 'i'), TIER_NAMES.length, 0, (a) => metricNames(a).includes('ApproximateNumberOfMessagesVisible')],
+    ['worker latency p99 > 1 s (here 800 ms from ALARM_WORKER_P99_MS)', /Worker\w+LatencyP99/, CONSUMERS.length, 800, (a) => a.ExtendedStatistic === 'p99' && metricNames(a).includes('Duration')],
+    ['worker errors > 1 %', /Worker\w+ErrorRate/, CONSUMERS.length, 1, (a) => metricNames(a).includes('Errors') && metricNames(a).includes('Invocations')],
     ['Redis memory > 80 %', /RedisNode\dMemory/, 2, 80, (a) => metricNames(a).includes('DatabaseMemoryUsagePercentage')],
     ['Redis connections > 1,000', /RedisNode\dConnections/, 2, 1000, (a) => metricNames(a).includes('CurrConnections')],
     ['ingestor dead letters > 0', /Ingestor\d+DeadLetters/, 2, 0, (a) => metricNames(a).includes('EventsDeadLettered')],

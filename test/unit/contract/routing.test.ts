@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { classify, ContractError, createClassifier, DEFAULT_ROUTING_TABLE, DISPATCH_TYPES, EVENT_SOURCE, routingTableProblems, TIER_NAMES, tierEventPattern, tiersByPriority, validateRoutingTable, withOverrides, type RoutingTable } from '../../../lib/contract';
+import { classify, CONSUMERS, ContractError, createClassifier, DEFAULT_ROUTING_TABLE, DISPATCH_TYPES, EVENT_SOURCE, routingTableProblems, TIER_NAMES, tierEventPattern, tiersByPriority, validateRoutingTable, withOverrides, type RoutingTable } from '../../../lib/contract';
 
 describe('routing table', () => {
-  it('has the four tiers, interactions first', () => {
+  it('has the five tiers, interactions first, and one worker per consumed tier', () => {
     expect(Object.keys(DEFAULT_ROUTING_TABLE).sort()).toEqual([...TIER_NAMES].sort());
-    expect(tiersByPriority().map((t) => t.name)).toEqual(['interactions', 'members', 'guilds', 'bulk']);
+    expect(tiersByPriority().map((t) => t.name)).toEqual(['interactions', 'members', 'guilds', 'voice', 'bulk']);
+    // the worker list is derived from the tiers: a tier's consumer is the only place a worker is named
+    expect([...CONSUMERS]).toEqual(tiersByPriority().flatMap((t) => (t.consumer ? [t.consumer] : [])));
+    expect([...CONSUMERS]).toEqual(['interaction', 'member', 'guild', 'voice']);
   });
 
   it('routes each dispatch type to at most one tier, and only known types', () => {
@@ -23,6 +26,8 @@ describe('routing table', () => {
     expect(classify('GUILD_MEMBER_ADD')).toBe('members');
     expect(classify('GUILD_MEMBER_UPDATE')).toBe('members');
     expect(classify('GUILD_MEMBER_REMOVE')).toBe('members');
+    expect(classify('GUILD_MEMBERS_CHUNK')).toBe('members');
+    expect(classify('VOICE_STATE_UPDATE')).toBe('voice');
     expect(classify('GUILD_CREATE')).toBe('guilds');
     expect(classify('GUILD_DELETE')).toBe('guilds');
     expect(classify('MESSAGE_CREATE')).toBeUndefined();
@@ -45,8 +50,9 @@ describe('routing table', () => {
   it('builds a rule pattern naming exactly the tier source and types', () => {
     expect(tierEventPattern(DEFAULT_ROUTING_TABLE.members)).toEqual({
       source: [EVENT_SOURCE],
-      'detail-type': ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE'],
+      'detail-type': ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE', 'GUILD_MEMBERS_CHUNK'],
     });
+    expect(tierEventPattern(DEFAULT_ROUTING_TABLE.voice)).toEqual({ source: [EVENT_SOURCE], 'detail-type': ['VOICE_STATE_UPDATE'] });
   });
 
   it('applies overrides and re-validates them', () => {
@@ -60,7 +66,7 @@ describe('routing table', () => {
   });
 
   it('rejects an override with an unknown dispatch type, naming it', () => {
-    expect(() => withOverrides({ bulk: { dispatchTypes: ['MESAGE_CREATE'] } })).toThrowError(/bulk\.dispatchTypes\.0/);
+    expect(() => withOverrides({ bulk: { dispatchTypes: ['MESAGE_CREATE'] } })).toThrow(/bulk\.dispatchTypes\.0/);
     try {
       withOverrides({ bulk: { dispatchTypes: ['MESAGE_CREATE'] } });
     } catch (e) {
@@ -70,24 +76,24 @@ describe('routing table', () => {
   });
 
   it('rejects an unknown tier name', () => {
-    expect(() => withOverrides({ premium: {} } as never)).toThrowError(/unknown tier in overrides: premium/);
+    expect(() => withOverrides({ premium: {} } as never)).toThrow(/unknown tier in overrides: premium/);
   });
 
   it('rejects a type routed to two tiers', () => {
-    expect(() => withOverrides({ bulk: { dispatchTypes: ['GUILD_MEMBER_ADD'] } })).toThrowError(/GUILD_MEMBER_ADD is routed to both members and bulk/);
+    expect(() => withOverrides({ bulk: { dispatchTypes: ['GUILD_MEMBER_ADD'] } })).toThrow(/GUILD_MEMBER_ADD is routed to both members and bulk/);
   });
 
   it('rejects a visibility timeout below 6 x the function timeout, saying what to set', () => {
-    expect(() => withOverrides({ members: { queue: { visibilityTimeoutSeconds: 60 } } })).toThrowError(/members\.queue\.visibilityTimeoutSeconds=60 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/);
+    expect(() => withOverrides({ members: { queue: { visibilityTimeoutSeconds: 60 } } })).toThrow(/members\.queue\.visibilityTimeoutSeconds=60 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/);
   });
 
   it('rejects a batch size above 10 without a batching window', () => {
-    expect(() => withOverrides({ members: { queue: { maxBatchingWindowSeconds: 0 } } })).toThrowError(/batchSize=100 above 10 needs maxBatchingWindowSeconds >= 1/);
+    expect(() => withOverrides({ members: { queue: { maxBatchingWindowSeconds: 0 } } })).toThrow(/batchSize=100 above 10 needs maxBatchingWindowSeconds >= 1/);
   });
 
   it('rejects maximum concurrency outside 2..1000 and a missing tier', () => {
-    expect(() => withOverrides({ guilds: { queue: { maxConcurrency: 1 } } })).toThrowError(/guilds\.queue\.maxConcurrency/);
+    expect(() => withOverrides({ guilds: { queue: { maxConcurrency: 1 } } })).toThrow(/guilds\.queue\.maxConcurrency/);
     const { bulk: _bulk, ...rest } = DEFAULT_ROUTING_TABLE;
-    expect(() => validateRoutingTable(rest as unknown as RoutingTable)).toThrowError(/tier bulk is missing/);
+    expect(() => validateRoutingTable(rest as unknown as RoutingTable)).toThrow(/tier bulk is missing/);
   });
 });
