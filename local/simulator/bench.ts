@@ -35,19 +35,36 @@ ws.on('message', (data, binary) => {
 });
 `;
 
+/** What the client thread posts: `ready` after READY, then `done` (its clock) with the bytes it read. */
+interface WorkerMessage {
+  ready?: boolean;
+  done?: number;
+  bytes?: number;
+}
+
 async function run(count: number, compress: boolean, zlib: 'sync' | 'stream' = 'sync'): Promise<{ produceMs: number; deliverMs: number; bytes: number }> {
   const sim = await DiscordSimulator.start({ guilds: 1, heartbeatIntervalMs: 60_000, identifyWindowMs: 0, zlib });
-  const g = sim.guildIds[0]!;
+  const g = sim.guildIds[0];
+  if (g === undefined) throw new Error('the simulator started without a guild');
   const worker = new Worker(CLIENT, {
     eval: true,
     workerData: { url: `${sim.gatewayUrl}/?v=10&encoding=json${compress ? '&compress=zlib-stream' : ''}`, token: sim.token, zlib: compress, expect: count + 2, wsPath: require.resolve('ws') },
   });
-  const done = new Promise<{ done: number; bytes: number }>((resolve) => worker.on('message', (m) => m.done && resolve(m)));
-  await new Promise<void>((resolve) => worker.on('message', (m) => m.ready && resolve()));
+  const done = new Promise<{ done: number; bytes: number }>((resolve) =>
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.done !== undefined) resolve({ done: m.done, bytes: m.bytes ?? 0 });
+    }),
+  );
+  await new Promise<void>((resolve) =>
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.ready) resolve();
+    }),
+  );
   const payloads = Array.from({ length: 1000 }, (_, i) => sim.memberPayload(g, String(700000000000000000n + BigInt(i))));
   const t0 = Date.now();
   for (let i = 0; i < count; i++) {
-    sim.dispatch('GUILD_MEMBER_ADD', payloads[i % 1000]!);
+    const payload = payloads[i % payloads.length];
+    if (payload) sim.dispatch('GUILD_MEMBER_ADD', payload);
     if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
   }
   const produceMs = Date.now() - t0;

@@ -60,7 +60,7 @@ async function main() {
     sessionStartTotal: num('session-start-total'),
     seed: values.seed === undefined ? undefined : num('seed'),
   });
-  const tokenFile = values['token-file']!;
+  const tokenFile = values['token-file'];
   mkdirSync(dirname(tokenFile), { recursive: true });
   writeFileSync(tokenFile, sim.token, { mode: 0o600 });
   if (values.json) {
@@ -83,7 +83,8 @@ async function main() {
   }
 }
 
-void main().catch((err: Error) => {
-  console.error(`simulator failed to start: ${err.message}${/EADDRINUSE/.test(err.message) ? ' (choose another --port, or 0 for any free one)' : ''}`);
+void main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`simulator failed to start: ${message}${/EADDRINUSE/.test(message) ? ' (choose another --port, or 0 for any free one)' : ''}`);
   process.exit(1);
 });

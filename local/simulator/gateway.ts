@@ -65,6 +65,9 @@ export interface Received {
   seq: number;
 }
 
+/** A JSON object, or undefined for anything else (arrays, primitives, null). */
+const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
 const keyOf = (e: Received): string => `${e.sessionId}:${e.seq}`;
 
 /**
@@ -156,7 +159,7 @@ export interface IdentifyRecord {
   at: number;
   shardId: number;
   bucket: number;
-  outcome: 'ready' | 'rate-limited' | string;
+  outcome: 'ready' | 'rate-limited';
 }
 
 export interface ResumeRecord {
@@ -232,9 +235,15 @@ export class GatewaySimulator {
     const conn: Connection = { ws, id: this.nextConnId++, path: url.pathname, sends: [], lastHeartbeatAt: Date.now(), closed: false };
     this.conns.add(conn);
     const v = url.searchParams.get('v');
-    if (v !== null && v !== '10') return this.close(conn, GatewayCloseCodes.InvalidAPIVersion, 'Invalid API version');
+    if (v !== null && v !== '10') {
+      this.close(conn, GatewayCloseCodes.InvalidAPIVersion, 'Invalid API version');
+      return;
+    }
     const encoding = url.searchParams.get('encoding') ?? 'json';
-    if (encoding !== 'json') return this.close(conn, GatewayCloseCodes.DecodeError, 'only json encoding is simulated');
+    if (encoding !== 'json') {
+      this.close(conn, GatewayCloseCodes.DecodeError, 'only json encoding is simulated');
+      return;
+    }
     if (url.searchParams.get('compress') === 'zlib-stream') {
       conn.deflate = createMessageDeflater(this.opts.zlib ?? 'auto');
     }
@@ -311,14 +320,24 @@ export class GatewaySimulator {
     const now = Date.now();
     conn.sends = conn.sends.filter((t) => now - t < this.opts.sendLimit.windowMs);
     conn.sends.push(now);
-    if (conn.sends.length > this.opts.sendLimit.limit) return this.close(conn, GatewayCloseCodes.RateLimited, 'You are being rate limited.');
-    if (data.byteLength > this.opts.maxPayloadBytes) return this.close(conn, GatewayCloseCodes.DecodeError, 'payload too large');
-    let p: { op?: unknown; d?: any };
+    if (conn.sends.length > this.opts.sendLimit.limit) {
+      this.close(conn, GatewayCloseCodes.RateLimited, 'You are being rate limited.');
+      return;
+    }
+    if (data.byteLength > this.opts.maxPayloadBytes) {
+      this.close(conn, GatewayCloseCodes.DecodeError, 'payload too large');
+      return;
+    }
+    let p: { op?: unknown; d?: unknown } | undefined;
     try {
       if (isBinary) throw new Error('binary frames are not simulated');
-      p = JSON.parse(data.toString('utf8'));
+      p = asRecord(JSON.parse(data.toString('utf8')));
     } catch {
-      return this.close(conn, GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
+      p = undefined;
+    }
+    if (!p) {
+      this.close(conn, GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
+      return;
     }
     switch (p.op) {
       case GatewayOpcodes.Heartbeat:
@@ -327,32 +346,57 @@ export class GatewaySimulator {
         this.send(conn, { op: GatewayOpcodes.HeartbeatAck });
         return;
       case GatewayOpcodes.Identify:
-        return this.identify(conn, p.d);
+        this.identify(conn, p.d);
+        return;
       case GatewayOpcodes.Resume:
-        return this.resume(conn, p.d);
+        this.resume(conn, p.d);
+        return;
       case GatewayOpcodes.PresenceUpdate:
       case GatewayOpcodes.VoiceStateUpdate:
       case GatewayOpcodes.RequestGuildMembers:
       case GatewayOpcodes.RequestSoundboardSounds:
-        if (!conn.session) return this.close(conn, GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
+        if (!conn.session) {
+          this.close(conn, GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
+          return;
+        }
         return;
       default:
-        return this.close(conn, GatewayCloseCodes.UnknownOpcode, 'Unknown opcode.');
+        this.close(conn, GatewayCloseCodes.UnknownOpcode, 'Unknown opcode.');
+        return;
     }
   }
 
-  private identify(conn: Connection, d: any): void {
-    if (conn.session) return this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
-    if (!d || d.token !== this.opts.token) return this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
-    const [shardId, numShards] = Array.isArray(d.shard) ? d.shard.map(Number) : [0, 1];
+  private identify(conn: Connection, raw: unknown): void {
+    if (conn.session) {
+      this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
+      return;
+    }
+    const d = asRecord(raw);
+    if (d?.token !== this.opts.token) {
+      this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
+      return;
+    }
+    const shard: unknown[] = Array.isArray(d.shard) ? d.shard : [0, 1];
+    const shardId = Number(shard[0]);
+    const numShards = Number(shard[1]);
     if (!Number.isInteger(shardId) || !Number.isInteger(numShards) || numShards < 1 || shardId < 0 || shardId >= numShards) {
-      return this.close(conn, GatewayCloseCodes.InvalidShard, 'Invalid shard.');
+      this.close(conn, GatewayCloseCodes.InvalidShard, 'Invalid shard.');
+      return;
     }
     const intents = Number(d.intents);
-    if (!Number.isInteger(intents) || intents < 0 || (intents & ~ALL_INTENTS) !== 0) return this.close(conn, GatewayCloseCodes.InvalidIntents, 'Invalid intent(s).');
-    if ((intents & PRIVILEGED_INTENTS & ~this.opts.allowedIntents) !== 0) return this.close(conn, GatewayCloseCodes.DisallowedIntents, 'Disallowed intent(s).');
+    if (!Number.isInteger(intents) || intents < 0 || (intents & ~ALL_INTENTS) !== 0) {
+      this.close(conn, GatewayCloseCodes.InvalidIntents, 'Invalid intent(s).');
+      return;
+    }
+    if ((intents & PRIVILEGED_INTENTS & ~this.opts.allowedIntents) !== 0) {
+      this.close(conn, GatewayCloseCodes.DisallowedIntents, 'Disallowed intent(s).');
+      return;
+    }
     const guilds = this.hooks.guildsFor(shardId, numShards);
-    if (guilds.length > this.opts.maxGuildsPerShard) return this.close(conn, GatewayCloseCodes.ShardingRequired, 'Sharding is required.');
+    if (guilds.length > this.opts.maxGuildsPerShard) {
+      this.close(conn, GatewayCloseCodes.ShardingRequired, 'Sharding is required.');
+      return;
+    }
     const now = Date.now();
     const bucket = shardId % this.opts.maxConcurrency;
     const last = this.lastIdentifyPerBucket.get(bucket);
@@ -399,10 +443,18 @@ export class GatewaySimulator {
     for (const g of guilds) this.emit(session, 'GUILD_CREATE', g.payload(), g.id, g.id);
   }
 
-  private resume(conn: Connection, d: any): void {
-    if (conn.session) return this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
-    if (!d || d.token !== this.opts.token) return this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
-    const s = this.sessions.get(String(d.session_id));
+  private resume(conn: Connection, raw: unknown): void {
+    if (conn.session) {
+      this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
+      return;
+    }
+    const d = asRecord(raw);
+    if (d?.token !== this.opts.token) {
+      this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
+      return;
+    }
+    const sessionId = typeof d.session_id === 'string' ? d.session_id : '';
+    const s = this.sessions.get(sessionId);
     const seq = Number(d.seq);
     const expired = s?.disconnectedAt !== undefined && Date.now() - s.disconnectedAt > this.opts.sessionTtlMs;
     const oldest = s?.buffer[0]?.f.s ?? (s ? s.seq + 1 : 0);
@@ -410,9 +462,10 @@ export class GatewaySimulator {
       // a seq the session never reached: 4007, and the session is over
       this.endSession(s);
       this.resumes.push({ at: Date.now(), sessionId: s.id, shardId: s.shardId, seq, viaResumeUrl: conn.path.startsWith('/resume/'), outcome: 'invalid-seq' });
-      return this.close(conn, GatewayCloseCodes.InvalidSeq, 'Invalid seq.');
+      this.close(conn, GatewayCloseCodes.InvalidSeq, 'Invalid seq.');
+      return;
     }
-    const record: ResumeRecord = { at: Date.now(), sessionId: String(d.session_id), shardId: s?.shardId, seq, viaResumeUrl: conn.path.startsWith('/resume/'), outcome: 'invalid' };
+    const record: ResumeRecord = { at: Date.now(), sessionId, shardId: s?.shardId, seq, viaResumeUrl: conn.path.startsWith('/resume/'), outcome: 'invalid' };
     this.resumes.push(record);
     if (!s || !s.valid || expired || !Number.isInteger(seq) || seq < oldest - 1) {
       this.send(conn, { op: GatewayOpcodes.InvalidSession, d: false });

@@ -135,7 +135,8 @@ export class HttpInteractions {
    */
   async createInteraction(opts: { guildId?: string; channelId?: string; userId?: string; commandName: string; options?: Array<{ name: string; type: number; value: unknown }> }): Promise<{ ix: SimInteraction; status: number; response?: unknown }> {
     const now = Date.now();
-    const guildId = opts.guildId ?? this.sim.guildIds[0]!;
+    const guildId = opts.guildId ?? this.sim.guildIds[0];
+    if (guildId === undefined) throw new Error('createInteraction: the simulator has no guilds; start it with guilds > 0 or pass guildId');
     const ix: SimInteraction = {
       id: this.snowflakes.next(now),
       token: this.token(),
@@ -167,7 +168,7 @@ export class HttpInteractions {
       context: 0,
       attachment_size_limit: 8_388_608,
     };
-    let status = 0;
+    let status: number;
     let response: unknown;
     try {
       const r = await this.post(JSON.stringify(payload));

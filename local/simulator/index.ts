@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GuildChannelResponse, MessageResponse } from 'discord-api-spec';
+import type { GuildChannelResponse } from 'discord-api-spec';
 import { GatewayIntentBits, type APIUser, type GatewayGuildCreateDispatchData, type GatewayGuildMemberAddDispatchData } from 'discord-api-types/v10';
 import { envelopeId } from '../../lib/contract';
 import { GatewaySimulator, Ledger, type LedgerEntry, type Received } from './gateway';
@@ -247,7 +247,21 @@ export class DiscordSimulator {
   }
 
   private guildPayload(id: string): GatewayGuildCreateDispatchData {
-    return guildCreate(this.guildMeta.get(id)!);
+    return guildCreate(this.layoutOf(id));
+  }
+
+  /** The layout of one of the simulator's guilds; an unknown id is a caller's mistake, named in the error. */
+  private layoutOf(guildId: string): GuildLayout {
+    const g = this.guildMeta.get(guildId);
+    if (!g) throw new Error(`guild ${guildId} is not one of the simulator's guilds`);
+    return g;
+  }
+
+  /** A guild id to default to: the first guild (throws when the simulator has none). */
+  private firstGuild(what: string): string {
+    const g = this.guildIds[0];
+    if (g === undefined) throw new Error(`${what}: the simulator has no guilds; start it with guilds > 0 or pass a guild id`);
+    return g;
   }
 
   /**
@@ -276,13 +290,13 @@ export class DiscordSimulator {
   /** Creates a slash command interaction now and dispatches INTERACTION_CREATE; the 3 s window starts. */
   createInteraction(opts: { guildId?: string; channelId?: string; userId?: string; commandName: string; options?: Array<{ name: string; type: number; value: unknown }> }): SimInteraction {
     const now = Date.now();
-    const guildId = opts.guildId ?? this.guildIds[0]!;
+    const guildId = opts.guildId ?? this.firstGuild('createInteraction');
     const ix: SimInteraction = {
       id: this.snowflakes.next(now),
       token: `aW50ZXJhY3Rpb24${randomBytes(24).toString('base64url')}`,
       createdAt: now,
       guildId,
-      channelId: opts.channelId ?? this.guildMeta.get(guildId)?.channels[0]!.id ?? this.snowflakes.next(now),
+      channelId: opts.channelId ?? this.guildMeta.get(guildId)?.channels[0].id ?? this.snowflakes.next(now),
       userId: opts.userId ?? this.snowflakes.next(now - 1_000_000),
       commandName: opts.commandName,
       messages: [],
@@ -324,17 +338,18 @@ export class DiscordSimulator {
   async traffic(opts: { count: number; ratePerSec?: number; mix?: Partial<Record<TrafficType, number>>; guildIds?: string[]; users?: number }): Promise<Partial<Record<TrafficType, number>>> {
     const pick = weightedPicker(opts.mix ?? DEFAULT_MIX, this.random);
     const guilds = opts.guildIds ?? this.guildIds;
-    if (guilds.length === 0) throw new Error('traffic: no guilds (start the simulator with guilds > 0 or pass guildIds)');
+    const [firstGuild] = guilds;
+    if (firstGuild === undefined) throw new Error('traffic: no guilds (start the simulator with guilds > 0 or pass guildIds)');
     const users = Math.max(1, opts.users ?? 1000);
     const userBase = BigInt(this.snowflakes.next(Date.UTC(2020, 0, 1)));
     const counts: Partial<Record<TrafficType, number>> = {};
     const start = Date.now();
     for (let i = 0; i < opts.count; i++) {
       const type = pick();
-      const guildId = guilds[Math.floor(this.random() * guilds.length)]!;
+      const guildId = guilds[Math.floor(this.random() * guilds.length)] ?? firstGuild;
       const userId = String(userBase + (BigInt(Math.floor(this.random() * users)) << 22n));
       if (type === 'INTERACTION_CREATE') this.createInteraction({ guildId, userId, commandName: 'ping' });
-      else this.dispatch(type, payloadFor(type, { id: guildId, channelId: this.guildMeta.get(guildId)?.channels[0]!.id ?? guildId }, userId, this.snowflakes));
+      else this.dispatch(type, payloadFor(type, { id: guildId, channelId: this.guildMeta.get(guildId)?.channels[0].id ?? guildId }, userId, this.snowflakes));
       counts[type] = (counts[type] ?? 0) + 1;
       if (opts.ratePerSec) {
         const wait = start + ((i + 1) * 1000) / opts.ratePerSec - Date.now();
@@ -355,7 +370,7 @@ export class DiscordSimulator {
 
   /** Traffic that no tier wants (messages, typing, presences): the ingestor must drop it. */
   noise(guildId: string, count: number): void {
-    const ch = this.guildMeta.get(guildId)?.channels[0]!.id ?? this.snowflakes.next();
+    const ch = this.guildMeta.get(guildId)?.channels[0].id ?? this.snowflakes.next();
     for (let i = 0; i < count; i++) {
       const user = this.snowflakes.next(Date.now() - 5_000_000);
       const kind = i % 3;
@@ -382,7 +397,14 @@ export class DiscordSimulator {
         if (wait > 0)
           await new Promise<void>((resolve, reject) => {
             const t = setTimeout(resolve, wait);
-            signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+            signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(t);
+                reject(signal.reason instanceof Error ? signal.reason : new Error('identify wait aborted'));
+              },
+              { once: true },
+            );
           });
       },
     };
@@ -473,12 +495,13 @@ export class DiscordSimulator {
       }),
     guildShape: (id) => {
       const g = this.guildMeta.get(id);
-      return g && { id: g.id, name: g.name, ownerId: g.ownerId, memberCount: g.memberCount, channelId: g.channels[0]!.id, roles: g.roles };
+      return g && { id: g.id, name: g.name, ownerId: g.ownerId, memberCount: g.memberCount, channelId: g.channels[0].id, roles: g.roles };
     },
     channel: (id): GuildChannelResponse | undefined => {
       const guildId = this.channelGuild.get(id);
-      const c = guildId === undefined ? undefined : this.guildMeta.get(guildId)?.channels.find((x) => x.id === id);
-      return c && rest.textChannel(c.id, guildId!, c.name, c.position, c.type);
+      if (guildId === undefined) return undefined;
+      const c = this.guildMeta.get(guildId)?.channels.find((x) => x.id === id);
+      return c && rest.textChannel(c.id, guildId, c.name, c.position, c.type);
     },
     interaction: (id) => this.interactions.get(id),
     interactionByToken: (token) => this.interactionsByToken.get(token),
@@ -535,7 +558,8 @@ export class DiscordSimulator {
       if (!decision.ok) {
         rec.rateLimited = true;
         rec.global = decision.global;
-        return reply(429, { message: 'You are being rate limited.', retry_after: Number(decision.retryAfter!.toFixed(3)), global: !!decision.global }, decision.headers);
+        reply(429, { message: 'You are being rate limited.', retry_after: Number((decision.retryAfter ?? 0).toFixed(3)), global: !!decision.global }, decision.headers);
+        return;
       }
       try {
         if (badJson) throw new HttpError(400, 50109, 'The request body contains invalid JSON.');
@@ -547,16 +571,18 @@ export class DiscordSimulator {
         // errors after the limiter still carry its headers
         if (err instanceof HttpError) {
           rec.code = err.code;
-          return reply(err.status, err.body, decision.headers);
+          reply(err.status, err.body, decision.headers);
+          return;
         }
         throw err;
       }
     } catch (err) {
       if (err instanceof HttpError) {
         rec.code = err.code;
-        return reply(err.status, err.body);
+        reply(err.status, err.body);
+        return;
       }
-      reply(500, { message: String((err as Error).message), code: 0 });
+      reply(500, { message: err instanceof Error ? err.message : String(err), code: 0 });
     }
   }
 

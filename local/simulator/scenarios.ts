@@ -2,20 +2,31 @@
  * Payloads for mixed gateway traffic, shaped like Discord's (discord-api-types v10), and a seeded
  * random source so a scenario repeats exactly with the same seed.
  */
-import type {
-  APIGuildChannel,
-  APIGuildMember,
-  APIRole,
-  APIUser,
-  GatewayGuildCreateDispatchData,
-  GatewayGuildMemberAddDispatchData,
-  GatewayGuildMemberRemoveDispatchData,
-  GatewayGuildMemberUpdateDispatchData,
-  GatewayInteractionCreateDispatchData,
-  GuildMemberFlags,
-  GuildSystemChannelFlags,
-  RoleFlags,
-  UserFlags,
+import {
+  ApplicationCommandType,
+  ChannelType,
+  GuildDefaultMessageNotifications,
+  GuildExplicitContentFilter,
+  GuildMFALevel,
+  GuildNSFWLevel,
+  GuildPremiumTier,
+  GuildVerificationLevel,
+  InteractionContextType,
+  InteractionType,
+  Locale,
+  type APIGuildMember,
+  type APIRole,
+  type APIUser,
+  type ChannelFlags,
+  type GatewayGuildCreateDispatchData,
+  type GatewayGuildMemberAddDispatchData,
+  type GatewayGuildMemberRemoveDispatchData,
+  type GatewayGuildMemberUpdateDispatchData,
+  type GatewayInteractionCreateDispatchData,
+  type GuildMemberFlags,
+  type GuildSystemChannelFlags,
+  type RoleFlags,
+  type UserFlags,
 } from 'discord-api-types/v10';
 import { snowflakeTime, type SnowflakeGenerator } from './snowflake';
 
@@ -69,11 +80,14 @@ export function seededRandom(seed: number): () => number {
 export function weightedPicker<K extends string>(weights: Partial<Record<K, number>>, random: () => number): () => K {
   const entries = Object.entries(weights).filter(([, w]) => typeof w === 'number' && w > 0) as Array<[K, number]>;
   if (entries.length === 0) throw new Error('traffic mix has no positive weight: give at least one type a weight above 0');
+  const last = entries.at(-1);
+  if (!last) throw new Error('traffic mix has no positive weight: give at least one type a weight above 0');
   const total = entries.reduce((a, [, w]) => a + w, 0);
   return () => {
     let r = random() * total;
     for (const [k, w] of entries) if ((r -= w) < 0) return k;
-    return entries[entries.length - 1]![0];
+    // floating-point rounding can leave r just at 0 after the last weight
+    return last[0];
   };
 }
 
@@ -83,7 +97,17 @@ export interface GuildRef {
 }
 
 /** A user as the gateway sends it (the simulator names users after their id). */
-export const user = (id: string): APIUser => ({ id, username: `user${id.slice(-6)}`, discriminator: '0', global_name: null, avatar: null, public_flags: 0 as UserFlags, flags: 0 as UserFlags });
+export const user = (id: string): APIUser => ({
+  id,
+  username: `user${id.slice(-6)}`,
+  discriminator: '0',
+  global_name: null,
+  avatar: null,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
+  public_flags: 0 as UserFlags,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
+  flags: 0 as UserFlags,
+});
 
 /** A guild member who joined at `joinedAt` (Unix ms). */
 export const member = (userId: string, joinedAt: number, extra: Partial<APIGuildMember> = {}): APIGuildMember => ({
@@ -98,6 +122,7 @@ export const member = (userId: string, joinedAt: number, extra: Partial<APIGuild
   mute: false,
   pending: false,
   communication_disabled_until: null,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
   flags: 0 as GuildMemberFlags,
   ...extra,
 });
@@ -107,6 +132,7 @@ export const role = (id: string, name: string, position: number, permissions: st
   name,
   permissions,
   position,
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- Discord still sends `color` beside `colors`, and the spec's GuildRoleResponse requires it
   color: 0,
   colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
   hoist: false,
@@ -114,8 +140,16 @@ export const role = (id: string, name: string, position: number, permissions: st
   unicode_emoji: null,
   managed: false,
   mentionable: false,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
   flags: 0 as RoleFlags,
 });
+
+export interface GuildLayoutChannel {
+  id: string;
+  name: string;
+  position: number;
+  type: 0 | 2;
+}
 
 /** The channels and roles of a simulated guild, derived from its id (stable, unique). */
 export interface GuildLayout {
@@ -123,7 +157,8 @@ export interface GuildLayout {
   name: string;
   ownerId: string;
   memberCount: number;
-  channels: Array<{ id: string; name: string; position: number; type: 0 | 2 }>;
+  /** general first: every guild has it */
+  channels: [GuildLayoutChannel, ...GuildLayoutChannel[]];
   roles: Array<{ id: string; name: string; position: number; permissions: string }>;
   /** members listed inline in GUILD_CREATE */
   inlineMembers: number;
@@ -136,7 +171,7 @@ export function guildLayout(id: string, name: string, ownerId: string, memberCou
     ownerId,
     memberCount,
     // general first, then the extra channels (every fifth a voice channel) and roles
-    channels: [{ id: generalId, name: 'general', position: 0, type: 0 }, ...Array.from({ length: channels - 1 }, (_, i) => ({ id: String(BigInt(id) + BigInt(1000 + i)), name: `channel-${i}`, position: i + 1, type: (i % 5 === 4 ? 2 : 0) as 0 | 2 }))],
+    channels: [{ id: generalId, name: 'general', position: 0, type: 0 }, ...Array.from({ length: channels - 1 }, (_, i): GuildLayoutChannel => ({ id: String(BigInt(id) + BigInt(1000 + i)), name: `channel-${i}`, position: i + 1, type: i % 5 === 4 ? 2 : 0 }))],
     roles: [{ id, name: '@everyone', position: 0, permissions: '0' }, ...Array.from({ length: roles }, (_, i) => ({ id: String(BigInt(id) + BigInt(2000 + i)), name: `role-${i}`, position: i + 1, permissions: '1024' }))],
     inlineMembers,
   };
@@ -156,15 +191,16 @@ export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
     afk_timeout: 300,
     widget_enabled: false,
     widget_channel_id: null,
-    verification_level: 0,
-    default_message_notifications: 0,
-    explicit_content_filter: 0,
+    verification_level: GuildVerificationLevel.None,
+    default_message_notifications: GuildDefaultMessageNotifications.AllMessages,
+    explicit_content_filter: GuildExplicitContentFilter.Disabled,
     roles: g.roles.map((r) => role(r.id, r.name, r.position, r.permissions)),
     emojis: [],
     features: [],
-    mfa_level: 0,
+    mfa_level: GuildMFALevel.None,
     application_id: null,
-    system_channel_id: g.channels[0]!.id,
+    system_channel_id: g.channels[0].id,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
     system_channel_flags: 0 as GuildSystemChannelFlags,
     rules_channel_id: null,
     max_presences: null,
@@ -172,13 +208,13 @@ export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
     vanity_url_code: null,
     description: null,
     banner: null,
-    premium_tier: 0,
+    premium_tier: GuildPremiumTier.None,
     premium_subscription_count: 0,
-    preferred_locale: 'en-US' as GatewayGuildCreateDispatchData['preferred_locale'],
+    preferred_locale: Locale.EnglishUS,
     public_updates_channel_id: null,
     max_video_channel_users: 25,
     max_stage_video_channel_users: 50,
-    nsfw_level: 0,
+    nsfw_level: GuildNSFWLevel.Default,
     stickers: [],
     premium_progress_bar_enabled: false,
     hub_type: null,
@@ -190,9 +226,10 @@ export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
     member_count: g.memberCount,
     voice_states: [],
     members: Array.from({ length: g.inlineMembers }, (_, i) => member(String(BigInt(g.id) + BigInt(3000 + i)), created)),
-    channels: g.channels.map((c) => {
-      const common = { id: c.id, name: c.name, position: c.position, guild_id: g.id, flags: 0, parent_id: null, permission_overwrites: [], nsfw: false, rate_limit_per_user: 0, last_message_id: null };
-      return (c.type === 2 ? { ...common, type: 2, bitrate: 64_000, user_limit: 0, rtc_region: null } : { ...common, type: 0, topic: null }) as GatewayGuildCreateDispatchData['channels'][number] & APIGuildChannel;
+    channels: g.channels.map((c): GatewayGuildCreateDispatchData['channels'][number] => {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
+      const common = { id: c.id, name: c.name, position: c.position, guild_id: g.id, flags: 0 as ChannelFlags, parent_id: null, permission_overwrites: [], nsfw: false, rate_limit_per_user: 0, last_message_id: null };
+      return c.type === 2 ? { ...common, type: ChannelType.GuildVoice, bitrate: 64_000, user_limit: 0, rtc_region: null } : { ...common, type: ChannelType.GuildText, topic: null };
     }),
     threads: [],
     presences: [],
@@ -220,21 +257,23 @@ export function chatInputInteraction(ix: {
   return {
     id: ix.id,
     application_id: ix.appId,
-    type: 2,
+    type: InteractionType.ApplicationCommand,
     token: ix.token,
     version: 1,
     guild_id: ix.guildId,
     guild: { id: ix.guildId, locale: 'en-US' as never, features: [] },
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- Discord still sends channel_id beside channel, and consumers read it
     channel_id: ix.channelId,
-    channel: { id: ix.channelId, type: 0, name: 'general', guild_id: ix.guildId, flags: 0, position: 0 } as GatewayInteractionCreateDispatchData['channel'] & object,
-    member: { ...member(ix.userId, ix.createdAt - 86_400_000), permissions: '0' } as never,
-    data: { id: ix.commandId, name: ix.commandName, type: 1, guild_id: ix.guildId, options: (ix.options ?? []) as never },
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
+    channel: { id: ix.channelId, type: ChannelType.GuildText, name: 'general', guild_id: ix.guildId, flags: 0 as ChannelFlags, position: 0 },
+    member: { ...member(ix.userId, ix.createdAt - 86_400_000), permissions: '0' },
+    data: { id: ix.commandId, name: ix.commandName, type: ApplicationCommandType.ChatInput, guild_id: ix.guildId, options: ix.options ?? [] },
     locale: 'en-US' as never,
     guild_locale: 'en-US' as never,
     app_permissions: '0',
     entitlements: [],
     authorizing_integration_owners: { '0': ix.guildId },
-    context: 0,
+    context: InteractionContextType.Guild,
     attachment_size_limit: 8_388_608,
   };
 }
@@ -247,7 +286,7 @@ export function payloadFor(type: Exclude<TrafficType, 'INTERACTION_CREATE'>, g: 
     case 'GUILD_MEMBER_ADD':
       return { ...memberAdd(g.id, userId, now) } satisfies GatewayGuildMemberAddDispatchData;
     case 'GUILD_MEMBER_UPDATE':
-      return { guild_id: g.id, ...m, user: m.user!, avatar: null, banner: null, nick: `nick-${userId.slice(-4)}` } satisfies GatewayGuildMemberUpdateDispatchData;
+      return { guild_id: g.id, ...m, user: m.user, avatar: null, banner: null, nick: `nick-${userId.slice(-4)}` } satisfies GatewayGuildMemberUpdateDispatchData;
     case 'GUILD_MEMBER_REMOVE':
       return { guild_id: g.id, user: user(userId) } satisfies GatewayGuildMemberRemoveDispatchData;
     case 'GUILD_UPDATE':

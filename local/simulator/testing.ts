@@ -3,7 +3,7 @@
  */
 import { REST } from '@discordjs/rest';
 import { CompressionMethod, WebSocketManager, WebSocketShardEvents, type OptionalWebSocketManagerOptions, type SessionInfo } from '@discordjs/ws';
-import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
+import { GatewayDispatchEvents, GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
 import type { DiscordSimulator } from '.';
 
 export type ReceivedDispatch = GatewayDispatchPayload & { shardId: number; sessionId: string };
@@ -13,7 +13,7 @@ export type ReceivedDispatch = GatewayDispatchPayload & { shardId: number; sessi
  * zlib-stream, with session info kept in memory and the simulator's short identify window. Every
  * dispatch it receives is in `dispatches`, tagged with the shard and the session it came from.
  */
-export function connectManager(sim: DiscordSimulator, opts: Partial<OptionalWebSocketManagerOptions> & { token?: string; intents?: number } = {}) {
+export function connectManager(sim: DiscordSimulator, opts: Partial<OptionalWebSocketManagerOptions> & { token?: string; intents?: GatewayIntentBits | 0 } = {}) {
   const rest = new REST({ api: sim.restUrl }).setToken(opts.token ?? sim.token);
   const sessions = new Map<number, SessionInfo | null>();
   const manager = new WebSocketManager({
@@ -23,13 +23,13 @@ export function connectManager(sim: DiscordSimulator, opts: Partial<OptionalWebS
     compression: CompressionMethod.ZlibNative,
     retrieveSessionInfo: (id) => sessions.get(id) ?? null,
     updateSessionInfo: (id, info) => void sessions.set(id, info),
-    buildIdentifyThrottler: async () => sim.identifyThrottler(),
+    buildIdentifyThrottler: () => Promise.resolve(sim.identifyThrottler()),
     ...opts,
   });
   const dispatches: ReceivedDispatch[] = [];
   const sessionOf = new Map<number, string>();
   manager.on(WebSocketShardEvents.Dispatch, (payload, shardId) => {
-    if (payload.t === 'READY') sessionOf.set(shardId, payload.d.session_id);
+    if (payload.t === GatewayDispatchEvents.Ready) sessionOf.set(shardId, payload.d.session_id);
     dispatches.push({ ...payload, shardId, sessionId: sessionOf.get(shardId) ?? '' });
   });
   return { manager, dispatches, sessions, rest, destroy: () => Promise.resolve(manager.destroy({ code: 4900 })).catch(() => undefined) };

@@ -51,8 +51,9 @@ class SyncDeflater implements MessageDeflater {
     const parts: Buffer[] = [];
     for (;;) {
       handle.writeSync(Z_SYNC_FLUSH, chunk, inOff, availInBefore, buffer, offset, availOutBefore);
-      const availOutAfter = state[0]!;
-      const availInAfter = state[1]!;
+      // Node's write state: [avail_out, avail_in] after the call (two entries, always set)
+      const availOutAfter = state[0] ?? 0;
+      const availInAfter = state[1] ?? 0;
       const have = availOutBefore - availOutAfter;
       if (have > 0) {
         parts.push(buffer.subarray(offset, offset + have));
@@ -92,7 +93,8 @@ class StreamDeflater implements MessageDeflater {
   write(message: string, out: (frame: Buffer) => void): void {
     this.z.write(message);
     this.z.flush(Z_SYNC_FLUSH, () => {
-      const frame = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+      const [first] = this.pending;
+      const frame = this.pending.length === 1 && first ? first : Buffer.concat(this.pending);
       // a sync flush ends with 00 00 ff ff; should output arrive after the callback, hold it and send
       // it with the next message rather than a frame that cuts a message in two
       if (frame.length < 4 || frame.readUInt32BE(frame.length - 4) !== 0x0000ffff) {

@@ -69,7 +69,8 @@ export function formError(issues: FieldIssue[]): HttpError {
 
 const at = (value: unknown, path: PropertyKey[]): unknown => path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
 
-const shown = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
+// JSON.stringify(undefined) is undefined, not a string
+const shown = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : JSON.stringify(v));
 
 /** A discriminator failure: the branch of a union was not meant for this value. */
 const isDiscriminator = (i: Issue) => i.code === 'invalid_value' && i.path.length === 1 && i.path[0] === 'type';

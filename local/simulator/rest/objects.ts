@@ -6,7 +6,6 @@
  */
 import type {
   ApplicationCommandResponse,
-  AvailableLocalesEnum,
   ApplicationCommandUpdateRequest,
   GatewayBotResponse,
   GuildChannelResponse,
@@ -22,10 +21,9 @@ import type {
 } from 'discord-api-spec';
 import { role as gatewayRole } from '../scenarios';
 import { snowflakeTime } from '../snowflake';
+import * as E from './spec-enums';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-// the spec's locales are a const enum of strings; its runtime object is in an ESM-only module
-const EN_US = 'en-US' as AvailableLocalesEnum;
 
 export function user(id: string, username: string, extra: Partial<UserResponse> = {}): UserResponse {
   return { id, username, avatar: null, discriminator: '0', public_flags: 0, flags: 0, global_name: null, primary_guild: null, ...extra };
@@ -36,7 +34,7 @@ export const botUser = (appId: string): UserResponse => user(appId, 'simulated-b
 /** GET /users/@me for a bot token: the bot user with its account fields. */
 export function currentUser(appId: string): UserPIIResponse {
   const { primary_guild: _, ...u } = botUser(appId);
-  return { ...u, mfa_enabled: false, locale: EN_US, verified: true, email: null };
+  return { ...u, mfa_enabled: false, locale: E.EN_US, verified: true, email: null };
 }
 
 /** GET /applications/@me: the bot's application, owned by a (fake) user made a minute before it. */
@@ -60,11 +58,11 @@ export function application(appId: string): PrivateApplicationResponse {
     approximate_guild_count: 0,
     approximate_user_install_count: 0,
     approximate_user_authorization_count: 0,
-    explicit_content_filter: 0,
+    explicit_content_filter: E.APP_EXPLICIT_CONTENT_FILTER_INHERIT,
     team: null,
     eligible_oauth2_scopes: [],
-    integration_types_config: { '0': { oauth2_install_params: { scopes: ['applications.commands', 'bot'], permissions: '0' } } },
-  } as PrivateApplicationResponse;
+    integration_types_config: { '0': { oauth2_install_params: { scopes: [E.SCOPE_APPLICATIONS_COMMANDS, E.SCOPE_BOT], permissions: '0' } } },
+  };
 }
 
 export function gatewayBot(url: string, shards: number, limit: GatewayBotResponse['session_start_limit']): GatewayBotResponse {
@@ -100,30 +98,30 @@ export function guild(g: GuildShape, withCounts: boolean): GuildWithCountsRespon
     application_id: null,
     region: 'deprecated',
     afk_channel_id: null,
-    afk_timeout: 300,
+    afk_timeout: E.AFK_FIVE_MINUTES,
     system_channel_id: g.channelId,
     system_channel_flags: 0,
     widget_enabled: false,
     widget_channel_id: null,
-    verification_level: 0,
+    verification_level: E.VERIFICATION_NONE,
     roles: g.roles.map((r) => role(r.id, r.name, r.position, r.permissions)),
-    default_message_notifications: 0,
-    mfa_level: 0,
-    explicit_content_filter: 0,
+    default_message_notifications: E.NOTIFY_ALL_MESSAGES,
+    mfa_level: E.MFA_NONE,
+    explicit_content_filter: E.EXPLICIT_CONTENT_FILTER_DISABLED,
     max_presences: null,
     max_members: 500_000,
     max_stage_video_channel_users: 50,
     max_video_channel_users: 25,
     vanity_url_code: null,
-    premium_tier: 0,
+    premium_tier: E.PREMIUM_TIER_NONE,
     premium_subscription_count: 0,
-    preferred_locale: EN_US,
+    preferred_locale: E.EN_US,
     rules_channel_id: null,
     safety_alerts_channel_id: null,
     public_updates_channel_id: null,
     premium_progress_bar_enabled: false,
     nsfw: false,
-    nsfw_level: 0,
+    nsfw_level: E.NSFW_DEFAULT,
     emojis: [],
     stickers: [],
     incidents_data: null,
@@ -151,7 +149,9 @@ export function member(u: UserResponse, joinedAt: number, roles: string[] = []):
 
 export function textChannel(id: string, guildId: string, name: string, position: number, type: 0 | 2 = 0): GuildChannelResponse {
   const common = { id, guild_id: guildId, name, position, flags: 0, parent_id: null, permission_overwrites: [] };
-  return type === 2 ? { ...common, type: 2, bitrate: 64_000, user_limit: 0, rtc_region: null, rate_limit_per_user: 0, nsfw: false, last_message_id: null } : { ...common, type: 0, topic: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null };
+  return type === 2
+    ? { ...common, type: E.CHANNEL_GUILD_VOICE, bitrate: 64_000, user_limit: 0, rtc_region: null, rate_limit_per_user: 0, nsfw: false, last_message_id: null }
+    : { ...common, type: E.CHANNEL_GUILD_TEXT, topic: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null };
 }
 
 /** What a message create or edit request may carry (the spec's request fields the simulator keeps). */
@@ -166,9 +166,9 @@ export interface MessageFields {
 
 /** Discord answers a rich embed with its type, nulls dropped and fields' `inline` filled. */
 function embed(e: RichEmbed): MessageEmbedResponse {
-  const out = Object.fromEntries(Object.entries(e).filter(([, v]) => v !== null && v !== undefined)) as Record<string, unknown>;
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(e).filter(([, v]) => v !== null));
   if (Array.isArray(out.fields)) out.fields = (out.fields as Array<{ name: string; value: string; inline?: boolean | null }>).map((f) => ({ name: f.name, value: f.value, inline: f.inline ?? false }));
-  return { ...out, type: typeof out.type === 'string' ? out.type : 'rich' } as MessageEmbedResponse;
+  return { ...out, type: typeof out.type === 'string' ? out.type : 'rich' };
 }
 
 /** Discord gives every component of a message a numeric `id`, depth first. */
@@ -189,7 +189,7 @@ export function message(id: string, channelId: string, author: UserResponse, fie
   return {
     id,
     channel_id: channelId,
-    type: 0,
+    type: E.MESSAGE_DEFAULT,
     content: fields.content ?? '',
     author,
     mentions: [],
@@ -224,17 +224,17 @@ export function edited(m: MessageResponse, fields: MessageFields, at: number, ke
 export function command(id: string, appId: string, c: ApplicationCommandUpdateRequest): ApplicationCommandResponse {
   const perms = c.default_member_permissions;
   return {
-    ...(c as object),
+    ...c,
     id,
     application_id: appId,
     version: id,
-    type: (c.type ?? 1) as ApplicationCommandResponse['type'],
+    type: c.type ?? E.COMMAND_CHAT,
     name: c.name,
     description: c.description ?? '',
     default_member_permissions: perms === null || perms === undefined ? null : String(perms),
     dm_permission: c.dm_permission ?? true,
     contexts: c.contexts ?? null,
-    integration_types: c.integration_types ?? [0],
+    integration_types: c.integration_types ?? [E.GUILD_INSTALL],
     nsfw: false,
     options: (c.options ?? undefined) as ApplicationCommandResponse['options'],
   } as ApplicationCommandResponse;

@@ -10,6 +10,7 @@ import type { ZodMiniType } from 'zod/mini';
 import { snowflakeTime } from '../snowflake';
 import { fieldIssues, formError, HttpError, type FieldIssue } from './errors';
 import * as obj from './objects';
+import { INTERACTION_APPLICATION_COMMAND, MESSAGE_CHAT_INPUT_COMMAND } from './spec-enums';
 import { schema, type SpecSchemas } from './spec';
 
 export type RouteName =
@@ -103,9 +104,16 @@ function notEmpty(b: { content?: unknown; embeds?: unknown; components?: unknown
 
 const simUser = (id: string): UserResponse => obj.user(id, `user${id.slice(-6)}`);
 
+/** A path parameter the route's pattern captures; missing means the route table is wrong (a 500). */
+function param(p: Record<string, string>, name: string): string {
+  const v = p[name];
+  if (v === undefined) throw new Error(`route parameter ${name} was not captured`);
+  return v;
+}
+
 /** The interaction-token checks every webhook route shares. */
 function tokenInteraction(host: RestHost, p: Record<string, string>, at: number): RestInteraction {
-  const ix = host.interactionByToken(p.webhook_token!);
+  const ix = host.interactionByToken(param(p, 'webhook_token'));
   if (p.webhook_id !== host.appId || !ix) throw new HttpError(404, 10015, 'Unknown Webhook');
   if (at - ix.createdAt > host.interactionTokenTtlMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
   return ix;
@@ -120,11 +128,11 @@ function interactionMessage(host: RestHost, ix: RestInteraction, id: string, fie
     obj.botUser(host.appId),
     { ...fields, flags },
     {
-      type: 20,
+      type: MESSAGE_CHAT_INPUT_COMMAND,
       application_id: host.appId,
       webhook_id: host.appId,
-      interaction: { id: ix.id, type: 2, name: ix.commandName, user: u },
-      interaction_metadata: { id: ix.id, type: 2, user: u, authorizing_integration_owners: { '0': ix.guildId } },
+      interaction: { id: ix.id, type: INTERACTION_APPLICATION_COMMAND, name: ix.commandName, user: u },
+      interaction_metadata: { id: ix.id, type: INTERACTION_APPLICATION_COMMAND, user: u, authorizing_integration_owners: { '0': ix.guildId } },
     },
   );
 }
@@ -164,11 +172,11 @@ export const ROUTES: readonly RouteDef[] = [
     method: 'GET',
     path: '/guilds/{guild_id}',
     auth: 'bot',
-    major: (p) => p.guild_id!,
+    major: (p) => param(p, 'guild_id'),
     query: { with_counts: 'boolean' },
     response: (s) => schema(s, 'GuildWithCountsResponseSchema'),
     handle: (host, { params, query }) => {
-      const g = host.guildShape(params.guild_id!);
+      const g = host.guildShape(param(params, 'guild_id'));
       if (!g) throw new HttpError(404, 10004, 'Unknown Guild');
       return { status: 200, body: obj.guild(g, bool(query.get('with_counts'))) };
     },
@@ -178,12 +186,12 @@ export const ROUTES: readonly RouteDef[] = [
     method: 'GET',
     path: '/guilds/{guild_id}/members/{user_id}',
     auth: 'bot',
-    major: (p) => p.guild_id!,
+    major: (p) => param(p, 'guild_id'),
     response: (s) => schema(s, 'GuildMemberResponseSchema'),
     handle: (host, { params }) => {
-      const g = host.guildShape(params.guild_id!);
+      const g = host.guildShape(param(params, 'guild_id'));
       if (!g) throw new HttpError(404, 10004, 'Unknown Guild');
-      const id = params.user_id!;
+      const id = param(params, 'user_id');
       // membership is not tracked: every user is a member, joined when both it and the guild existed
       const u = id === host.appId ? obj.botUser(id) : simUser(id);
       return { status: 200, body: obj.member(u, Math.max(snowflakeTime(g.id), snowflakeTime(id))) };
@@ -194,10 +202,10 @@ export const ROUTES: readonly RouteDef[] = [
     method: 'GET',
     path: '/channels/{channel_id}',
     auth: 'bot',
-    major: (p) => p.channel_id!,
+    major: (p) => param(p, 'channel_id'),
     response: (s) => z.union([schema(s, 'GuildChannelResponseSchema'), schema(s, 'PrivateChannelResponseSchema'), schema(s, 'PrivateGroupChannelResponseSchema'), schema(s, 'ThreadResponseSchema')]),
     handle: (host, { params }) => {
-      const c = host.channel(params.channel_id!);
+      const c = host.channel(param(params, 'channel_id'));
       if (!c) throw new HttpError(404, 10003, 'Unknown Channel');
       return { status: 200, body: c };
     },
@@ -207,14 +215,14 @@ export const ROUTES: readonly RouteDef[] = [
     method: 'POST',
     path: '/channels/{channel_id}/messages',
     auth: 'bot',
-    major: (p) => p.channel_id!,
+    major: (p) => param(p, 'channel_id'),
     body: (s) => schema(s, 'MessageCreateRequestSchema'),
     response: messageResponse,
     handle: (host, { params, body, at }) => {
       const b = body as obj.MessageFields;
       notEmpty(b);
       // any channel id is accepted here (sends are not checked against the guilds' channels)
-      return { status: 200, body: obj.message(host.snowflake(at), params.channel_id!, obj.botUser(host.appId), b) };
+      return { status: 200, body: obj.message(host.snowflake(at), param(params, 'channel_id'), obj.botUser(host.appId), b) };
     },
   },
   {
@@ -222,7 +230,7 @@ export const ROUTES: readonly RouteDef[] = [
     method: 'PUT',
     path: '/applications/{application_id}/commands',
     auth: 'bot',
-    major: (p) => p.application_id!,
+    major: (p) => param(p, 'application_id'),
     body: (s) => z.array(schema(s, 'ApplicationCommandUpdateRequestSchema')),
     response: (s) => z.array(schema(s, 'ApplicationCommandResponseSchema')),
     handle: (host, { params, body, at }) => {
@@ -243,9 +251,9 @@ export const ROUTES: readonly RouteDef[] = [
     method,
     path: '/guilds/{guild_id}/members/{user_id}/roles/{role_id}',
     auth: 'bot',
-    major: (p) => p.guild_id!,
+    major: (p) => param(p, 'guild_id'),
     handle: (host, { params }) => {
-      if (!host.guildShape(params.guild_id!)) throw new HttpError(404, 10004, 'Unknown Guild');
+      if (!host.guildShape(param(params, 'guild_id'))) throw new HttpError(404, 10004, 'Unknown Guild');
       return { status: 204 };
     },
   })),
@@ -254,7 +262,7 @@ export const ROUTES: readonly RouteDef[] = [
     method: 'POST',
     path: '/interactions/{interaction_id}/{interaction_token}/callback',
     auth: 'token',
-    major: (p) => p.interaction_id!,
+    major: (p) => param(p, 'interaction_id'),
     query: { with_response: 'boolean' },
     body: (s) =>
       z.union(
@@ -270,7 +278,7 @@ export const ROUTES: readonly RouteDef[] = [
       ),
     response: (s) => schema(s, 'InteractionCallbackResponseSchema'),
     handle: (host, { params, body, query, at }) => {
-      const ix = host.interaction(params.interaction_id!);
+      const ix = host.interaction(param(params, 'interaction_id'));
       if (!ix || ix.token !== params.interaction_token) throw new HttpError(404, 10062, 'Unknown interaction');
       if (ix.callback) throw new HttpError(400, 40060, 'Interaction has already been acknowledged.');
       if (at - ix.createdAt > host.interactionWindowMs) throw new HttpError(404, 10062, 'Unknown interaction');

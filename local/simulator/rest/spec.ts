@@ -12,9 +12,9 @@ export type SpecSchemas = Record<string, ZodMiniType>;
 let loading: Promise<SpecSchemas> | undefined;
 
 export function loadSpec(): Promise<SpecSchemas> {
-  loading ??= (import('discord-api-spec/zod') as Promise<SpecSchemas>).catch((err: Error) => {
+  loading ??= (import('discord-api-spec/zod') as Promise<SpecSchemas>).catch((err: unknown) => {
     loading = undefined;
-    throw new Error(`cannot load Discord's API spec (${err.message}): run npm install (discord-api-spec is a devDependency)`);
+    throw new Error(`cannot load Discord's API spec (${err instanceof Error ? err.message : String(err)}): run npm install (discord-api-spec is a devDependency)`);
   });
   return loading;
 }
