@@ -5,11 +5,17 @@
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(1).max(65535);
+/** The namespace of the Redis keys shared with the ingestor (its REDIS_KEY_PREFIX, same rule and default). */
+const RedisKeyPrefix = z
+  .string()
+  .regex(/^[\w.-]{1,40}$/, 'letters, digits, . _ - (at most 40)')
+  .default('gw');
 
 export const WorkerConfigSchema = z
   .object({
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://host:port'),
     REDIS_AUTH_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    REDIS_KEY_PREFIX: RedisKeyPrefix,
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/db')
@@ -53,6 +59,13 @@ export function parseWorkerConfig(env: Record<string, string | undefined> = proc
   if (!r.success) {
     throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
+  return r.data;
+}
+
+/** REDIS_KEY_PREFIX alone, for code that needs the namespace without the rest of the worker configuration. */
+export function redisKeyPrefix(env: Record<string, string | undefined> = process.env): string {
+  const r = RedisKeyPrefix.safeParse(env.REDIS_KEY_PREFIX);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `REDIS_KEY_PREFIX: ${i.message}`));
   return r.data;
 }
 

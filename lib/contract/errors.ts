@@ -2,7 +2,7 @@
  * Typed errors of the event contract. Every bad input to the contract ends in one of these codes,
  * never in a crash or a silent default, so callers can route it (e.g. to a DLQ) with its reason.
  */
-export type ContractErrorCode = 'UNKNOWN_DISPATCH_TYPE' | 'INVALID_DISPATCH' | 'INVALID_DATA' | 'INVALID_ID' | 'INVALID_ENVELOPE' | 'INVALID_EVENT' | 'INVALID_ROUTING_TABLE';
+export type ContractErrorCode = 'UNKNOWN_DISPATCH_TYPE' | 'INVALID_DISPATCH' | 'INVALID_DATA' | 'INVALID_ID' | 'INVALID_ENVELOPE' | 'INVALID_EVENT' | 'INVALID_ROUTING_TABLE' | 'INVALID_GATEWAY_COMMAND' | 'UNKNOWN_APPLICATION';
 
 export class ContractError extends Error {
   override readonly name = 'ContractError';
