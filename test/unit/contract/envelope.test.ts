@@ -63,7 +63,7 @@ describe('wrapDispatch', () => {
 
   it('gives INVALID_DISPATCH for missing or wrong fields, naming them', () => {
     const bad = { ...input(), seq: undefined } as unknown as DispatchInput;
-    expect(() => wrapDispatch(bad)).toThrowError(/invalid dispatch: seq/);
+    expect(() => wrapDispatch(bad)).toThrow(/invalid dispatch: seq/);
     expect(codeOf(() => wrapDispatch(input({ shardId: -1 })))).toBe('INVALID_DISPATCH');
     expect(codeOf(() => wrapDispatch(input({ appId: 'not-a-snowflake' })))).toBe('INVALID_DISPATCH');
   });
@@ -143,7 +143,7 @@ describe('parseEnvelope', () => {
   });
 
   it('names every bad field', () => {
-    expect(() => parseEnvelope({ ...good(), v: 2, seq: 'x', type: 'NOPE' })).toThrowError(/v: .*seq: .*type: /s);
+    expect(() => parseEnvelope({ ...good(), v: 2, seq: 'x', type: 'NOPE' })).toThrow(/v: .*seq: .*type: /s);
   });
 
   it('rejects non-objects and unknown fields', () => {

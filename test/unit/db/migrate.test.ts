@@ -8,9 +8,9 @@ const secrets = (value: string): SecretsReader & { asked: string[] } => {
   const asked: string[] = [];
   return {
     asked,
-    send: (async (cmd: GetSecretValueCommand) => {
+    send: ((cmd: GetSecretValueCommand) => {
       asked.push(String(cmd.input.SecretId));
-      return { SecretString: value };
+      return Promise.resolve({ SecretString: value });
     }) as SecretsReader['send'],
   };
 };

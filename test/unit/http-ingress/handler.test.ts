@@ -1,6 +1,6 @@
 /** The thin API Gateway wrapper: payload format 2.0 in, a structured result out, same bytes verified. */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { commandRegistry } from '../../../lambdas/interaction/commands';
 import { singleKeyRegistry, type HttpIngressDeps } from '../../../lambdas/http-ingress/core';
@@ -12,8 +12,16 @@ const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const hex = publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('hex');
 
 const sent: string[] = [];
-const deps: HttpIngressDeps = { keys: singleKeyRegistry(APP, hex), enqueue: async (b) => void sent.push(b), commands: commandRegistry(), maxBodyBytes: 4096 };
-const handler = httpIngressHandler(async () => deps);
+const deps: HttpIngressDeps = {
+  keys: singleKeyRegistry(APP, hex),
+  enqueue: (b) => {
+    sent.push(b);
+    return Promise.resolve();
+  },
+  commands: commandRegistry(),
+  maxBodyBytes: 4096,
+};
+const handler = httpIngressHandler(() => Promise.resolve(deps));
 const ctx = { invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:http-ingress', awsRequestId: 'r', functionName: 'http-ingress', getRemainingTimeInMillis: () => 3000 } as unknown as Context;
 
 function event(body: Buffer, opts: { base64?: boolean; signWith?: Buffer } = {}): APIGatewayProxyEventV2 {
@@ -30,7 +38,7 @@ function event(body: Buffer, opts: { base64?: boolean; signWith?: Buffer } = {})
     isBase64Encoded: !!opts.base64,
   } as unknown as APIGatewayProxyEventV2;
 }
-const call = async (e: APIGatewayProxyEventV2) => (await handler(e, ctx)) as APIGatewayProxyStructuredResultV2;
+const call = (e: APIGatewayProxyEventV2) => handler(e, ctx);
 
 describe('http-ingress handler', () => {
   it('verifies the bytes as received, plain or base64-encoded by API Gateway (non-ASCII included)', async () => {
@@ -46,6 +54,6 @@ describe('http-ingress handler', () => {
     expect((await call(big)).statusCode).toBe(413);
     const cmd = Buffer.from(JSON.stringify({ type: 2, id: '1300000000000000000', application_id: APP, token: 't', data: { name: 'check-eligibility' } }));
     expect(JSON.parse((await call(event(cmd))).body!)).toEqual({ type: 5 });
-    expect(JSON.parse(sent.at(-1)!).account).toBe('123456789012');
+    expect((JSON.parse(sent.at(-1)!) as { account?: string }).account).toBe('123456789012');
   });
 });

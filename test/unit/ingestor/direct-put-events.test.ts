@@ -26,7 +26,7 @@ async function endpoint(answer: (req: IncomingMessage, body: string) => { status
   const seen: Array<{ req: IncomingMessage; body: string }> = [];
   server = createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => (body += c));
+    req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       seen.push({ req, body });
       const a = answer(req, body);
@@ -34,7 +34,7 @@ async function endpoint(answer: (req: IncomingMessage, body: string) => { status
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, seen, sender: track(new DirectPutEventsSender(new EventBridgeClient({ endpoint: url, region: 'eu-west-1', credentials }))) };
 }
 

@@ -67,6 +67,7 @@ describe('ingest: classify -> envelope -> publish', () => {
     expect(() => ingest.onDispatch(payload, 0)).not.toThrow();
     expect(enqueued).toEqual([]);
     expect(dead).toHaveLength(1);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
     expect(dead[0]).toMatchObject({ reason: 'Malformed', detail: expect.any(String), raw: expect.any(String) });
   });
 

@@ -11,9 +11,15 @@ function fakeRedis(initial: Record<string, string> = {}) {
   return {
     data,
     redis: {
-      mget: async (keys: string[]) => keys.map((k) => data.get(k) ?? null),
-      set: async (k: string, v: string) => void data.set(k, v),
-      del: async (k: string) => void data.delete(k),
+      mget: (keys: string[]) => Promise.resolve(keys.map((k) => data.get(k) ?? null)),
+      set: (k: string, v: string) => {
+        data.set(k, v);
+        return Promise.resolve();
+      },
+      del: (k: string) => {
+        data.delete(k);
+        return Promise.resolve();
+      },
     },
   };
 }

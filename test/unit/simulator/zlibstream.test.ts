@@ -34,7 +34,14 @@ describe.each(['sync', 'stream'] as const)('zlib-stream deflater (%s)', (mode) =
       JSON.stringify({ op: 11 }),
     ];
     const frames: Buffer[] = [];
-    const all = new Promise<void>((resolve) => msgs.forEach((m, i) => d.write(m, (f) => (frames.push(f), i === msgs.length - 1 && resolve()))));
+    const all = new Promise<void>((resolve) => {
+      msgs.forEach((m, i) =>
+        d.write(m, (f) => {
+          frames.push(f);
+          if (i === msgs.length - 1) resolve();
+        }),
+      );
+    });
     await all;
     d.close();
     expect(frames).toHaveLength(msgs.length);

@@ -32,7 +32,15 @@ describe('batch handling', () => {
     const handled: string[] = [];
     const event: SQSEvent = { Records: [record('m1', busEvent(envelope(1))), record('poison', '{"detail": {"v": 1, "id": "nope"}}'), record('m3', busEvent(envelope(3)))] };
     const { errors, logger } = logSink();
-    const res = await processEnvelopeBatch(event, {} as Context, async (e) => void handled.push(e.id), logger);
+    const res = await processEnvelopeBatch(
+      event,
+      {} as Context,
+      (e) => {
+        handled.push(e.id);
+        return Promise.resolve();
+      },
+      logger,
+    );
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'poison' }] });
     expect(handled.sort()).toEqual([envelope(1).id, envelope(3).id].sort());
     expect(errors).toHaveLength(1);
@@ -42,7 +50,7 @@ describe('batch handling', () => {
 
   it('treats a body that is not JSON as poison', async () => {
     const { errors, logger } = logSink();
-    const res = await processEnvelopeBatch({ Records: [record('junk', 'not json at all')] }, {} as Context, async () => undefined, logger);
+    const res = await processEnvelopeBatch({ Records: [record('junk', 'not json at all')] }, {} as Context, () => Promise.resolve(), logger);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'junk' }]);
     expect(errors[0]).toMatchObject({ messageId: 'junk', poison: true });
     expect(() => envelopeOf(record('junk', 'not json'))).toThrow(PoisonRecordError);
@@ -52,40 +60,29 @@ describe('batch handling', () => {
     const bad = envelope(2);
     const { errors, logger } = logSink();
     const event: SQSEvent = { Records: [record('ok', busEvent(envelope(1))), record('fails', busEvent(bad))] };
-    const res = await processEnvelopeBatch(
-      event,
-      {} as Context,
-      async (e) => {
-        if (e.id === bad.id) throw new Error('database unavailable');
-      },
-      logger,
-    );
+    const res = await processEnvelopeBatch(event, {} as Context, (e) => (e.id === bad.id ? Promise.reject(new Error('database unavailable')) : Promise.resolve()), logger);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'fails' }]);
     expect(errors).toEqual([expect.objectContaining({ envelopeId: bad.id, messageId: 'fails', reason: 'database unavailable', poison: false })]);
   });
 
   it('returns every record as failed when all fail, instead of throwing', async () => {
     const { logger } = logSink();
-    const res = await processEnvelopeBatch({ Records: [record('a', 'x'), record('b', 'y')] }, {} as Context, async () => undefined, logger);
+    const res = await processEnvelopeBatch({ Records: [record('a', 'x'), record('b', 'y')] }, {} as Context, () => Promise.resolve(), logger);
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a', 'b']);
   });
 
   it('sends a record that can never succeed to its DLQ on first sight, with the reason, and retries one that can', async () => {
     const sent: Array<{ messageId: string; reason: string; envelopeId?: string }> = [];
-    const deadLetter: PoisonDeadLetter = { send: async (r, reason, envelopeId) => void sent.push({ messageId: r.messageId, reason, envelopeId }) };
+    const deadLetter: PoisonDeadLetter = {
+      send: (r, reason, envelopeId) => {
+        sent.push({ messageId: r.messageId, reason, envelopeId });
+        return Promise.resolve();
+      },
+    };
     const payloadBad = envelope(5);
     const { errors, logger } = logSink();
     const event: SQSEvent = { Records: [record('envelope-bad', '{"detail": {"v": 1, "id": "nope"}}'), record('payload-bad', busEvent(payloadBad)), record('transient', busEvent(envelope(6)))] };
-    const res = await processEnvelopeBatch(
-      event,
-      {} as Context,
-      async (e) => {
-        if (e.id === payloadBad.id) throw new ContractError('INVALID_DATA', 'data.options is not an array');
-        throw new Error('database unavailable');
-      },
-      logger,
-      { deadLetter },
-    );
+    const res = await processEnvelopeBatch(event, {} as Context, (e) => Promise.reject(e.id === payloadBad.id ? new ContractError('INVALID_DATA', 'data.options is not an array') : new Error('database unavailable')), logger, { deadLetter });
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'transient' }]); // only the retryable one comes back
     expect(sent.map((x) => x.messageId)).toEqual(['envelope-bad', 'payload-bad']);
     expect(sent[0]!.reason).toMatch(/^INVALID_EVENT: message body is not an EventBridge event/);
@@ -95,9 +92,9 @@ describe('batch handling', () => {
   });
 
   it('retries a poison record when its DLQ cannot take it (nothing is dropped)', async () => {
-    const deadLetter: PoisonDeadLetter = { send: async () => Promise.reject(new Error('AccessDenied')) };
+    const deadLetter: PoisonDeadLetter = { send: () => Promise.reject(new Error('AccessDenied')) };
     const { errors, logger } = logSink();
-    const res = await processEnvelopeBatch({ Records: [record('poison', 'not json')] }, {} as Context, async () => undefined, logger, { deadLetter });
+    const res = await processEnvelopeBatch({ Records: [record('poison', 'not json')] }, {} as Context, () => Promise.resolve(), logger, { deadLetter });
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'poison' }]);
     expect(errors[0]).toMatchObject({ messageId: 'poison', dlqError: 'AccessDenied' });
   });

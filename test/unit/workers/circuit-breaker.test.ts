@@ -8,7 +8,7 @@ describe('circuit breaker', () => {
     const b = new CircuitBreaker(3, 1000, () => 0);
     await expect(b.call(fail)).rejects.toThrow('down');
     await expect(b.call(fail)).rejects.toThrow('down');
-    expect(await b.call(async () => 'ok')).toBe('ok');
+    expect(await b.call(() => Promise.resolve('ok'))).toBe('ok');
     await expect(b.call(fail)).rejects.toThrow('down');
     await expect(b.call(fail)).rejects.toThrow('down');
     expect(b.state).toBe('closed');
@@ -20,7 +20,12 @@ describe('circuit breaker', () => {
     const b = new CircuitBreaker(2, 30_000, () => t);
     for (let i = 0; i < 2; i++) await expect(b.call(fail)).rejects.toThrow('down');
     t = 10_000;
-    const err = await b.call(async () => void calls++).catch((e: unknown) => e);
+    const err = await b
+      .call(() => {
+        calls++;
+        return Promise.resolve();
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CircuitOpenError);
     expect((err as CircuitOpenError).retryInMs).toBe(20_000);
     expect(calls).toBe(0);
@@ -34,7 +39,7 @@ describe('circuit breaker', () => {
     expect(b.state).toBe('half-open');
     let release!: () => void;
     const trial = b.call(() => new Promise<void>((r) => (release = r)));
-    await expect(b.call(async () => 1)).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(b.call(() => Promise.resolve(1))).rejects.toBeInstanceOf(CircuitOpenError);
     release();
     await trial;
     expect(b.state).toBe('closed');

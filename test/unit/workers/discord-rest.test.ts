@@ -24,21 +24,22 @@ describe('bot token', () => {
   const base = { REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://u@h/db', DISCORD_APPLICATION_ID: '100000000000000001' };
 
   it('uses DISCORD_TOKEN locally without asking Secrets Manager', async () => {
-    const sm = {
-      send: async () => {
-        throw new Error('must not be called');
-      },
-    };
+    const sm = { send: () => Promise.reject(new Error('must not be called')) };
     expect(await botToken(parseWorkerConfig({ ...base, DISCORD_TOKEN: 'local-token' }), sm)).toBe('local-token');
   });
 
   it('says which variable to set when neither is there', async () => {
-    await expect(botToken(parseWorkerConfig(base), { send: async () => ({}) })).rejects.toThrow(/DISCORD_TOKEN_SECRET_ARN/);
+    await expect(botToken(parseWorkerConfig(base), { send: () => Promise.resolve({}) })).rejects.toThrow(/DISCORD_TOKEN_SECRET_ARN/);
   });
 
   it('reads the secret once per container and accepts {"token": ...}', async () => {
     let reads = 0;
-    const sm = { send: async () => (reads++, { SecretString: JSON.stringify({ token: 'from-secret' }) }) };
+    const sm = {
+      send: () => {
+        reads++;
+        return Promise.resolve({ SecretString: JSON.stringify({ token: 'from-secret' }) });
+      },
+    };
     const cfg = parseWorkerConfig({ ...base, DISCORD_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:bot' });
     expect(await botToken(cfg, sm)).toBe('from-secret');
     expect(await botToken(cfg, sm)).toBe('from-secret');

@@ -10,7 +10,12 @@ const outputs = [
 describe('npm run dlq: finding a tier queue', () => {
   it('reads the stack outputs: the local stage against an endpoint, the gateway stack in AWS, or --stack', async () => {
     const asked: string[] = [];
-    const cfn = { send: async (c: { input: { StackName: string } }) => (asked.push(c.input.StackName), { Stacks: [{ Outputs: outputs }] }) };
+    const cfn = {
+      send: (c: { input: { StackName: string } }) => {
+        asked.push(c.input.StackName);
+        return Promise.resolve({ Stacks: [{ Outputs: outputs }] });
+      },
+    };
     expect(await findTierQueues({ tier: 'members', cfn, env: {} } as never)).toEqual({ queueUrl: 'q', dlqUrl: 'd', source: 'outputs of stack DiscordGateway-dev-Gateway' });
     expect(await findTierQueues({ tier: 'members', cfn, env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', ENV_NAME: 'ci' } } as never)).toMatchObject({ source: 'outputs of stack DiscordGateway-ci-Local' });
     await findTierQueues({ tier: 'members', cfn, env: {}, stack: 'Mine' } as never);
@@ -19,17 +24,17 @@ describe('npm run dlq: finding a tier queue', () => {
   });
 
   it('takes flags and variables first, without asking CloudFormation', async () => {
-    const cfn = { send: async () => Promise.reject(new Error('must not be asked')) };
+    const cfn = { send: () => Promise.reject(new Error('must not be asked')) };
     expect(await findTierQueues({ tier: 'members', cfn, env: { MEMBERS_QUEUE_URL: 'eq', MEMBERS_DLQ_URL: 'ed' } } as never)).toMatchObject({ queueUrl: 'eq', dlqUrl: 'ed', source: 'environment' });
     expect(await findTierQueues({ tier: 'members', cfn, queueUrl: 'fq', dlqUrl: 'fd', env: {} } as never)).toMatchObject({ queueUrl: 'fq', source: 'flags' });
   });
 
   it('names the stack, the missing output and what to pass instead; never guesses a name', async () => {
-    const missing = { send: async () => Promise.reject(new Error('Stack with id DiscordGateway-dev-Local does not exist')) };
+    const missing = { send: () => Promise.reject(new Error('Stack with id DiscordGateway-dev-Local does not exist')) };
     await expect(findTierQueues({ tier: 'guilds', cfn: missing, env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } } as never)).rejects.toThrow(
       /stack DiscordGateway-dev-Local does not exist on http:\/\/127.0.0.1:4566 \(run `npm run deploy:local`\): pass --queue-url and --dlq-url, set GUILDS_QUEUE_URL/,
     );
-    const noOutput = { send: async () => ({ Stacks: [{ Outputs: outputs }] }) };
+    const noOutput = { send: () => Promise.resolve({ Stacks: [{ Outputs: outputs }] }) };
     await expect(findTierQueues({ tier: 'guilds', cfn: noOutput, env: {} } as never)).rejects.toThrow(/stack DiscordGateway-dev-Gateway has no output guildsQueueUrl/);
   });
 });
@@ -39,16 +44,16 @@ describe('npm run dlq peek', () => {
     const sent: { name: string; input: Record<string, unknown> }[] = [];
     let receives = 0;
     const sqs = {
-      send: async (c: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      send: (c: { constructor: { name: string }; input: Record<string, unknown> }) => {
         sent.push({ name: c.constructor.name, input: c.input });
-        if (c.constructor.name !== 'ReceiveMessageCommand') return {};
-        if (receives++ > 0) return { Messages: [] };
-        return {
+        if (c.constructor.name !== 'ReceiveMessageCommand') return Promise.resolve({});
+        if (receives++ > 0) return Promise.resolve({ Messages: [] });
+        return Promise.resolve({
           Messages: [
             { MessageId: 'm1', ReceiptHandle: 'r1', Body: '{"x":1}', MessageAttributes: { reason: { StringValue: 'envelope: id is not a 32-character hex id' }, receiveCount: { StringValue: '1' } } },
             { MessageId: 'm2', ReceiptHandle: 'r2', Body: '{"x":2}' },
           ],
-        };
+        });
       },
     };
     const got = await peek(sqs as never, 'dlq');

@@ -3,13 +3,13 @@ export function fakeRedis() {
   const m = new Map<string, string>();
   return {
     m,
-    get: async (k: string) => m.get(k) ?? null,
-    set: async (k: string, v: string, ...args: unknown[]) => {
-      if (args.includes('NX') && m.has(k)) return null;
+    get: (k: string) => Promise.resolve(m.get(k) ?? null),
+    set: (k: string, v: string, ...args: unknown[]) => {
+      if (args.includes('NX') && m.has(k)) return Promise.resolve(null);
       m.set(k, v);
-      return 'OK';
+      return Promise.resolve('OK');
     },
-    ttl: async () => 7,
-    del: async (k: string) => Number(m.delete(k)),
+    ttl: () => Promise.resolve(7),
+    del: (k: string) => Promise.resolve(Number(m.delete(k))),
   };
 }

@@ -14,11 +14,12 @@ const idAt = (ms: number) => ((BigInt(ms) - 1420070400000n) << 22n).toString();
 function setup(commands: Command[] = [], over: Partial<InteractionDeps> = {}) {
   const calls: Array<{ verb: string; route: string; body: unknown }> = [];
   const redis = fakeRedis();
-  const rest = {
-    post: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'post', route, body: o?.body }),
-    patch: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'patch', route, body: o?.body }),
+  const record = (verb: string) => (route: string, o?: { body?: unknown }) => {
+    calls.push({ verb, route, body: o?.body });
+    return Promise.resolve();
   };
-  const deps = { redis, pool: {}, rest, applicationId: '100000000000000001', commands: commandRegistry(commands), score: async () => 80, now: () => NOW, ...over } as unknown as InteractionDeps;
+  const rest = { post: record('post'), patch: record('patch') };
+  const deps = { redis, pool: {}, rest, applicationId: '100000000000000001', commands: commandRegistry(commands), score: () => Promise.resolve(80), now: () => NOW, ...over } as unknown as InteractionDeps;
   return { deps, calls, redis };
 }
 
@@ -33,13 +34,14 @@ const interaction = (name: string, createdAt = NOW - 100) =>
     data: { id: idAt(createdAt), token: 'tok', type: 2, guild_id: '200000000000000001', member: { user: { id: '300000000000000001' } }, data: { name } },
   });
 
-const fast: Command = { definition: { name: 'fast', description: 'x' }, mode: 'fast', run: async () => ({ content: 'hi' }) };
-const slow: Command = { definition: { name: 'slow', description: 'x' }, mode: 'slow', cooldownSeconds: 10, run: async () => ({ content: 'done' }) };
+const fast: Command = { definition: { name: 'fast', description: 'x' }, mode: 'fast', run: () => Promise.resolve({ content: 'hi' }) };
+const slow: Command = { definition: { name: 'slow', description: 'x' }, mode: 'slow', cooldownSeconds: 10, run: () => Promise.resolve({ content: 'done' }) };
 
 describe('interaction core', () => {
   it('answers a fast command with one type 4 callback', async () => {
     const { deps, calls } = setup([fast]);
     expect(await handleInteraction(interaction('fast'), deps)).toBe('answered');
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
     expect(calls).toEqual([{ verb: 'post', route: expect.stringMatching(/\/interactions\/\d+\/tok\/callback$/), body: { type: 4, data: { content: 'hi' } } }]);
   });
 
@@ -56,6 +58,7 @@ describe('interaction core', () => {
   it('answers an unknown command with an ephemeral error', async () => {
     const { deps, calls } = setup([]);
     expect(await handleInteraction(interaction('nope'), deps)).toBe('unknown-command');
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
     expect(calls[0]!.body).toEqual({ type: 4, data: { content: expect.stringContaining('Unknown command /nope'), flags: 64 } });
   });
 
@@ -86,11 +89,12 @@ describe('interaction core', () => {
     const { deps: d2 } = setup([fast]);
     const edits: unknown[] = [];
     d2.rest = {
-      post: async () => {
-        throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {});
+      post: () => Promise.reject(new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {})),
+      patch: (_r: string, o?: { body?: unknown }) => {
+        edits.push(o?.body);
+        return Promise.resolve();
       },
-      patch: async (_r: string, o?: { body?: unknown }) => void edits.push(o?.body),
-    } as unknown as InteractionDeps['rest'];
+    };
     expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
     expect(edits).toEqual([{ content: 'hi' }]);
     expect(await handleInteraction(interaction('fast'), d2)).toBe('duplicate');
@@ -118,10 +122,7 @@ describe('interaction core', () => {
       definition: { name: 'flaky', description: 'x' },
       mode: 'fast',
       cooldownSeconds: 30,
-      run: async () => {
-        if (fail) throw new Error('db down');
-        return { content: 'ok' };
-      },
+      run: () => (fail ? Promise.reject(new Error('db down')) : Promise.resolve({ content: 'ok' })),
     };
     const { deps, calls } = setup([flaky]);
     await expect(handleInteraction(interaction('flaky'), deps)).rejects.toThrow('db down');
@@ -134,11 +135,12 @@ describe('interaction core', () => {
   it('edits the original when a slow command meets 40060: an earlier delivery deferred it and died before recording that', async () => {
     const { deps, calls } = setup([slow]);
     deps.rest = {
-      post: async () => {
-        throw new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {});
+      post: () => Promise.reject(new DiscordAPIError({ code: 40060, message: 'Interaction has already been acknowledged.' }, 40060, 400, 'POST', '/x', {})),
+      patch: (route: string, o?: { body?: unknown }) => {
+        calls.push({ verb: 'patch', route, body: o?.body });
+        return Promise.resolve();
       },
-      patch: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'patch', route, body: o?.body }),
-    } as unknown as InteractionDeps['rest'];
+    };
     expect(await handleInteraction(interaction('slow'), deps)).toBe('duplicate');
     expect(calls.map((c) => [c.verb, c.body])).toEqual([['patch', { content: 'done' }]]);
   });
@@ -162,9 +164,7 @@ describe('interaction core', () => {
     const crash = setup([
       {
         ...slow,
-        run: async () => {
-          throw new Error('score service exploded');
-        },
+        run: () => Promise.reject(new Error('score service exploded')),
       },
     ]);
     await expect(handleInteraction(interaction('slow'), crash.deps)).rejects.toThrow('exploded');
@@ -177,20 +177,8 @@ describe('interaction core', () => {
   });
 
   it('still answers when Redis fails or hangs (Discord refuses a second callback anyway), and counts it once', async () => {
-    const broken = {
-      get: async () => {
-        throw new Error('ECONNREFUSED');
-      },
-      set: async () => {
-        throw new Error('ECONNREFUSED');
-      },
-      del: async () => {
-        throw new Error('ECONNREFUSED');
-      },
-      ttl: async () => {
-        throw new Error('ECONNREFUSED');
-      },
-    };
+    const refused = () => Promise.reject(new Error('ECONNREFUSED'));
+    const broken = { get: refused, set: refused, del: refused, ttl: refused };
     const { deps, calls } = setup([fast, slow], { redis: broken as never });
     const seen: string[] = [];
     deps.onOutcome = (o) => seen.push(o);
@@ -216,6 +204,7 @@ describe('interaction core', () => {
     const env = interaction('fast');
     const bad = { ...env, data: { ...env.data, ...patch } };
     const err = await handleInteraction(bad, deps).catch((e: unknown) => e);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
     expect(err).toMatchObject({ name: 'ContractError', code: 'INVALID_DATA', message: expect.stringMatching(field) });
     expect(calls).toEqual([]);
   });
@@ -232,10 +221,10 @@ describe('circuit breaker', () => {
     const fail = () => Promise.reject(new Error('down'));
     for (let i = 0; i < 3; i++) await expect(b.call(fail)).rejects.toThrow('down');
     expect(b.state).toBe('open');
-    await expect(b.call(async () => 1)).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(b.call(() => Promise.resolve(1))).rejects.toBeInstanceOf(CircuitOpenError);
     t = 1000;
     expect(b.state).toBe('half-open');
-    expect(await b.call(async () => 2)).toBe(2);
+    expect(await b.call(() => Promise.resolve(2))).toBe(2);
     expect(b.state).toBe('closed');
   });
 });

@@ -13,17 +13,17 @@ const idAt = (ms: number) => ((BigInt(ms) - 1420070400000n) << 22n).toString();
 function setup(commands: Command[], rest?: Partial<InteractionDeps['rest']>) {
   const calls: Array<{ verb: string; route: string; body: unknown }> = [];
   const redis = fakeRedis();
+  const record = (verb: string) => (route: string, o?: { body?: unknown }) => {
+    calls.push({ verb, route, body: o?.body });
+    return Promise.resolve();
+  };
   const deps = {
     redis,
     pool: {},
-    rest: {
-      post: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'post', route, body: o?.body }),
-      patch: async (route: string, o?: { body?: unknown }) => void calls.push({ verb: 'patch', route, body: o?.body }),
-      ...rest,
-    },
+    rest: { post: record('post'), patch: record('patch'), ...rest },
     applicationId: '100000000000000001',
     commands: commandRegistry(commands),
-    score: async () => 80,
+    score: () => Promise.resolve(80),
     now: () => NOW,
   } as unknown as InteractionDeps;
   return { deps, calls, redis };
@@ -43,8 +43,8 @@ const viaHttp = (name: string, createdAt = NOW - 100) => {
   });
 };
 
-const fast: Command = { definition: { name: 'fast', description: 'x' }, mode: 'fast', run: async () => ({ content: 'hi' }) };
-const slow: Command = { definition: { name: 'slow', description: 'x' }, mode: 'slow', cooldownSeconds: 10, run: async () => ({ content: 'done' }) };
+const fast: Command = { definition: { name: 'fast', description: 'x' }, mode: 'fast', run: () => Promise.resolve({ content: 'hi' }) };
+const slow: Command = { definition: { name: 'slow', description: 'x' }, mode: 'slow', cooldownSeconds: 10, run: () => Promise.resolve({ content: 'done' }) };
 
 describe('interaction core, HTTP ingress', () => {
   it('sends no callback and edits the original once, for slow and fast commands alike', async () => {
@@ -93,10 +93,11 @@ describe('interaction core, HTTP ingress', () => {
     let fail = true;
     const edits: unknown[] = [];
     const { deps } = setup([slow], {
-      patch: (async (_r: string, o?: { body?: unknown }) => {
-        if (fail) throw new Error('socket hang up');
+      patch: (_r: string, o?: { body?: unknown }) => {
+        if (fail) return Promise.reject(new Error('socket hang up'));
         edits.push(o?.body);
-      }) as never,
+        return Promise.resolve();
+      },
     });
     await expect(handleInteraction(viaHttp('slow'), deps)).rejects.toThrow('socket hang up');
     fail = false;
@@ -106,9 +107,7 @@ describe('interaction core, HTTP ingress', () => {
 
   it('counts an expired webhook token (10015) as expired rather than retrying forever', async () => {
     const { deps } = setup([slow], {
-      patch: (async () => {
-        throw new DiscordAPIError({ code: 10015, message: 'Unknown Webhook' }, 10015, 404, 'PATCH', '/x', {});
-      }) as never,
+      patch: () => Promise.reject(new DiscordAPIError({ code: 10015, message: 'Unknown Webhook' }, 10015, 404, 'PATCH', '/x', {})),
     });
     expect(await handleInteraction(viaHttp('slow'), deps)).toBe('expired');
   });
@@ -116,9 +115,7 @@ describe('interaction core, HTTP ingress', () => {
   it('retries an edit that beat Discord to the original message (10008) instead of waiting for a redelivery', async () => {
     let tries = 0;
     const { deps } = setup([slow], {
-      patch: (async () => {
-        if (++tries < 3) throw new DiscordAPIError({ code: 10008, message: 'Unknown Message' }, 10008, 404, 'PATCH', '/x', {});
-      }) as never,
+      patch: () => (++tries < 3 ? Promise.reject(new DiscordAPIError({ code: 10008, message: 'Unknown Message' }, 10008, 404, 'PATCH', '/x', {})) : Promise.resolve()),
     });
     expect(await handleInteraction(viaHttp('slow'), deps)).toBe('deferred');
     expect(tries).toBe(3);

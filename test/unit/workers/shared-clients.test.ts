@@ -17,11 +17,11 @@ const claimChecked: Envelope = { ...rest, dataRef: { bucket: 'claims', key: 'cla
 
 const fakeS3 = (objects: Record<string, string>) => ({
   calls: [] as string[],
-  async send(cmd: { input: { Bucket?: string; Key?: string } }) {
+  send(cmd: { input: { Bucket?: string; Key?: string } }) {
     this.calls.push(`${cmd.input.Bucket}/${cmd.input.Key}`);
     const text = objects[`${cmd.input.Bucket}/${cmd.input.Key}`];
-    if (text === undefined) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
-    return { Body: { transformToString: async () => text } };
+    if (text === undefined) return Promise.reject(Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' }));
+    return Promise.resolve({ Body: { transformToString: () => Promise.resolve(text) } });
   },
 });
 
@@ -61,8 +61,13 @@ describe('claim checks', () => {
 describe('Redis connection settings', () => {
   it('uses TLS for rediss:// and reads the AUTH token from Secrets Manager once per call', async () => {
     const asked: unknown[] = [];
-    const sm = { send: async (c: { input: unknown }) => (asked.push(c.input), { SecretString: 'tok-123' }) };
-    const o = await redisOptions({ REDIS_URL: 'rediss://cache:6379', REDIS_AUTH_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:redis' }, sm as never);
+    const sm = {
+      send: (c: { input: unknown }) => {
+        asked.push(c.input);
+        return Promise.resolve({ SecretString: 'tok-123' });
+      },
+    };
+    const o = await redisOptions({ REDIS_URL: 'rediss://cache:6379', REDIS_AUTH_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:redis' }, sm);
     expect(o.tls).toEqual({});
     expect(o.password).toBe('tok-123');
     expect(asked).toEqual([{ SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:redis' }]);
@@ -89,8 +94,14 @@ describe('the middy worker wrapper', () => {
     const seen: Array<Record<string, unknown>> = [];
     let built = 0;
     const handler = sqsWorker(
-      async () => (built++, { loadClaimCheck: s3ClaimCheckLoader(s3 as never, 'claims') }),
-      async (e) => void seen.push(e.data),
+      () => {
+        built++;
+        return Promise.resolve({ loadClaimCheck: s3ClaimCheckLoader(s3 as never, 'claims') });
+      },
+      (e) => {
+        seen.push(e.data);
+        return Promise.resolve();
+      },
     );
     const event: SQSEvent = { Records: [record('a', claimChecked), record('b', missing), record('c', inline)] };
     const res = await handler(event, { functionName: 'f', awsRequestId: 'r' } as Context);
