@@ -35,6 +35,9 @@ export interface HttpIngressServerOptions {
   port?: number;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- @types/aws-lambda's Context still requires the legacy callbacks; the handler never calls them
+const legacyCallbacks: Pick<Context, 'done' | 'fail' | 'succeed'> = { done: () => undefined, fail: () => undefined, succeed: () => undefined };
+
 function context(): Context {
   const id = randomUUID();
   return {
@@ -47,9 +50,7 @@ function context(): Context {
     logGroupName: '/aws/lambda/http-ingress',
     logStreamName: `local/${id}`,
     getRemainingTimeInMillis: () => 3_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
+    ...legacyCallbacks,
   };
 }
 
@@ -67,8 +68,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 export async function startHttpIngressServer(opts: HttpIngressServerOptions): Promise<HttpIngressServer> {
   // the same configuration parse as a cold start: a bad variable stops here with its name
-  const deps = httpIngressDepsFrom(parseHttpIngressConfig(opts.env), opts.sqs as SQSClient);
-  const handler = httpIngressHandler(async () => deps);
+  const deps = httpIngressDepsFrom(parseHttpIngressConfig(opts.env), opts.sqs);
+  const handler = httpIngressHandler(() => Promise.resolve(deps));
   const server: Server = createServer((req, res) => {
     void (async () => {
       const send = (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
@@ -78,9 +79,15 @@ export async function startHttpIngressServer(opts: HttpIngressServerOptions): Pr
       try {
         const url = new URL(req.url ?? '/', 'http://local');
         const routeKey = `${req.method} ${url.pathname}`;
-        if (routeKey !== ROUTE) return send(404, '{"message":"Not Found"}');
+        if (routeKey !== ROUTE) {
+          send(404, '{"message":"Not Found"}');
+          return;
+        }
         const body = await readBody(req);
-        if (!body) return send(413, '{"message":"Request Entity Too Large"}');
+        if (!body) {
+          send(413, '{"message":"Request Entity Too Large"}');
+          return;
+        }
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
         const text = /json|text/.test(headers['content-type'] ?? '');
@@ -109,7 +116,7 @@ export async function startHttpIngressServer(opts: HttpIngressServerOptions): Pr
         };
         const r = await handler(event, context());
         const out = typeof r === 'string' ? { statusCode: 200, body: r, headers: {} } : r;
-        send(out.statusCode ?? 200, out.body ?? '', (out.headers as Record<string, string>) ?? {});
+        send(out.statusCode ?? 200, out.body ?? '', Object.fromEntries(Object.entries(out.headers ?? {}).map(([k, v]) => [k, String(v)])));
       } catch (err) {
         // API Gateway answers a failed invocation with 500 and this body
         if (!res.headersSent) send(500, '{"message":"Internal Server Error"}');

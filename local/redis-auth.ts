@@ -24,16 +24,19 @@ function password(): string {
   }
 }
 
+const arnOf = (r: { ARN?: string }) => {
+  if (!r.ARN) throw new Error(`Secrets Manager answered without the ARN of ${SECRET_NAME}`);
+  return r.ARN;
+};
+
 /** The secret holding the local AUTH Redis password (created or updated): its ARN. */
 export async function redisAuthSecret(sm = new SecretsManagerClient(localAwsConfig())): Promise<string> {
   const value = password();
   try {
-    const r = await sm.send(new CreateSecretCommand({ Name: SECRET_NAME, SecretString: value }));
-    return r.ARN!;
+    return arnOf(await sm.send(new CreateSecretCommand({ Name: SECRET_NAME, SecretString: value })));
   } catch (err) {
     if (!(err instanceof ResourceExistsException) && (err as Error).name !== 'ResourceExistsException') throw err;
-    const r = await sm.send(new PutSecretValueCommand({ SecretId: SECRET_NAME, SecretString: value }));
-    return r.ARN!;
+    return arnOf(await sm.send(new PutSecretValueCommand({ SecretId: SECRET_NAME, SecretString: value })));
   }
 }
 

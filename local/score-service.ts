@@ -18,12 +18,12 @@ export async function startScoreService(latencyMs = 200, port = 0): Promise<Scor
   const svc = { latencyMs, failing: false, requests: 0 } as ScoreService;
   const server: Server = createServer((req, res) => {
     svc.requests++;
-    const m = /^\/score\/(\d+)$/.exec(req.url ?? '');
+    const userId = /^\/score\/(\d+)$/.exec(req.url ?? '')?.[1];
     setTimeout(() => {
       if (svc.failing) return void res.writeHead(503).end();
-      if (!m) return void res.writeHead(404).end();
+      if (userId === undefined) return void res.writeHead(404).end();
       // a stable score per user
-      const score = Number(BigInt(m[1]!) % 100n);
+      const score = Number(BigInt(userId) % 100n);
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ score }));
     }, svc.latencyMs);
   });

@@ -26,9 +26,9 @@ export class AwsFaultProxy {
   ) {}
 
   static async start(upstream: string): Promise<AwsFaultProxy> {
-    let proxy!: AwsFaultProxy;
-    const server = createServer((req, res) => void proxy.handle(req, res));
-    proxy = new AwsFaultProxy(server, new URL(upstream));
+    const server = createServer();
+    const proxy = new AwsFaultProxy(server, new URL(upstream));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void proxy.handle(req, res));
     server.on('connection', (s) => {
       proxy.sockets.add(s);
       s.on('close', () => proxy.sockets.delete(s));
@@ -66,8 +66,9 @@ export class AwsFaultProxy {
     let refusedAt: boolean[] | undefined;
     if (fault?.kind === 'refuse') {
       const entries = (JSON.parse(body.toString()) as { Entries: Array<{ DetailType?: string; Detail?: string }> }).Entries;
-      refusedAt = entries.map((e) => fault.refuse(e));
-      const kept = entries.filter((_, i) => !refusedAt![i]);
+      const refused = entries.map((e) => fault.refuse(e));
+      refusedAt = refused;
+      const kept = entries.filter((_, i) => !refused[i]);
       this.counts.refusedEntries += entries.length - kept.length;
       if (kept.length === 0) {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: 'AccessDeniedException', ErrorMessage: 'refused by the fault proxy' })) }));

@@ -5,6 +5,7 @@
  * tries other moments; `npm run chaos` runs them all and prints the table.
  */
 import { redisAuthClient } from '../redis-auth';
+import { required } from '../required';
 import { ChaosWorld, sleep, type ChaosResult } from './world';
 
 export interface ChaosCase {
@@ -28,7 +29,7 @@ async function traffic(w: ChaosWorld, count: number, ratePerSec: number): Promis
 }
 
 /** Runs a case body in a fresh world: start, fault, restart as needed, drain, account. */
-async function inWorld(name: string, opts: Parameters<typeof ChaosWorld.create>[0], body: (w: ChaosWorld) => Promise<{ forcedIdentifies?: number; deadLetterReasons?: string[] } | void>): Promise<ChaosResult> {
+async function inWorld(name: string, opts: Parameters<typeof ChaosWorld.create>[0], body: (w: ChaosWorld) => Promise<{ forcedIdentifies?: number; deadLetterReasons?: string[] }> | Promise<void>): Promise<ChaosResult> {
   const started = Date.now();
   const w = await ChaosWorld.create(opts);
   try {
@@ -250,7 +251,7 @@ export const CASES: ChaosCase[] = [
       inWorld('300 KB event', {}, async (w) => {
         const p = await up(w);
         const storm = traffic(w, 1000, 1000);
-        w.sim.bigGuildCreate(w.sim.guildIds[0]!, 300_000);
+        w.sim.bigGuildCreate(required(w.sim.guildIds[0], 'a guild of the simulator'), 300_000);
         await storm;
         await w.waitDrained(p);
       }),
@@ -264,7 +265,7 @@ export const CASES: ChaosCase[] = [
         const p = await up(w);
         const storm = traffic(w, 1000, 1000);
         for (let s = 0; s < w.shards; s++) {
-          const session = w.sim.gateway.sessionOf(s)!;
+          const session = required(w.sim.gateway.sessionOf(s), `the session of shard ${s}`);
           w.sim.gateway.emit(session, 'GUILD_DELETE', null);
           w.sim.gateway.emit(session, 'GUILD_MEMBER_ADD', []);
           w.sim.gateway.emit(session, 'GUILD_MEMBER_ADD', { guild_id: 42, user: { id: '1' } });

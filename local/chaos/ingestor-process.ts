@@ -34,17 +34,19 @@ export function startIngestorProcess(env: Record<string, string>): IngestorProce
     out += d.toString();
     if (out.length > 2_000_000) out = out.slice(-1_000_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
   return {
     child,
     exited,
     output: () => out,
     signal(sig) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      // no pid: it never started
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       try {
-        process.kill(-child.pid!, sig);
+        // the process group (detached): the ingestor and anything it started
+        process.kill(-child.pid, sig);
       } catch {
         // already gone
       }

@@ -30,8 +30,8 @@ export const failed = (r: ChaosResult): boolean => r.lost > 0 || r.wronglyDeadLe
 export function table(rows: ChaosResult[]): string {
   const head = ['case', 'routed', 'delivered', 'dead-lettered', 'lost', 'wrongly dead-lettered', 'duplicated', 'identifies', 'unforced identifies', 'resumes', 'crashes', 's'];
   const cells = rows.map((r) => [r.case, r.routed, r.delivered, r.deadLettered, r.lost, r.wronglyDeadLettered, r.duplicated, r.identifies, r.unforcedIdentifies, r.resumes, r.crashes, r.seconds].map(String));
-  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join(' | ');
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]?.length ?? 0)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i] ?? 0) : x.padStart(w[i] ?? 0))).join(' | ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('-|-'), ...cells.map(line)].join('\n');
 }
 

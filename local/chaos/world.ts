@@ -15,6 +15,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQ
 import { classify, EVENT_SOURCE, parseDeliveredEvent } from '../../lib/contract';
 import { localAwsConfig, localSqsConfig } from '../aws';
 import { redisAuthEnv } from '../redis-auth';
+import { required } from '../required';
 import { DiscordSimulator, type SimulatorOptions } from '../simulator';
 import { AwsFaultProxy } from './aws-fault-proxy';
 import { startIngestorProcess, type IngestorProcess } from './ingestor-process';
@@ -62,17 +63,17 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string, idleMs = 3000
     }
     idle = Date.now();
     for (const m of ms) {
-      const { envelope } = parseDeliveredEvent(m.Body!);
+      const { envelope } = parseDeliveredEvent(required(m.Body, 'SQS message Body'));
       into.set(envelope.id, (into.get(envelope.id) ?? 0) + 1);
     }
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: required(m.ReceiptHandle, 'SQS message ReceiptHandle') })) }));
   }
   return into;
 }
 
 export class ChaosWorld {
   readonly processes: IngestorProcess[] = [];
-  private readonly cleanups: Array<() => Promise<unknown> | unknown> = [];
+  private readonly cleanups: Array<() => unknown> = [];
   private spoolDir: string;
 
   private constructor(
@@ -99,8 +100,8 @@ export class ChaosWorld {
     const bus = `chaos-${tag}`;
     const bucket = `chaos-${tag}`;
     await eb.send(new CreateEventBusCommand({ Name: bus }));
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `chaos-${tag}` }));
-    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const queueUrl = required((await sqs.send(new CreateQueueCommand({ QueueName: `chaos-${tag}` }))).QueueUrl, 'CreateQueue QueueUrl');
+    const arn = required((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn, 'GetQueueAttributes QueueArn');
     await eb.send(new PutRuleCommand({ Name: `all-${tag}`, EventBusName: bus, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }) }));
     await eb.send(new PutTargetsCommand({ Rule: `all-${tag}`, EventBusName: bus, Targets: [{ Id: 'q', Arn: arn }] }));
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -122,7 +123,7 @@ export class ChaosWorld {
       LEASE_TTL_MS: '3000',
       ...opts.env,
     };
-    const w = new ChaosWorld(sim, proxy, QueueUrl!, bucket, env, shards);
+    const w = new ChaosWorld(sim, proxy, queueUrl, bucket, env, shards);
     w.cleanups.push(
       () => sim.stop(),
       () => proxy.stop(),
@@ -130,7 +131,7 @@ export class ChaosWorld {
         await eb.send(new RemoveTargetsCommand({ Rule: `all-${tag}`, EventBusName: bus, Ids: ['q'] })).catch(() => undefined);
         await eb.send(new DeleteRuleCommand({ Name: `all-${tag}`, EventBusName: bus })).catch(() => undefined);
         await eb.send(new DeleteEventBusCommand({ Name: bus })).catch(() => undefined);
-        await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined);
+        await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
         eb.destroy();
         sqs.destroy();
         s3.destroy();
@@ -208,8 +209,10 @@ export class ChaosWorld {
       do {
         const l = await s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'ingestor-dead-letters/', ContinuationToken: token }));
         for (const o of l.Contents ?? []) {
-          const body = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: o.Key! }))).Body!.transformToString()) as { envelopeId: string | null; reason: string };
-          dead.set(body.envelopeId ?? o.Key!, body.reason);
+          const key = required(o.Key, 'ListObjectsV2 Key');
+          const object = await s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+          const body = JSON.parse(await required(object.Body, `GetObject ${key} Body`).transformToString()) as { envelopeId: string | null; reason: string };
+          dead.set(body.envelopeId ?? key, body.reason);
         }
         token = l.NextContinuationToken;
       } while (token);
