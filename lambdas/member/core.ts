@@ -1,5 +1,6 @@
 /**
- * Member worker core: GUILD_MEMBER_ADD / UPDATE / REMOVE upserted under row-level security.
+ * Member worker core: GUILD_MEMBER_ADD / UPDATE / REMOVE upserted under row-level security (and a
+ * member list chunk as the sync worker handles it, when a deployment routes chunks to this tier).
  *
  * - Idempotent on the envelope id (processed_events): a redelivered or replayed event changes nothing twice.
  * - Ordering: standard SQS is unordered, so an event applies only when its version
@@ -17,13 +18,17 @@ import type { Pool, PoolClient } from 'pg';
 import { ContractError, type Envelope } from '../../lib/contract';
 import { writeAudit } from '../shared/audit';
 import { maybePruneProcessed, withGuild } from '../shared/db';
+import { handleMembersChunk, type ChunkSyncOutcome, type MemberSyncRepository } from '../sync/core';
+import { pgMemberSyncRepository } from '../sync/repository';
 
 export interface MemberDeps {
   pool: Pool;
   /** bot-token REST for per-guild actions (the auto role); absent: such actions are skipped */
   botRest?: { put(route: `/${string}`): Promise<unknown> };
+  /** GUILD_MEMBERS_CHUNK's repository (lambdas/sync) @default on `pool` */
+  sync?: MemberSyncRepository;
   /** optional hook for metrics: what happened to each event */
-  onOutcome?: (outcome: MemberOutcome | MemberActionOutcome, envelope: Envelope) => void;
+  onOutcome?: (outcome: MemberOutcome | MemberActionOutcome | ChunkSyncOutcome, envelope: Envelope) => void;
 }
 
 export type MemberOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored';
@@ -77,6 +82,7 @@ async function autoRole(c: PoolClient, guildId: string): Promise<string | null> 
 const PERMANENT = new Set([10007, 10011, 10013, 50001, 50013]);
 
 export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promise<MemberOutcome> {
+  if (env.type === 'GUILD_MEMBERS_CHUNK') return handleMembersChunk(env, { sync: deps.sync ?? pgMemberSyncRepository(deps.pool), onOutcome: deps.onOutcome });
   if (!MEMBER_TYPES.has(env.type)) {
     deps.onOutcome?.('ignored', env);
     return 'ignored';

@@ -81,7 +81,7 @@ describe('gateway intents from the routing table', () => {
   it('follows the table: routing presences adds the privileged GUILD_PRESENCES; member sync alone still needs GUILD_MEMBERS; voice off drops GUILD_VOICE_STATES', () => {
     const withPresences = withOverrides({ bulk: { dispatchTypes: [...DEFAULT_ROUTING_TABLE.bulk.dispatchTypes, 'PRESENCE_UPDATE'] } });
     expect(intentsForRouting(withPresences).privileged).toEqual(['GUILD_MEMBERS', 'GUILD_PRESENCES']);
-    const syncOnly = withOverrides({ members: { dispatchTypes: ['GUILD_MEMBERS_CHUNK'] } });
+    const syncOnly = withOverrides({ members: { dispatchTypes: ['GUILD_UPDATE'] }, guilds: { dispatchTypes: ['GUILD_CREATE'] } });
     expect(intentsForRouting(syncOnly).privileged).toEqual(['GUILD_MEMBERS']);
     const noVoice = withOverrides({ voice: { dispatchTypes: ['VOICE_SERVER_UPDATE'] } });
     expect(intentsForRouting(noVoice).names).not.toContain('GUILD_VOICE_STATES');

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { classify, CONSUMERS, ContractError, createClassifier, DEFAULT_ROUTING_TABLE, DISPATCH_TYPES, EVENT_SOURCE, routingTableProblems, TIER_NAMES, tierEventPattern, tiersByPriority, validateRoutingTable, withOverrides, type RoutingTable } from '../../../lib/contract';
 
 describe('routing table', () => {
-  it('has the five tiers, interactions first, and one worker per consumed tier', () => {
+  it('has the six tiers, interactions first, and one worker per consumed tier', () => {
     expect(Object.keys(DEFAULT_ROUTING_TABLE).sort()).toEqual([...TIER_NAMES].sort());
-    expect(tiersByPriority().map((t) => t.name)).toEqual(['interactions', 'members', 'guilds', 'voice', 'bulk']);
+    expect(tiersByPriority().map((t) => t.name)).toEqual(['interactions', 'members', 'guilds', 'voice', 'sync', 'bulk']);
     // the worker list is derived from the tiers: a tier's consumer is the only place a worker is named
     expect([...CONSUMERS]).toEqual(tiersByPriority().flatMap((t) => (t.consumer ? [t.consumer] : [])));
-    expect([...CONSUMERS]).toEqual(['interaction', 'member', 'guild', 'voice']);
+    expect([...CONSUMERS]).toEqual(['interaction', 'member', 'guild', 'voice', 'sync']);
   });
 
   it('routes each dispatch type to at most one tier, and only known types', () => {
@@ -26,7 +26,7 @@ describe('routing table', () => {
     expect(classify('GUILD_MEMBER_ADD')).toBe('members');
     expect(classify('GUILD_MEMBER_UPDATE')).toBe('members');
     expect(classify('GUILD_MEMBER_REMOVE')).toBe('members');
-    expect(classify('GUILD_MEMBERS_CHUNK')).toBe('members');
+    expect(classify('GUILD_MEMBERS_CHUNK')).toBe('sync');
     expect(classify('VOICE_STATE_UPDATE')).toBe('voice');
     expect(classify('GUILD_CREATE')).toBe('guilds');
     expect(classify('GUILD_DELETE')).toBe('guilds');
@@ -50,7 +50,7 @@ describe('routing table', () => {
   it('builds a rule pattern naming exactly the tier source and types', () => {
     expect(tierEventPattern(DEFAULT_ROUTING_TABLE.members)).toEqual({
       source: [EVENT_SOURCE],
-      'detail-type': ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE', 'GUILD_MEMBERS_CHUNK'],
+      'detail-type': ['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE'],
     });
     expect(tierEventPattern(DEFAULT_ROUTING_TABLE.voice)).toEqual({ source: [EVENT_SOURCE], 'detail-type': ['VOICE_STATE_UPDATE'] });
   });
