@@ -15,7 +15,8 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { CreateEventBusCommand, DeleteEventBusCommand, DeleteRuleCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { DEFAULT_ROUTING_TABLE, EVENT_SOURCE, tierEventPattern, toPutEventsEntry, wrapDispatch } from '../lib/contract';
+import { DEFAULT_ROUTING_TABLE, errorMessage, EVENT_SOURCE, tierEventPattern, toPutEventsEntry, wrapDispatch } from '../lib/contract';
+import { required } from '../local/required';
 
 const BACKLOG = Number(process.env.BACKLOG ?? 10_000);
 const PHASE_LIMIT_MS = Number(process.env.PHASE_LIMIT_MS ?? 90_000);
@@ -42,6 +43,21 @@ async function pool<T>(n: number, worker: (i: number) => Promise<T>, concurrency
     }),
   );
   return done;
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes?: Record<string, string>): Promise<string> {
+  return required((await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl, `CreateQueue ${name}: QueueUrl`);
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  return required((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn, `GetQueueAttributes ${url}: QueueArn`);
+}
+
+/** What the rule delivers to the queue: the EventBridge event around our envelope (only the fields compared). */
+interface DeliveredEvent {
+  source?: unknown;
+  'detail-type'?: unknown;
+  detail?: { id?: unknown };
 }
 
 async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
@@ -87,22 +103,14 @@ async function measure(name: string, endpoint: string): Promise<Result> {
   try {
     await eb.send(new CreateEventBusCommand({ Name: bus }));
     cleanup.push(() => eb.send(new DeleteEventBusCommand({ Name: bus })));
-    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${tag}-dlq` }));
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const q = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `bench-${tag}-members`,
-        Attributes: { VisibilityTimeout: '30', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) },
-      }),
-    );
-    const qUrl = q.QueueUrl!;
-    const dlqUrl = dlq.QueueUrl!;
+    const dlqUrl = await createQueue(sqs, `bench-${tag}-dlq`);
+    const dlqArn = await queueArn(sqs, dlqUrl);
+    const qUrl = await createQueue(sqs, `bench-${tag}-members`, { VisibilityTimeout: '30', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) });
     cleanup.push(
       () => sqs.send(new DeleteQueueCommand({ QueueUrl: qUrl })),
       () => sqs.send(new DeleteQueueCommand({ QueueUrl: dlqUrl })),
     );
-    const qAttrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: qUrl, AttributeNames: ['QueueArn'] }));
-    const qArn = qAttrs.Attributes!.QueueArn!;
+    const qArn = await queueArn(sqs, qUrl);
     await eb.send(new PutRuleCommand({ Name: `members-${tag}`, EventBusName: bus, EventPattern: JSON.stringify(tierEventPattern(DEFAULT_ROUTING_TABLE.members)) }));
     await eb.send(new PutTargetsCommand({ Rule: `members-${tag}`, EventBusName: bus, Targets: [{ Id: 'q', Arn: qArn }] }));
     cleanup.push(async () => {
@@ -160,14 +168,14 @@ async function measure(name: string, endpoint: string): Promise<Result> {
           emptyPolls = 0;
           received += msgs.length;
           if (!checked) {
-            const body = msgs.map((m) => JSON.parse(m.Body!)).find((b) => b.source === EVENT_SOURCE);
+            const body = msgs.map((m) => JSON.parse(required(m.Body, 'SQS message Body')) as DeliveredEvent).find((b) => b.source === EVENT_SOURCE);
             if (body) {
               checked = true;
-              const original = events.find((e) => e.id === body.detail.id);
+              const original = events.find((e) => e.id === body.detail?.id);
               res.fieldsMatch = !!original && JSON.stringify(original) === JSON.stringify(body.detail) && body['detail-type'] === 'GUILD_MEMBER_ADD';
             }
           }
-          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: qUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: qUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: required(m.ReceiptHandle, 'SQS message ReceiptHandle') })) }));
         }
       }),
     );
@@ -179,32 +187,32 @@ async function measure(name: string, endpoint: string): Promise<Result> {
       [sqs, 'sendEmptyPerSecKeepAlive'],
       [sqsNoKa, 'sendEmptyPerSecNoKeepAlive'],
     ] as const) {
-      const empty = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${tag}-empty-${key.length}` }));
-      cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: empty.QueueUrl! })));
+      const empty = await createQueue(sqs, `bench-${tag}-empty-${key.length}`);
+      cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: empty })));
       t0 = now();
-      const n = await pool(300, (i) => client.send(new SendMessageCommand({ QueueUrl: empty.QueueUrl!, MessageBody: `m${i}` })), 4, t0 + 30_000);
+      const n = await pool(300, (i) => client.send(new SendMessageCommand({ QueueUrl: empty, MessageBody: `m${i}` })), 4, t0 + 30_000);
       res[key] = Math.round(n / ((now() - t0) / 1000));
     }
 
     // 6. Features.
     res.features.inputPath = await feature(async () => {
-      const fq = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${tag}-inputpath` }));
-      cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: fq.QueueUrl! })));
-      const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: fq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+      const fq = await createQueue(sqs, `bench-${tag}-inputpath`);
+      cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: fq })));
+      const arn = await queueArn(sqs, fq);
       await eb.send(new PutRuleCommand({ Name: `ip-${tag}`, EventBusName: bus, EventPattern: JSON.stringify({ source: ['bench.inputpath'] }) }));
       await eb.send(new PutTargetsCommand({ Rule: `ip-${tag}`, EventBusName: bus, Targets: [{ Id: 'q', Arn: arn, InputPath: '$.detail' }] }));
       await eb.send(new PutEventsCommand({ Entries: [{ EventBusName: bus, Source: 'bench.inputpath', DetailType: 'x', Detail: '{"only":"detail"}' }] }));
-      const m = await receiveOne(sqs, fq.QueueUrl!);
+      const m = await receiveOne(sqs, fq);
       return m === '{"only":"detail"}' || (m && JSON.stringify(JSON.parse(m)) === '{"only":"detail"}') ? 'ok' : `got ${m?.slice(0, 60)}`;
     });
     res.features.disabledRule = await feature(async () => {
-      const fq = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${tag}-disabled` }));
-      cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: fq.QueueUrl! })));
-      const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: fq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+      const fq = await createQueue(sqs, `bench-${tag}-disabled`);
+      cleanup.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: fq })));
+      const arn = await queueArn(sqs, fq);
       await eb.send(new PutRuleCommand({ Name: `dis-${tag}`, EventBusName: bus, State: 'DISABLED', EventPattern: JSON.stringify({ source: ['bench.disabled'] }) }));
       await eb.send(new PutTargetsCommand({ Rule: `dis-${tag}`, EventBusName: bus, Targets: [{ Id: 'q', Arn: arn }] }));
       await eb.send(new PutEventsCommand({ Entries: [{ EventBusName: bus, Source: 'bench.disabled', DetailType: 'x', Detail: '{}' }] }));
-      const m = await receiveOne(sqs, fq.QueueUrl!);
+      const m = await receiveOne(sqs, fq);
       return m === undefined ? 'ok' : 'delivered despite DISABLED';
     });
     res.features.dlqRedrive = await feature(async () => {
@@ -231,7 +239,7 @@ async function measure(name: string, endpoint: string): Promise<Result> {
       return 'ok';
     });
   } catch (err) {
-    res.errors.push(String((err as Error).message ?? err));
+    res.errors.push(errorMessage(err));
   } finally {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
   }
@@ -242,7 +250,7 @@ async function feature(fn: () => Promise<string>): Promise<string> {
   try {
     return await fn();
   } catch (err) {
-    return `error: ${String((err as Error).name ?? '')} ${String((err as Error).message ?? err).slice(0, 60)}`;
+    return `error: ${err instanceof Error ? err.name : ''} ${errorMessage(err).slice(0, 60)}`;
   }
 }
 
@@ -251,7 +259,7 @@ async function receiveOne(sqs: SQSClient, url: string): Promise<string | undefin
     const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }));
     const m = r.Messages?.[0];
     if (m) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: '0', ReceiptHandle: m.ReceiptHandle! }] }));
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: '0', ReceiptHandle: required(m.ReceiptHandle, 'SQS message ReceiptHandle') }] }));
       return m.Body;
     }
     await new Promise((s) => setTimeout(s, 250));
@@ -271,7 +279,7 @@ async function main() {
     process.stderr.write(`measuring ${t.name} at ${t.url} (backlog ${BACKLOG})...\n`);
     results.push(await measure(t.name, t.url));
   }
-  const rows: Array<[string, (r: Result) => unknown]> = [
+  const rows: Array<[string, (r: Result) => string | number | boolean | undefined]> = [
     ['PutEvents entries/s (batches of 10, 8 in flight)', (r) => r.putEventsPerSec],
     [`backlog delivered to queue (of ${BACKLOG})`, (r) => r.deliveredToQueue],
     ['seconds from first PutEvents to full queue', (r) => r.deliverySeconds],
@@ -295,7 +303,7 @@ async function main() {
   writeFileSync('bench/results/emulator-compare.json', JSON.stringify({ at: new Date().toISOString(), backlog: BACKLOG, results }, null, 2));
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

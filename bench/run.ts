@@ -8,11 +8,13 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
+import { Inflate, Z_SYNC_FLUSH } from 'zlib-sync';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { parseIngestorConfig } from '../ingestor/src/config';
 import { CompressionMethod } from '@discordjs/ws';
 import { startIngestor, type IngestorHandle } from '../ingestor/src/main';
 import { LatencyRecorder, percentile } from '../local/latency';
+import { required } from '../local/required';
 import { createEventBridgeClient, EventBridgeSender } from './lib/sdk-put-events';
 import { ingestorMallocEnv, ingestorNodeOptions } from '../lib/contract';
 import { ASSUMED_BATCH_MS, costOf, costWithoutFilter, type CostInput } from '../scripts/ops/cost-model';
@@ -47,16 +49,23 @@ interface SimChild {
   ebUrl: string;
   call(msg: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
+/** the first message of bench/lib/sim-child.ts */
+interface SimReady {
+  restUrl: string;
+  token: string;
+  appId: string;
+  ebUrl: string;
+}
 async function simChild(opts: { shards: number; guilds: number; putLatencyMs?: number; channels?: number; roles?: number; members?: number }): Promise<SimChild> {
   const child = fork(join(__dirname, 'lib', 'sim-child.ts'), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await new Promise<Record<string, string>>((r) => child.once('message', (m) => r(m as Record<string, string>)));
+  const ready = await new Promise<SimReady>((r) => child.once('message', (m) => r(m as SimReady)));
   let id = 0;
   return {
     child,
-    restUrl: ready.restUrl!,
-    token: ready.token!,
-    appId: ready.appId!,
-    ebUrl: ready.ebUrl!,
+    restUrl: ready.restUrl,
+    token: ready.token,
+    appId: ready.appId,
+    ebUrl: ready.ebUrl,
     call: (msg) =>
       new Promise((resolve) => {
         const my = ++id;
@@ -127,16 +136,16 @@ async function frames(n: number, size: number): Promise<Buffer[]> {
   return out;
 }
 
-async function floorRate(fr: Buffer[]): Promise<number> {
+function floorRate(fr: Buffer[]): number {
   // inflate (one context, like zlib-stream; zlib-sync, the inflater our ingestor uses) +
   // JSON.parse + JSON.stringify, nothing else, in one synchronous loop
-  const ZlibSync = require('zlib-sync') as { Inflate: new (o: object) => { push(b: Buffer, flush: number): void; result: string; err: number }; Z_SYNC_FLUSH: number };
-  const inf = new ZlibSync.Inflate({ chunkSize: 65535, to: 'string' });
+  const inf = new Inflate({ chunkSize: 65535, to: 'string' });
   const c0 = process.cpuUsage();
   for (const f of fr) {
-    inf.push(f, ZlibSync.Z_SYNC_FLUSH);
+    inf.push(f, Z_SYNC_FLUSH);
     if (inf.err) throw new Error(`inflate failed: ${inf.err}`);
-    const obj = JSON.parse(inf.result);
+    if (typeof inf.result !== 'string') throw new Error('zlib-sync gave no string (to: string)');
+    const obj = JSON.parse(inf.result) as { d?: unknown };
     JSON.stringify(obj.d);
   }
   const c = process.cpuUsage(c0);
@@ -165,11 +174,12 @@ async function stormRate(s: SimChild, h: IngestorHandle, n: number, size: number
 async function warmRate(s: SimChild, h: IngestorHandle, n: number, size: number, runs: number): Promise<{ perCore: number; wall: number; all: number[] }> {
   const rs: Array<{ perCore: number; wall: number }> = [];
   for (let i = 0; i < runs; i++) {
-    rs.push(await stormRate(s, h, n, size));
-    log(`  storm ${i + 1}/${runs}, ${size} B: ${Math.round(rs[i]!.perCore)}/s/core, ${Math.round(rs[i]!.wall)}/s wall`);
+    const r = await stormRate(s, h, n, size);
+    rs.push(r);
+    log(`  storm ${i + 1}/${runs}, ${size} B: ${Math.round(r.perCore)}/s/core, ${Math.round(r.wall)}/s wall`);
   }
   rs.sort((a, b) => a.perCore - b.perCore);
-  const mid = rs[Math.floor(rs.length / 2)]!;
+  const mid = required(rs[Math.floor(rs.length / 2)], 'the median storm (runs >= 1)');
   return { ...mid, all: rs.map((r) => Math.round(r.perCore)) };
 }
 
@@ -192,7 +202,7 @@ async function throughput() {
       ]) as Array<[number, number]>) {
     const r = await warmRate(s, h, n, size, runs);
     if (size === 500) ours500 = r.perCore;
-    const floor = await floorRate(await frames(Math.min(n, 10_000), size));
+    const floor = floorRate(await frames(Math.min(n, 10_000), size));
     const st = (await s.call({ cmd: 'stats' })) as { accepted: number; requests: number; connections: number };
     row(
       `ingestor throughput, ${size} B events`,
@@ -278,13 +288,13 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
   let result: MemResult;
   if (kind === 'discordjs') {
     // the same glibc malloc settings as ours, so the allocator is not the difference
-    const child = fork(join(__dirname, 'lib', 'rss-discordjs.cjs'), [s.restUrl, s.token, s.appId, String(guilds), String(shards)], { execArgv: ['--expose-gc'], env: { ...process.env, ...ingestorMallocEnv() }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(join(__dirname, 'lib', 'rss-discordjs.mjs'), [s.restUrl, s.token, s.appId, String(guilds), String(shards)], { execArgv: ['--expose-gc'], env: { ...process.env, ...ingestorMallocEnv() }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     // it reports its heap after gc() and waits: its memory is read here, the same way as ours
     const { heap } = await new Promise<{ heap: number }>((resolve, reject) => {
       child.once('message', (x) => resolve(x as { heap: number }));
       child.once('exit', (code) => (code ? reject(new Error(`discord.js child exited ${code}`)) : undefined));
     });
-    result = { heap: heap / 1048576, ...procMem(child.pid!) };
+    result = { heap: heap / 1048576, ...procMem(required(child.pid, 'the discord.js child pid')) };
     child.kill();
   } else {
     // --inspect on a free loopback port: the bench asks for a full GC through the inspector before it
@@ -307,12 +317,13 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const pid = required(child.pid, 'the ingestor pid');
     const inspectorUrl = new Promise<string>((resolve) => {
       let err = '';
-      child.stderr!.on('data', (c: Buffer) => {
+      child.stderr.on('data', (c: Buffer) => {
         err += c.toString();
-        const m = err.match(/Debugger listening on (ws:\/\/\S+)/);
-        if (m) resolve(m[1]!);
+        const url = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
+        if (url) resolve(url);
       });
     });
     let peak = 0;
@@ -321,7 +332,7 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
       const st = (await fetch('http://127.0.0.1:18099/ready')
         .then((r) => r.json())
         .catch(() => ({}))) as { guilds?: number; bufferDepth?: number };
-      peak = Math.max(peak, procMem(child.pid!).rss);
+      peak = Math.max(peak, procMem(pid).rss);
       if ((st.guilds ?? 0) >= guilds && st.bufferDepth === 0) break;
       if (Date.now() > end) throw new Error('our ingestor did not get every guild in 120 s');
       await sleep(200);
@@ -338,7 +349,7 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
     const usage = JSON.parse(String(await new Promise((r) => ws.once('message', r)))) as { result?: { usedSize?: number } };
     ws.close();
     const heap = usage.result?.usedSize ?? NaN;
-    result = { heap: heap / 1048576, ...procMem(child.pid!), peak };
+    result = { heap: heap / 1048576, ...procMem(pid), peak };
     child.kill('SIGKILL');
   }
   s.child.send({ cmd: 'stop' });
@@ -363,10 +374,10 @@ async function memory() {
     log(`rss ${g}: ours ${o.rss.toFixed(0)} MiB (heap ${o.heap.toFixed(0)}), discord.js ${d.rss.toFixed(0)} MiB (heap ${d.heap.toFixed(0)})`);
     at.push({ o, d });
   }
-  const first = at[0]!;
-  const last = at.at(-1)!;
+  const first = required(at[0], 'the first memory run');
+  const last = required(at.at(-1), 'the last memory run');
   row(
-    `private (anonymous) RSS at ${sizes.at(-1)!.toLocaleString('en')} guilds, 4 shards`,
+    `private (anonymous) RSS at ${required(sizes.at(-1), 'a guild count').toLocaleString('en')} guilds, 4 shards`,
     last.o.anon,
     last.d.anon,
     'discord.js Client, default caches',
@@ -402,16 +413,27 @@ async function endToEnd() {
     }
     const end = Date.now() + 15_000;
     while (Date.now() < end && !ixs.every((ix) => p.sim.interactionResponses(ix.id)?.callback)) await sleep(50);
-    return ixs.map((ix) => p.sim.interactionResponses(ix.id)?.callback?.at).map((at, i) => (at ? at - ixs[i]!.createdAt : 15_000));
+    return ixs.map((ix) => {
+      const at = p.sim.interactionResponses(ix.id)?.callback?.at;
+      return at ? at - ix.createdAt : 15_000;
+    });
   };
   await sleep(3000);
   await measure(5); // warm-up: first calls pay connection setup and JIT in every hop; not counted
   const idle = await measure(QUICK ? 5 : 20);
-  p.runner.setEnabled('member', false);
+  await p.mappings.setEnabled('member', false);
   const backlog = QUICK ? 2000 : 10_000;
-  await p.sim.memberJoinStorm(p.sim.guildIds[0]!, backlog);
+  await p.sim.memberJoinStorm(required(p.sim.guildIds[0], 'a guild of the simulator'), backlog);
   const end = Date.now() + 120_000;
-  while (Date.now() < end && (await p.tierNumbers()).find((t) => t.tier === 'members')!.visible < backlog * 0.9) await sleep(500);
+  while (
+    Date.now() < end &&
+    required(
+      (await p.tierNumbers()).find((t) => t.tier === 'members'),
+      'the members tier',
+    ).visible <
+      backlog * 0.9
+  )
+    await sleep(500);
   const busy = await measure(QUICK ? 5 : 20);
   row('interaction -> callback p50, idle', pct(idle, 50), 3000, "Discord's 3 s interaction window", 'ms');
   row('interaction -> callback p99, idle', pct(idle, 99), 3000, "Discord's 3 s interaction window", 'ms');
@@ -427,7 +449,7 @@ async function ingressLatency() {
   const { startLocalPipeline } = await import('../local/pipeline/index.js');
   const { responseVisibleAt } = await import('../local/simulator/http-interactions.js');
   const p = await startLocalPipeline({ shards: 1, guilds: 10, scoreLatencyMs: 200 });
-  const http = p.http!;
+  const http = required(p.http, 'the local HTTP interactions endpoint');
   // the same command over both paths, alternating, so both see the same machine
   const measure = async (commandName: string, n: number) => {
     const gw: ReturnType<typeof p.sim.createInteraction>[] = [];
@@ -440,7 +462,11 @@ async function ingressLatency() {
     const visible = (ixs: typeof gw) => ixs.map((ix) => responseVisibleAt(p.sim.interactionResponses(ix.id) ?? ix));
     const end = Date.now() + 15_000;
     while (Date.now() < end && [...visible(gw), ...visible(ht)].some((at) => at === undefined)) await sleep(50);
-    const ms = (ixs: typeof gw) => visible(ixs).map((at, i) => (at ? at - ixs[i]!.createdAt : 15_000));
+    const ms = (ixs: typeof gw) =>
+      ixs.map((ix) => {
+        const at = responseVisibleAt(p.sim.interactionResponses(ix.id) ?? ix);
+        return at ? at - ix.createdAt : 15_000;
+      });
     return { gateway: ms(gw), http: ms(ht) };
   };
   await sleep(2000);
@@ -533,8 +559,8 @@ async function outage() {
   clearInterval(sampler);
   const st = h.status();
   // the first sample once the spool takes events: the memory buffer is as full as it gets
-  const full = samples.find((x) => x.spool > 0) ?? samples[0]!;
-  const end = samples.at(-1)!;
+  const full = required(samples.find((x) => x.spool > 0) ?? samples[0], 'a memory sample (one every 5 s)');
+  const end = required(samples.at(-1), 'a memory sample (one every 5 s)');
   const after = samples.filter((x) => x.t >= full.t);
   const maxRss = Math.max(...after.map((x) => x.rss));
   const slope = end.t > full.t ? ((end.rss - full.rss) / (end.t - full.t)) * 60 : 0;
@@ -590,7 +616,7 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { TIER_NAMES, type ConsumerName, type TierName } from '../../lib/contract';
+import { errorMessage, TIER_NAMES, type ConsumerName, type TierName } from '../../lib/contract';
 import { LOCAL_OUTPUTS } from '../../lib/stacks/local-stack';
 import { localAwsConfig } from '../aws';
 
@@ -63,7 +63,7 @@ async function describe(stackName: string, client = cfn()): Promise<Stack | unde
   try {
     return (await client.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
   } catch (err) {
-    if (/does not exist|not found/i.test(String((err as Error).message))) return undefined;
+    if (/does not exist|not found/i.test(errorMessage(err))) return undefined;
     throw err;
   }
 }
@@ -71,12 +71,13 @@ async function describe(stackName: string, client = cfn()): Promise<Stack | unde
 /** The deployed stack's outputs; a clear error when it is missing or incomplete. */
 export async function readLocalStackOutputs(stackName = localStackName(), client = cfn()): Promise<LocalStackOutputs> {
   const endpoint = localAwsConfig().endpoint;
-  const s = await describe(stackName, client).catch((err: Error) => {
-    throw new Error(`could not ask ${endpoint} for stack ${stackName}: ${err.message}. Is the emulator up? Run \`npm run env:up\``);
+  const s = await describe(stackName, client).catch((err: unknown) => {
+    throw new Error(`could not ask ${endpoint} for stack ${stackName}: ${errorMessage(err)}. Is the emulator up? Run \`npm run env:up\``, { cause: err });
   });
   if (!s) throw new Error(`stack ${stackName} is not deployed on ${endpoint}: run \`npm run deploy:local\` (or \`npm run local\`)`);
-  if (!/_COMPLETE$/.test(s.StackStatus ?? '') || /ROLLBACK|DELETE/.test(s.StackStatus ?? '')) {
-    throw new Error(`stack ${stackName} on ${endpoint} is ${s.StackStatus}: run \`npm run deploy:local\` again`);
+  const status = s.StackStatus ?? '';
+  if (!/_COMPLETE$/.test(status) || /ROLLBACK|DELETE/.test(status)) {
+    throw new Error(`stack ${stackName} on ${endpoint} is ${status || 'without a status'}: run \`npm run deploy:local\` again`);
   }
   const raw: Record<string, string> = {};
   for (const o of s.Outputs ?? []) if (o.OutputKey && o.OutputValue) raw[o.OutputKey] = o.OutputValue;
@@ -94,7 +95,7 @@ export async function readLocalStackOutputs(stackName = localStackName(), client
   for (const c of ['interaction', 'member', 'guild', 'httpIngress'] as const) if (raw[LOCAL_OUTPUTS.functionName(c)]) functions[c] = raw[LOCAL_OUTPUTS.functionName(c)];
   return {
     stackName,
-    status: s.StackStatus!,
+    status,
     busName: need(LOCAL_OUTPUTS.eventBusName),
     claimCheckBucket: need(LOCAL_OUTPUTS.claimCheckBucket),
     httpInteractionsUrl: raw[LOCAL_OUTPUTS.httpInteractionsUrl],
@@ -195,9 +196,9 @@ export async function deployLocalStack(opts: DeployOptions): Promise<DeployResul
       return { outputs: await readLocalStackOutputs(stackName), action: 'reused', bootstrapped: false, ms: Date.now() - t0 };
     }
   }
-  const onLine = opts.cliOutput ?? ((line: string) => (/_FAILED|✅|❌|failed|Error|no changes|✨  (Synthesis|Deployment|Total) time/.test(line) ? log(`  cdk: ${line.trim()}`) : undefined));
-  const bootstrapped = await bootstrapLocal(log, onLine).catch((err: Error) => {
-    throw new Error(`${err.message}\nIs the AWS endpoint up at ${endpoint}? Run \`npm run env:up\`.`);
+  const onLine = opts.cliOutput ?? ((line: string) => (/_FAILED|✅|❌|failed|Error|no changes|✨ {2}(Synthesis|Deployment|Total) time/.test(line) ? log(`  cdk: ${line.trim()}`) : undefined));
+  const bootstrapped = await bootstrapLocal(log, onLine).catch((err: unknown) => {
+    throw new Error(`${errorMessage(err)}\nIs the AWS endpoint up at ${endpoint}? Run \`npm run env:up\`.`, { cause: err });
   });
   const ctx = { ...opts.context, localFingerprint: fingerprint, ...(opts.envName ? { envName: opts.envName } : {}) };
   // cdk-nag checks every synth of the app in the cdk tests and `cdk synth`; a local deploy skips it (seconds on 2 cores)

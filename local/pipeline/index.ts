@@ -24,6 +24,7 @@ import { LOCAL_CONTEXT_KEYS } from '../../lib/stacks/local-stack';
 import { parseIngestorConfig } from '../../ingestor/src/config';
 import { startIngestor, type IngestorHandle } from '../../ingestor/src/main';
 import { LatencyRecorder } from '../latency';
+import { required } from '../required';
 import { localAwsConfig, localSqsConfig } from '../aws';
 import { DiscordSimulator, type SimulatorOptions } from '../simulator';
 import { startScoreService, type ScoreService } from '../score-service';
@@ -93,10 +94,10 @@ export function localStageContext(o: { simulatorRestUrl: string; scoreServiceUrl
 export async function localBotTokenSecret(token = LOCAL_BOT_TOKEN): Promise<string> {
   const sm = new SecretsManagerClient(localAwsConfig());
   try {
-    return (await sm.send(new CreateSecretCommand({ Name: BOT_TOKEN_SECRET, SecretString: token }))).ARN!;
+    return required((await sm.send(new CreateSecretCommand({ Name: BOT_TOKEN_SECRET, SecretString: token }))).ARN, 'CreateSecret ARN');
   } catch (err) {
     if ((err as Error).name !== 'ResourceExistsException') throw err;
-    return (await sm.send(new PutSecretValueCommand({ SecretId: BOT_TOKEN_SECRET, SecretString: token }))).ARN!;
+    return required((await sm.send(new PutSecretValueCommand({ SecretId: BOT_TOKEN_SECRET, SecretString: token }))).ARN, 'PutSecretValue ARN');
   } finally {
     sm.destroy();
   }
@@ -128,13 +129,11 @@ export interface TierNumbers {
 }
 
 export class LocalPipeline {
-  ingestor!: IngestorHandle;
+  private started?: IngestorHandle;
   /** receive -> PutEvents accepted, for the summary */
   readonly publishLatency = new LatencyRecorder();
   /** the workers' event source mappings on the emulator (switch off, set MaximumConcurrency, counts) */
   readonly mappings: EventSourceMappings;
-  /** @deprecated the name of `mappings` before the emulator ran the workers */
-  readonly runner: EventSourceMappings;
   /** the HTTP interactions endpoint on the emulator and the simulator's HTTP delivery to it */
   httpIngress?: { url: string };
   http?: HttpInteractions;
@@ -149,13 +148,18 @@ export class LocalPipeline {
     private readonly ingestorEnv: Record<string, string>,
   ) {
     this.mappings = new EventSourceMappings({ interaction: outputs.functions.interaction, member: outputs.functions.member, guild: outputs.functions.guild });
-    this.runner = this.mappings;
+  }
+
+  /** The in-process ingestor (startLocalPipeline starts it before it returns the pipeline). */
+  get ingestor(): IngestorHandle {
+    if (!this.started) throw new Error('the local pipeline has not started its ingestor (startIngestor)');
+    return this.started;
   }
 
   async startIngestor(): Promise<IngestorHandle> {
     const cfg = parseIngestorConfig(this.ingestorEnv);
-    this.ingestor = await startIngestor(cfg, { aws: localAwsConfig(), emf: () => undefined, log: () => undefined, persistIntervalMs: 200, keyPrefix: this.keyPrefix, onPublished: this.publishLatency.record });
-    return this.ingestor;
+    this.started = await startIngestor(cfg, { aws: localAwsConfig(), emf: () => undefined, log: () => undefined, persistIntervalMs: 200, keyPrefix: this.keyPrefix, onPublished: this.publishLatency.record });
+    return this.started;
   }
 
   queueUrl(tier: TierName, which: 'queue' | 'dlq' | 'targetDlq' = 'queue'): string {
@@ -183,7 +187,7 @@ export class LocalPipeline {
   }
 
   async stop(): Promise<void> {
-    await this.ingestor?.stop().catch(() => undefined);
+    await this.started?.stop().catch(() => undefined);
     // leave the mappings as a run found them
     for (const w of ['member', 'guild', 'interaction'] as const) if (this.outputs.functions[w]) await this.mappings.setEnabled(w, true).catch(() => undefined);
     this.mappings.close();
@@ -216,8 +220,8 @@ export async function startLocalPipeline(opts: PipelineOptions = {}): Promise<Lo
     port: ports.simulator,
     token: LOCAL_BOT_TOKEN,
     appId: LOCAL_APPLICATION_ID,
-  }).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'EADDRINUSE' ? new Error(`the Discord simulator cannot listen on 127.0.0.1:${ports.simulator}: the port is in use (another npm run local or test still running?); stop it or set LOCAL_SIMULATOR_PORT`) : err;
+  }).catch((err: unknown) => {
+    throw err instanceof Error && 'code' in err && err.code === 'EADDRINUSE' ? new Error(`the Discord simulator cannot listen on 127.0.0.1:${ports.simulator}: the port is in use (another npm run local or test still running?); stop it or set LOCAL_SIMULATOR_PORT`) : err;
   });
   let score: ScoreService | undefined;
   try {

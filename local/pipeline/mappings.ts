@@ -47,9 +47,14 @@ export class EventSourceMappings {
 
   constructor(readonly functions: Partial<Record<ConsumerName, string>>) {}
 
-  private async raw(worker: ConsumerName): Promise<RawMapping> {
+  private functionOf(worker: ConsumerName): string {
     const fn = this.functions[worker];
     if (!fn) throw new Error(`the local stack has no ${worker} worker (outputs list: ${Object.keys(this.functions).join(', ')})`);
+    return fn;
+  }
+
+  private async raw(worker: ConsumerName): Promise<RawMapping> {
+    const fn = this.functionOf(worker);
     const r = await lambdaApi<{ EventSourceMappings?: RawMapping[] }>('GET', `/2015-03-31/event-source-mappings/?FunctionName=${encodeURIComponent(fn)}`);
     const m = r.EventSourceMappings?.[0];
     if (!m) throw new Error(`function ${fn} (${worker} worker) has no event source mapping on ${localAwsConfig().endpoint}`);
@@ -62,7 +67,7 @@ export class EventSourceMappings {
       const m = await this.raw(worker);
       out.push({
         worker,
-        functionName: this.functions[worker]!,
+        functionName: this.functionOf(worker),
         uuid: m.UUID,
         state: m.State,
         batchSize: m.BatchSize,
