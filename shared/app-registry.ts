@@ -48,6 +48,30 @@ export async function listApplications(redis: Redis, ns = 'gw', log: (msg: strin
   return out.sort((a, b) => a.appId.localeCompare(b.appId));
 }
 
+/** A registry entry that cannot be used as it is (not a Redis failure): fixing it takes an operator. */
+export class RegistryEntryError extends Error {
+  override readonly name = 'RegistryEntryError';
+}
+
+/**
+ * One application's entry: undefined when the registry has none; an entry that does not parse is a
+ * RegistryEntryError naming its bad fields (never the token).
+ */
+export async function getApplication(redis: Redis, appId: string, ns = 'gw'): Promise<Application | undefined> {
+  const value = await redis.hget(registryKey(ns), appId);
+  if (value === null) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new RegistryEntryError(`the registry entry of application ${appId} (${registryKey(ns)}) is not JSON`);
+  }
+  const r = ApplicationSchema.safeParse(parsed);
+  if (!r.success) throw new RegistryEntryError(`the registry entry of application ${appId} (${registryKey(ns)}) is unreadable: ${r.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')}`);
+  if (r.data.appId !== appId) throw new RegistryEntryError(`the registry entry of application ${appId} (${registryKey(ns)}) names application ${r.data.appId}`);
+  return r.data;
+}
+
 export async function putApplication(redis: Redis, app: Application, ns = 'gw'): Promise<void> {
   await redis.hset(registryKey(ns), app.appId, JSON.stringify(ApplicationSchema.parse(app)));
 }

@@ -8,4 +8,5 @@ import { sqsWorker } from '../shared/worker';
 import { handleMemberEvent } from './core';
 import { memberDeps } from './deps';
 
-export const handler = sqsWorker(memberDeps, (envelope, deps) => handleMemberEvent(envelope, { ...deps, onOutcome: (o) => countOutcome('Member', o) }));
+// the auto role is given with the token of the application the event came from
+export const handler = sqsWorker(memberDeps, (envelope, { botRests, ...deps }) => handleMemberEvent(envelope, { ...deps, botRest: botRests?.forApplication(envelope.appId), onOutcome: (o) => countOutcome('Member', o) }));
