@@ -11,7 +11,9 @@ import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
+import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes, type GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { isCommandOpcode, parseCommand, presenceUpdateSchema, type CommandOpcode, type GatewayCommand } from './commands';
+import { shardOf } from './snowflake';
 import { createMessageDeflater, type MessageDeflater } from './zlibstream';
 
 export const PRIVILEGED_INTENTS = GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
@@ -133,6 +135,39 @@ export interface Session {
   disconnectedAt?: number;
   /** guilds this session was told about in READY */
   guildIds: string[];
+  /** the bot's presence on this session: IDENTIFY's `presence`, then each op 3 */
+  presence?: GatewayPresenceUpdateData;
+}
+
+/** What one connection sent, kept after it closes (`gateway.connections`, `sim.stats()`). */
+export interface ConnectionStats {
+  id: number;
+  openedAt: number;
+  closedAt?: number;
+  closeCode?: number;
+  /** the shard and session it identified or resumed as */
+  shardId?: number;
+  numShards?: number;
+  sessionId?: string;
+  /** payloads received, by opcode (-1: a payload without a numeric op) */
+  received: Record<number, number>;
+  /** commands (op 3, 4, 8, 31) ignored because the guild is not on this connection's shard */
+  wrongShardCommands: number;
+  /** the last op 3 it sent */
+  presence?: GatewayPresenceUpdateData;
+}
+
+/** One gateway command the simulator received, with what it did about it. */
+export interface CommandRecord {
+  at: number;
+  connectionId: number;
+  shardId?: number;
+  numShards?: number;
+  op: number;
+  /** answered; or why not: the guild is on another shard, unknown, or the payload was invalid (4001) */
+  outcome: 'answered' | 'wrong-shard' | 'ignored' | 'invalid';
+  /** why it was ignored or invalid */
+  detail?: string;
 }
 
 interface Connection {
@@ -146,6 +181,7 @@ interface Connection {
   lastHeartbeatAt: number;
   heartbeatTimer?: NodeJS.Timeout;
   closed: boolean;
+  stats: ConnectionStats;
 }
 
 export interface GatewayHooks {
@@ -153,6 +189,13 @@ export interface GatewayHooks {
   guildsFor(shardId: number, numShards: number): Array<{ id: string; payload: () => Record<string, unknown> }>;
   gatewayUrl(): string;
   botUser(): Record<string, unknown>;
+  /** whether the guild is one of the bot's */
+  hasGuild(guildId: string): boolean;
+  /**
+   * Answers a valid command that arrived on the session's connection (for op 4, 8 and 31 only for the
+   * guilds that session owns). Returns why it was ignored, or undefined when it was answered.
+   */
+  onCommand(session: Session, command: GatewayCommand): string | undefined;
 }
 
 export interface IdentifyRecord {
@@ -183,6 +226,16 @@ export class GatewaySimulator {
   readonly identifies: IdentifyRecord[] = [];
   readonly resumes: ResumeRecord[] = [];
   readonly closes: Array<{ at: number; shardId?: number; code: number; by: 'server' | 'client' }> = [];
+  /** every connection's counters, open or closed, in connection order */
+  readonly connections: ConnectionStats[] = [];
+  /** every command (op 3, 4, 8, 31) received, with its outcome */
+  readonly commands: CommandRecord[] = [];
+  /** payloads received on all connections, by opcode */
+  readonly receivedByOp: Record<number, number> = {};
+  /** commands for a guild on another shard of the connection's shard count (Discord ignores them) */
+  wrongShardCommands = 0;
+  /** valid commands the simulator ignored otherwise (unknown guild or channel, missing intent, rate limited) */
+  ignoredCommands = 0;
   sessionStartRemaining: number;
   sessionResetAt: number;
   private readonly lastIdentifyPerBucket = new Map<number, number>();
@@ -232,7 +285,10 @@ export class GatewaySimulator {
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    const conn: Connection = { ws, id: this.nextConnId++, path: url.pathname, sends: [], lastHeartbeatAt: Date.now(), closed: false };
+    const id = this.nextConnId++;
+    const stats: ConnectionStats = { id, openedAt: Date.now(), received: {}, wrongShardCommands: 0 };
+    this.connections.push(stats);
+    const conn: Connection = { ws, id, path: url.pathname, sends: [], lastHeartbeatAt: Date.now(), closed: false, stats };
     this.conns.add(conn);
     const v = url.searchParams.get('v');
     if (v !== null && v !== '10') {
@@ -287,6 +343,8 @@ export class GatewaySimulator {
     clearInterval(conn.heartbeatTimer);
     conn.deflate?.close();
     this.closes.push({ at: Date.now(), shardId: conn.session?.shardId, code, by: 'server' });
+    conn.stats.closedAt = Date.now();
+    conn.stats.closeCode = code;
     this.detach(conn, code);
     try {
       conn.ws.close(code, reason);
@@ -302,6 +360,8 @@ export class GatewaySimulator {
     clearInterval(conn.heartbeatTimer);
     conn.deflate?.close();
     this.closes.push({ at: Date.now(), shardId: conn.session?.shardId, code, by: 'client' });
+    conn.stats.closedAt = Date.now();
+    conn.stats.closeCode = code;
     this.detach(conn, code);
     this.conns.delete(conn);
   }
@@ -339,6 +399,13 @@ export class GatewaySimulator {
       this.close(conn, GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
       return;
     }
+    const op = typeof p.op === 'number' ? p.op : -1;
+    conn.stats.received[op] = (conn.stats.received[op] ?? 0) + 1;
+    this.receivedByOp[op] = (this.receivedByOp[op] ?? 0) + 1;
+    if (isCommandOpcode(op)) {
+      this.command(conn, op, p.d);
+      return;
+    }
     switch (p.op) {
       case GatewayOpcodes.Heartbeat:
         conn.lastHeartbeatAt = now;
@@ -351,18 +418,57 @@ export class GatewaySimulator {
       case GatewayOpcodes.Resume:
         this.resume(conn, p.d);
         return;
-      case GatewayOpcodes.PresenceUpdate:
-      case GatewayOpcodes.VoiceStateUpdate:
-      case GatewayOpcodes.RequestGuildMembers:
-      case GatewayOpcodes.RequestSoundboardSounds:
-        if (!conn.session) {
-          this.close(conn, GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
-          return;
-        }
-        return;
       default:
         this.close(conn, GatewayCloseCodes.UnknownOpcode, 'Unknown opcode.');
         return;
+    }
+  }
+
+  /**
+   * op 3, 4, 8, 31: before IDENTIFY 4003; fields that do not match 4001 (Discord's "invalid payload
+   * for an opcode"); a guild the connection's shard does not own is ignored, as Discord does, and
+   * counted in `wrongShardCommands`; the rest is answered by the simulator (`hooks.onCommand`).
+   */
+  private command(conn: Connection, op: CommandOpcode, d: unknown): void {
+    const s = conn.session;
+    const record: CommandRecord = { at: Date.now(), connectionId: conn.id, shardId: s?.shardId, numShards: s?.numShards, op, outcome: 'invalid' };
+    this.commands.push(record);
+    if (!s) {
+      record.detail = 'before IDENTIFY';
+      this.close(conn, GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
+      return;
+    }
+    const parsed = parseCommand(op, d);
+    if (!parsed.ok) {
+      record.detail = parsed.error;
+      this.close(conn, GatewayCloseCodes.UnknownOpcode, 'Invalid payload for an opcode.');
+      return;
+    }
+    const cmd = parsed.command;
+    if (cmd.op === GatewayOpcodes.PresenceUpdate) {
+      conn.stats.presence = cmd.d;
+      s.presence = cmd.d;
+    }
+    const guildIds = cmd.op === GatewayOpcodes.RequestSoundboardSounds ? cmd.d.guild_ids : cmd.op === GatewayOpcodes.PresenceUpdate ? [] : [cmd.d.guild_id];
+    const known = guildIds.filter((g) => this.hooks.hasGuild(g));
+    const owned = known.filter((g) => shardOf(g, s.numShards) === s.shardId);
+    if (owned.length < known.length) {
+      conn.stats.wrongShardCommands++;
+      this.wrongShardCommands++;
+    }
+    if (guildIds.length > 0 && owned.length === 0) {
+      record.outcome = known.length > 0 ? 'wrong-shard' : 'ignored';
+      record.detail = known.length > 0 ? `guild ${known.join(', ')} is not on shard ${s.shardId} of ${s.numShards}` : `unknown guild ${guildIds.join(', ')}`;
+      if (known.length === 0) this.ignoredCommands++;
+      return;
+    }
+    // op 31 names several guilds: the ones this shard owns are answered, the others ignored
+    const served: GatewayCommand = cmd.op === GatewayOpcodes.RequestSoundboardSounds ? { ...cmd, d: { guild_ids: owned } } : cmd;
+    const ignored = this.hooks.onCommand(s, served);
+    record.outcome = ignored === undefined ? 'answered' : 'ignored';
+    if (ignored !== undefined) {
+      record.detail = ignored;
+      this.ignoredCommands++;
     }
   }
 
@@ -427,6 +533,11 @@ export class GatewaySimulator {
       valid: true,
       guildIds: guilds.map((g) => g.id),
     };
+    const presence = presenceUpdateSchema.safeParse(d.presence);
+    if (presence.success) session.presence = presence.data;
+    conn.stats.shardId = shardId;
+    conn.stats.numShards = numShards;
+    conn.stats.sessionId = session.id;
     this.sessions.set(session.id, session);
     this.shardSessions.set(shardId, session);
     conn.session = session;
@@ -477,6 +588,9 @@ export class GatewaySimulator {
     s.conn = conn;
     s.disconnectedAt = undefined;
     conn.session = s;
+    conn.stats.shardId = s.shardId;
+    conn.stats.numShards = s.numShards;
+    conn.stats.sessionId = s.id;
     for (const b of s.buffer) {
       if (b.f.s <= seq) continue;
       if (b.e?.sentAt !== undefined) b.e.replays = (b.e.replays ?? 0) + 1;
@@ -548,6 +662,8 @@ export class GatewaySimulator {
     clearInterval(conn.heartbeatTimer);
     conn.deflate?.close();
     this.closes.push({ at: Date.now(), shardId, code: 1006, by: 'server' });
+    conn.stats.closedAt = Date.now();
+    conn.stats.closeCode = 1006;
     this.detach(conn, 1006);
     conn.ws.terminate();
     this.conns.delete(conn);

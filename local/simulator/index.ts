@@ -9,20 +9,56 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GuildChannelResponse } from 'discord-api-spec';
-import { GatewayIntentBits, type APIUser, type GatewayGuildCreateDispatchData, type GatewayGuildMemberAddDispatchData } from 'discord-api-types/v10';
+import {
+  GatewayIntentBits,
+  GatewayOpcodes,
+  PresenceUpdateStatus,
+  type APIGuildMember,
+  type APIUser,
+  type APIVoiceState,
+  type GatewayGuildCreateDispatchData,
+  type GatewayGuildMemberAddDispatchData,
+  type GatewayGuildMembersChunkPresence,
+  type GatewayPresenceUpdateData,
+  type GatewayPresenceUpdateDispatchData,
+  type GatewayRateLimitedDispatchData,
+  type GatewayVoiceServerUpdateDispatchData,
+  type GatewayVoiceStateUpdateData,
+} from 'discord-api-types/v10';
 import { envelopeId } from '../../lib/contract';
-import { GatewaySimulator, Ledger, type LedgerEntry, type Received } from './gateway';
+import { memberChunks, selectMembers, validNonce, type GatewayCommand, type RequestGuildMembers, type RosterEntry } from './commands';
+import { GatewaySimulator, Ledger, type ConnectionStats, type LedgerEntry, type Received, type Session } from './gateway';
 import { RateLimiter, type WindowLimit } from './ratelimit';
 import { HttpError } from './rest/errors';
 import * as rest from './rest/objects';
 import { RestRouter, type RestHost, type RestInteraction, type RouteName } from './rest/routes';
 import { loadSpec } from './rest/spec';
-import { chatInputInteraction, DEFAULT_MIX, guildCreate, guildLayout, memberAdd, payloadFor, seededRandom, user, weightedPicker, type GuildLayout, type TrafficType } from './scenarios';
-import { shardOf, SnowflakeGenerator } from './snowflake';
+import {
+  chatInputInteraction,
+  DEFAULT_MIX,
+  guildCreate,
+  guildLayout,
+  member,
+  memberAdd,
+  payloadFor,
+  rosterIndex,
+  rosterMember,
+  rosterUsername,
+  rosterUserId,
+  seededRandom,
+  soundboardSounds,
+  user,
+  voiceState,
+  weightedPicker,
+  type GuildLayout,
+  type TrafficType,
+} from './scenarios';
+import { shardOf, SnowflakeGenerator, snowflakeTime } from './snowflake';
 
 export { shardOf, snowflakeTime } from './snowflake';
 export { Ledger, PRIVILEGED_INTENTS } from './gateway';
-export type { IdentifyRecord, LedgerEntry, Received, ResumeRecord } from './gateway';
+export type { CommandRecord, ConnectionStats, IdentifyRecord, LedgerEntry, Received, ResumeRecord } from './gateway';
+export { MEMBERS_PER_CHUNK, memberChunks, selectMembers } from './commands';
 export { DEFAULT_MIX, TRAFFIC_TYPES, type TrafficType } from './scenarios';
 export { ROUTES, type RouteDef, type RouteName } from './rest/routes';
 export { specVersion } from './rest/spec';
@@ -38,8 +74,16 @@ export interface SimulatorOptions {
   shards?: number;
   /** guilds, spread over shards by (id >> 22) % shards @default 10 */
   guilds?: number;
-  /** members listed in each GUILD_CREATE's member_count @default 50 */
+  /**
+   * members of each guild: GUILD_CREATE's member_count, and the roster op 8 answers from (user ids
+   * distinct across guilds, usernames `member0`, `member1`...); `setMemberCount` changes one guild @default 50
+   */
   membersPerGuild?: number;
+  /**
+   * Discord answers a request for every member of a guild (op 8, query '' and limit 0) once per guild
+   * per 30 s; a second one within the window gets a RATE_LIMITED dispatch instead. 0 turns it off. @default 30000
+   */
+  memberRequestIntervalMs?: number;
   /** channels in each GUILD_CREATE @default 1 */
   channelsPerGuild?: number;
   /** roles besides @everyone in each GUILD_CREATE @default 0 */
@@ -104,6 +148,22 @@ export interface RecordedRequest {
   global?: boolean;
 }
 
+/** The gateway's counters (`sim.stats()`). */
+export interface SimulatorStats {
+  /** payloads received on every connection, by opcode (heartbeats, IDENTIFY, RESUME and commands) */
+  receivedByOp: Record<number, number>;
+  /** commands (op 3, 4, 8, 31) received, by opcode, whatever became of them */
+  commandsByOp: Record<number, number>;
+  /** commands for a guild the connection's shard does not own: Discord ignores them, so does the simulator */
+  wrongShardCommands: number;
+  /** valid commands ignored for another reason (unknown guild or channel, missing intent, RATE_LIMITED) */
+  ignoredCommands: number;
+  /** commands closed with 4001 (fields that do not match) or 4003 (before IDENTIFY) */
+  invalidCommands: number;
+  /** per connection, open or closed */
+  connections: ConnectionStats[];
+}
+
 /** A simulated interaction: what the REST routes read and write, plus the gateway side. */
 export interface SimInteraction extends RestInteraction {
   /** the INTERACTION_CREATE's seq, undefined when its shard had no session (nothing was sent) */
@@ -127,7 +187,7 @@ export class DiscordSimulator {
   readonly gateway: GatewaySimulator;
   private readonly snowflakes = new SnowflakeGenerator();
   private readonly limiter: RateLimiter;
-  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild' | 'seed' | 'zlib'>> & {
+  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild' | 'seed' | 'zlib' | 'memberRequestIntervalMs'>> & {
     rateLimits: NonNullable<SimulatorOptions['rateLimits']>;
     channelsPerGuild: number;
     rolesPerGuild: number;
@@ -140,6 +200,11 @@ export class DiscordSimulator {
   private readonly guildMeta = new Map<string, GuildLayout>();
   /** channel id -> its guild, for GET /channels/{id} */
   private readonly channelGuild = new Map<string, string>();
+  /** voice states by guild, then user: the bot's (op 4) and members' (`memberVoiceState`) */
+  private readonly voiceStates = new Map<string, Map<string, APIVoiceState>>();
+  /** when each guild's whole member list was last requested (Discord's 1 per guild per 30 s) */
+  private readonly lastAllMembersRequest = new Map<string, number>();
+  private readonly memberRequestIntervalMs: number;
 
   private constructor(options: SimulatorOptions) {
     this.token = options.token ?? `sim.${randomBytes(12).toString('base64url')}.${randomBytes(20).toString('base64url')}`;
@@ -165,6 +230,7 @@ export class DiscordSimulator {
       rolesPerGuild: options.rolesPerGuild ?? 0,
       inlineMembersPerGuild: options.inlineMembersPerGuild ?? 0,
     };
+    this.memberRequestIntervalMs = options.memberRequestIntervalMs ?? 30_000;
     this.random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.limiter = new RateLimiter(this.opts.rateLimits.global ?? { limit: 50, windowMs: 1000 });
     // guild ids created 1 ms apart, so (id >> 22) % shards spreads them evenly
@@ -197,7 +263,9 @@ export class DiscordSimulator {
       {
         guildsFor: (shardId, numShards) => this.guildIds.filter((g) => shardOf(g, numShards) === shardId).map((id) => ({ id, payload: () => untyped(this.guildPayload(id)) })),
         gatewayUrl: () => this.gatewayUrl,
-        botUser: () => untyped({ ...user(this.appId), username: 'simulated-bot', bot: true } satisfies APIUser),
+        botUser: () => untyped(this.botUser()),
+        hasGuild: (guildId) => this.guildMeta.has(guildId),
+        onCommand: (session, command) => this.onCommand(session, command),
       },
     );
   }
@@ -247,7 +315,11 @@ export class DiscordSimulator {
   }
 
   private guildPayload(id: string): GatewayGuildCreateDispatchData {
-    return guildCreate(this.layoutOf(id));
+    return guildCreate(this.layoutOf(id), [...(this.voiceStates.get(id)?.values() ?? [])]);
+  }
+
+  private botUser(): APIUser {
+    return { ...user(this.appId), username: 'simulated-bot', bot: true };
   }
 
   /** The layout of one of the simulator's guilds; an unknown id is a caller's mistake, named in the error. */
@@ -478,6 +550,160 @@ export class DiscordSimulator {
     this.gateway.shutdown();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  // ---------------- gateway commands ----------------
+
+  /** Sets how many members a guild has: its GUILD_CREATE member_count and the roster op 8 answers from (e.g. 5,000). */
+  setMemberCount(guildId: string, count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count > 4_000_000) throw new Error(`setMemberCount: count must be a whole number from 0 to 4,000,000 (got ${count})`);
+    this.layoutOf(guildId).memberCount = count;
+  }
+
+  /** A guild's members in roster order: distinct user ids, usernames `member0`, `member1`, ... */
+  guildMembers(guildId: string): APIGuildMember[] {
+    const g = this.layoutOf(guildId);
+    return Array.from({ length: g.memberCount }, (_, i) => rosterMember(g, i));
+  }
+
+  /** The bot's presence on a shard's live session: IDENTIFY's `presence`, then each op 3 it sent. */
+  presenceOf(shardId: number): GatewayPresenceUpdateData | undefined {
+    return this.gateway.sessionOf(shardId)?.presence;
+  }
+
+  /** A guild's first voice channel (guilds with `channelsPerGuild` >= 6 have one: every fifth extra channel). */
+  voiceChannelOf(guildId: string): string | undefined {
+    return this.layoutOf(guildId).channels.find((c) => c.type === 2)?.id;
+  }
+
+  /** The voice states the simulator holds for a guild (also in its GUILD_CREATE). */
+  voiceStatesOf(guildId: string): APIVoiceState[] {
+    return [...(this.voiceStates.get(guildId)?.values() ?? [])];
+  }
+
+  /**
+   * A member joins `channelId` (or moves to it), or leaves voice (`null`): VOICE_STATE_UPDATE with the
+   * member, as Discord sends it to the guild's shard. Returns its seq (undefined: no session owns the guild).
+   */
+  memberVoiceState(guildId: string, userId: string, channelId: string | null, self: { mute?: boolean; deaf?: boolean } = {}): number | undefined {
+    const g = this.layoutOf(guildId);
+    if (channelId !== null && !g.channels.some((c) => c.id === channelId)) throw new Error(`memberVoiceState: channel ${channelId} is not a channel of guild ${guildId}`);
+    const i = rosterIndex(g, userId);
+    const m = i === undefined ? member(userId, snowflakeTime(guildId)) : rosterMember(g, i);
+    const sessionId = this.voiceStates.get(guildId)?.get(userId)?.session_id ?? randomBytes(16).toString('hex');
+    const vs = voiceState(guildId, channelId, m, sessionId, self);
+    this.setVoiceState(vs);
+    return this.dispatch('VOICE_STATE_UPDATE', vs, { id: userId });
+  }
+
+  /** The gateway's counters: payloads by opcode, commands and their outcomes, per connection. */
+  stats(): SimulatorStats {
+    const g = this.gateway;
+    const commandsByOp: Record<number, number> = {};
+    for (const c of g.commands) commandsByOp[c.op] = (commandsByOp[c.op] ?? 0) + 1;
+    return {
+      receivedByOp: { ...g.receivedByOp },
+      commandsByOp,
+      wrongShardCommands: g.wrongShardCommands,
+      ignoredCommands: g.ignoredCommands,
+      invalidCommands: g.commands.filter((c) => c.outcome === 'invalid').length,
+      connections: g.connections.map((c) => ({ ...c, received: { ...c.received } })),
+    };
+  }
+
+  private setVoiceState(vs: APIVoiceState): void {
+    const guildId = vs.guild_id ?? '';
+    let states = this.voiceStates.get(guildId);
+    if (!states) this.voiceStates.set(guildId, (states = new Map<string, APIVoiceState>()));
+    if (vs.channel_id === null) states.delete(vs.user_id);
+    else states.set(vs.user_id, vs);
+  }
+
+  /** A valid command for a guild the session's shard owns (the gateway checked both). Returns why it was ignored. */
+  private onCommand(s: Session, cmd: GatewayCommand): string | undefined {
+    switch (cmd.op) {
+      case GatewayOpcodes.RequestGuildMembers:
+        return this.requestGuildMembers(s, cmd.d);
+      case GatewayOpcodes.PresenceUpdate:
+        return this.presenceUpdate(s, cmd.d);
+      case GatewayOpcodes.VoiceStateUpdate:
+        return this.botVoiceState(s, cmd.d);
+      case GatewayOpcodes.RequestSoundboardSounds:
+        for (const g of cmd.d.guild_ids) this.gateway.emit(s, 'SOUNDBOARD_SOUNDS', { guild_id: g, soundboard_sounds: soundboardSounds(g, this.layoutOf(g).ownerId) }, g, g);
+        return undefined;
+    }
+  }
+
+  /**
+   * op 8 as Discord answers it: GUILD_MEMBERS_CHUNK dispatches of up to 1000 members on the session
+   * that asked. The whole list (empty query) needs GUILD_MEMBERS; presences need GUILD_PRESENCES (else
+   * none are sent); the whole list (query '' and limit 0) once per guild per `memberRequestIntervalMs`,
+   * else RATE_LIMITED (https://discord.com/developers/docs/change-log#introducing-rate-limit-when-requesting-all-guild-members).
+   */
+  private requestGuildMembers(s: Session, d: RequestGuildMembers): string | undefined {
+    const g = this.layoutOf(d.guild_id);
+    const everyone = d.user_ids === undefined && d.query === '';
+    if (everyone && (s.intents & GatewayIntentBits.GuildMembers) === 0) return 'an empty query needs the GUILD_MEMBERS intent';
+    if (everyone && d.limit === 0 && this.memberRequestIntervalMs > 0) {
+      const now = Date.now();
+      const last = this.lastAllMembersRequest.get(g.id);
+      if (last !== undefined && now - last < this.memberRequestIntervalMs) {
+        const limited: GatewayRateLimitedDispatchData<GatewayOpcodes.RequestGuildMembers> = {
+          opcode: GatewayOpcodes.RequestGuildMembers,
+          retry_after: (last + this.memberRequestIntervalMs - now) / 1000,
+          meta: validNonce(d.nonce) ? { guild_id: g.id, nonce: d.nonce } : { guild_id: g.id },
+        };
+        this.gateway.emit(s, 'RATE_LIMITED', limited, g.id);
+        return 'every member requested again within the interval: RATE_LIMITED';
+      }
+      this.lastAllMembersRequest.set(g.id, now);
+    }
+    const roster: RosterEntry[] = Array.from({ length: g.memberCount }, (_, i) => ({ userId: rosterUserId(g, i), username: rosterUsername(i) }));
+    const selected = selectMembers(roster, d);
+    const presences = d.presences === true && (s.intents & GatewayIntentBits.GuildPresences) !== 0;
+    const chunks = memberChunks(
+      g.id,
+      selected.indexes.map((i) => rosterMember(g, i)),
+      { notFound: selected.notFound, nonce: d.nonce, presenceOf: presences ? (m) => this.memberPresence(g, m) : undefined },
+    );
+    for (const chunk of chunks) this.gateway.emit(s, 'GUILD_MEMBERS_CHUNK', chunk, g.id, g.id);
+    return undefined;
+  }
+
+  /** Roster members with an even index are online (on desktop); the others offline, which chunks leave out. */
+  private memberPresence(g: GuildLayout, m: APIGuildMember): GatewayGuildMembersChunkPresence | undefined {
+    const i = rosterIndex(g, m.user.id);
+    if (i === undefined || i % 2 === 1) return undefined;
+    return { user: { id: m.user.id }, status: PresenceUpdateStatus.Online, activities: [], client_status: { desktop: PresenceUpdateStatus.Online } };
+  }
+
+  /** op 3: the session keeps it (the gateway stored it); with GUILD_PRESENCES, PRESENCE_UPDATE for the bot in each of its guilds. */
+  private presenceUpdate(s: Session, d: GatewayPresenceUpdateData): string | undefined {
+    if ((s.intents & GatewayIntentBits.GuildPresences) === 0) return undefined;
+    // others see an invisible user as offline
+    const status = d.status === PresenceUpdateStatus.Invisible ? PresenceUpdateStatus.Offline : d.status;
+    const now = Date.now();
+    const activities = d.activities.map((a, i) => ({ ...a, id: String(i), created_at: now }));
+    for (const guildId of s.guildIds) {
+      const p: GatewayPresenceUpdateDispatchData = { user: { id: this.appId }, guild_id: guildId, status, activities, client_status: status === PresenceUpdateStatus.Offline ? {} : { desktop: status } };
+      this.gateway.emit(s, 'PRESENCE_UPDATE', p, guildId, this.appId);
+    }
+    return undefined;
+  }
+
+  /** op 4: the bot joins (VOICE_STATE_UPDATE, then VOICE_SERVER_UPDATE) or leaves (VOICE_STATE_UPDATE, channel null). */
+  private botVoiceState(s: Session, d: GatewayVoiceStateUpdateData): string | undefined {
+    const g = this.layoutOf(d.guild_id);
+    if (d.channel_id !== null && !g.channels.some((c) => c.id === d.channel_id && c.type === 2)) return `channel ${d.channel_id} is not a voice channel of guild ${g.id}`;
+    const vs = voiceState(g.id, d.channel_id, member(this.appId, snowflakeTime(g.id), { user: this.botUser() }), s.id, { mute: d.self_mute, deaf: d.self_deaf });
+    this.setVoiceState(vs);
+    this.dispatch('VOICE_STATE_UPDATE', vs, { id: this.appId });
+    if (d.channel_id !== null) {
+      // no voice server is simulated: the endpoint is the simulator's own loopback address
+      const server: GatewayVoiceServerUpdateDispatchData = { token: randomBytes(8).toString('hex'), guild_id: g.id, endpoint: new URL(this.gatewayUrl).host };
+      this.gateway.emit(s, 'VOICE_SERVER_UPDATE', server, g.id, g.id);
+    }
+    return undefined;
   }
 
   // ---------------- REST ----------------

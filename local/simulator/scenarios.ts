@@ -16,7 +16,9 @@ import {
   Locale,
   type APIGuildMember,
   type APIRole,
+  type APISoundboardSound,
   type APIUser,
+  type APIVoiceState,
   type ChannelFlags,
   type GatewayGuildCreateDispatchData,
   type GatewayGuildMemberAddDispatchData,
@@ -178,7 +180,7 @@ export function guildLayout(id: string, name: string, ownerId: string, memberCou
 }
 
 /** GUILD_CREATE for a guild the bot joined when it was created. */
-export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
+export function guildCreate(g: GuildLayout, voiceStates: GatewayGuildCreateDispatchData['voice_states'] = []): GatewayGuildCreateDispatchData {
   const created = snowflakeTime(g.id);
   return {
     id: g.id,
@@ -224,8 +226,8 @@ export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
     large: g.memberCount > 250,
     unavailable: false,
     member_count: g.memberCount,
-    voice_states: [],
-    members: Array.from({ length: g.inlineMembers }, (_, i) => member(String(BigInt(g.id) + BigInt(3000 + i)), created)),
+    voice_states: voiceStates,
+    members: Array.from({ length: Math.min(g.inlineMembers, g.memberCount) }, (_, i) => rosterMember(g, i)),
     channels: g.channels.map((c): GatewayGuildCreateDispatchData['channels'][number] => {
       // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- an empty bit field: the flag enum has no member for 0
       const common = { id: c.id, name: c.name, position: c.position, guild_id: g.id, flags: 0 as ChannelFlags, parent_id: null, permission_overwrites: [], nsfw: false, rate_limit_per_user: 0, last_message_id: null };
@@ -236,6 +238,57 @@ export function guildCreate(g: GuildLayout): GatewayGuildCreateDispatchData {
     stage_instances: [],
     guild_scheduled_events: [],
     soundboard_sounds: [],
+  };
+}
+
+/**
+ * Member `i` of a guild's roster (0 <= i < memberCount): user id guild id + 3000 + i (distinct within
+ * and across guilds, whose ids are 2^22 apart), username `member<i>`, joined when the guild was made.
+ */
+export const rosterUserId = (g: Pick<GuildLayout, 'id'>, i: number): string => String(BigInt(g.id) + BigInt(3000 + i));
+export const rosterUsername = (i: number): string => `member${i}`;
+
+export function rosterMember(g: Pick<GuildLayout, 'id'>, i: number): APIGuildMember {
+  const id = rosterUserId(g, i);
+  return member(id, snowflakeTime(g.id), { user: { ...user(id), username: rosterUsername(i) } });
+}
+
+/** A roster member's index from its user id, or undefined when the id is not one of the guild's members. */
+export function rosterIndex(g: Pick<GuildLayout, 'id' | 'memberCount'>, userId: string): number | undefined {
+  if (!/^\d{1,20}$/.test(userId)) return undefined;
+  const i = Number(BigInt(userId) - BigInt(g.id) - 3000n);
+  return Number.isInteger(i) && i >= 0 && i < g.memberCount ? i : undefined;
+}
+
+/** Two soundboard sounds of a guild (ids derived from the guild's), as SOUNDBOARD_SOUNDS lists them. */
+export function soundboardSounds(guildId: string, creatorId: string): APISoundboardSound[] {
+  return ['airhorn', 'quack'].map((name, i) => ({
+    name,
+    sound_id: String(BigInt(guildId) + BigInt(4000 + i)),
+    volume: 1,
+    emoji_id: null,
+    emoji_name: i === 0 ? '📯' : '🦆',
+    guild_id: guildId,
+    available: true,
+    user: user(creatorId),
+  }));
+}
+
+/** A member's voice state: in `channelId`, or out of voice when it is null. */
+export function voiceState(guildId: string, channelId: string | null, m: APIGuildMember, sessionId: string, self: { mute?: boolean; deaf?: boolean } = {}): APIVoiceState {
+  return {
+    guild_id: guildId,
+    channel_id: channelId,
+    user_id: m.user.id,
+    member: m,
+    session_id: sessionId,
+    deaf: false,
+    mute: false,
+    self_deaf: self.deaf ?? false,
+    self_mute: self.mute ?? false,
+    self_video: false,
+    suppress: false,
+    request_to_speak_timestamp: null,
   };
 }
 
