@@ -221,6 +221,7 @@ async function runHere(command: Command, body: InteractionBody, budgetMs: number
   };
   const ctx = {
     interactionId: String(b.id),
+    applicationId: snowflakeText(b.application_id),
     guildId: typeof b.guild_id === 'string' ? b.guild_id : null,
     channelId: typeof b.channel_id === 'string' ? b.channel_id : null,
     userId: snowflakeText(b.member?.user?.id ?? b.user?.id),

@@ -104,6 +104,7 @@ class InteractionRun {
     this.command = deps.commands.get(this.name);
     this.ctx = {
       interactionId: d.id,
+      applicationId: env.appId,
       guildId: d.guild_id ?? null,
       channelId: d.channel_id ?? null,
       userId: this.userId,

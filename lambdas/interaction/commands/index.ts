@@ -2,9 +2,10 @@
 import { checkEligibility } from './check-eligibility';
 import { ping } from './ping';
 import { stats } from './stats';
+import { syncMembers } from './sync-members';
 import type { Command } from './types';
 
-export const COMMANDS: readonly Command[] = [ping, checkEligibility, stats];
+export const COMMANDS: readonly Command[] = [ping, checkEligibility, stats, syncMembers];
 
 export const commandRegistry = (commands: readonly Command[] = COMMANDS): ReadonlyMap<string, Command> => {
   const m = new Map<string, Command>();

@@ -5,6 +5,8 @@ import type Redis from 'ioredis';
 
 export interface CommandContext {
   interactionId: string;
+  /** the application the interaction is for (a deployment may serve several) */
+  applicationId: string;
   guildId: string | null;
   channelId: string | null;
   userId: string;

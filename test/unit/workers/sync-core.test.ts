@@ -74,7 +74,7 @@ describe('member list chunks (GUILD_MEMBERS_CHUNK)', () => {
   });
 
   it('refuses a bad chunk with a contract error naming the field', () => {
-    const bad = (data: Record<string, unknown>) => () => membersChunkOf({ ...chunk(0, 1, [1]), data });
+    const bad = (data: Record<string, unknown>) => () => membersChunkOf({ ...chunk(0, 1, [1]), data } as Envelope);
     const base = { guild_id: G, members: [member(1)], chunk_index: 0, chunk_count: 1 };
     expect(bad({ ...base, guild_id: 7 })).toThrow(/guild_id/);
     expect(bad({ ...base, members: 'all' })).toThrow(/members must be an array/);
