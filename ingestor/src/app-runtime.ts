@@ -51,6 +51,8 @@ export interface SharedParts {
   handOffTimeoutMs?: number;
   /** a shard was closed with 4011 (sharding required): the fleet reshards the application */
   onShardingRequired?: (appId: string) => void;
+  /** resolves when no gateway command of the shard is being sent (a hand-off waits for it) */
+  commandsSettled?: (appId: string, shardId: number) => Promise<void>;
 }
 
 /** A REST client whose GET /gateway/bot is answered from a short cache: every shard's manager asks at connect. */
@@ -202,6 +204,7 @@ export class AppRuntime implements FleetApp {
   /** Closes the shard resumably, publishes what it received, persists the resume point (fenced). */
   async handOff(shardId: number): Promise<void> {
     await this.gateway.remove(shardId, 'handing the shard off');
+    await this.shared.commandsSettled?.(this.appId, shardId);
     await this.drained(shardId);
     await this.sessions.flush(shardId);
     if (this.watermarks.pendingCount(shardId) > 0) this.shared.log('warn', 'handed a shard off before everything was published: the next owner RESUMEs before it', { appId: this.appId, shardId, pending: this.watermarks.pendingCount(shardId) });

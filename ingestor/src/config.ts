@@ -4,6 +4,8 @@
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { z } from 'zod';
+import { DEFAULT_ROUTING_TABLE, INTENT_NAMES as DISCORD_INTENT_NAMES, intentsForRouting, PRIVILEGED_INTENTS } from '../../lib/contract';
+import { errorText } from '../../shared/error-text';
 
 export interface IngestorConfig {
   token?: string;
@@ -14,7 +16,10 @@ export interface IngestorConfig {
   shardIds: number[] | null;
   /** null: Discord's recommendation */
   totalShards: number | null;
+  /** GATEWAY_INTENTS, else what the routing table's dispatch types need */
   intents: number;
+  /** where `intents` came from, for the startup log */
+  intentsFrom: 'GATEWAY_INTENTS' | 'routing table';
   eventBusName: string;
   claimCheckBucket?: string;
   claimCheckThresholdBytes: number;
@@ -56,6 +61,11 @@ export class IngestorConfigError extends Error {
 
 const INTENT_NAMES = Object.fromEntries(Object.entries(GatewayIntentBits).filter(([, v]) => typeof v === 'number') as Array<[string, number]>);
 
+/** The privileged intents (each must be enabled in the Developer Portal) in a bit field, by Discord's name. */
+export function privilegedIntents(bits: number): string[] {
+  return PRIVILEGED_INTENTS.filter((name) => (bits & DISCORD_INTENT_NAMES[name]) !== 0);
+}
+
 /** "GUILDS|GUILD_MEMBERS", "Guilds,GuildMembers" or a number */
 export function parseIntents(spec: string): number {
   if (/^\d+$/.test(spec.trim())) return Number(spec);
@@ -96,7 +106,8 @@ const Env = z.object({
     .string()
     .regex(/^(auto|\d+)$/, 'expected a number or "auto"')
     .default('auto'),
-  GATEWAY_INTENTS: z.string().default('Guilds|GuildMembers'),
+  // unset: what the routing table's dispatch types need (lib/contract intentsForRouting)
+  GATEWAY_INTENTS: z.string().optional(),
   EVENT_BUS_NAME: z.string().min(1, 'set the EventBridge bus name'),
   CLAIM_CHECK_BUCKET: z.string().min(3).optional(),
   CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
@@ -157,9 +168,9 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
   if (!e.DISCORD_TOKEN && !e.DISCORD_TOKEN_SECRET_ARN) problems.push('DISCORD_TOKEN / DISCORD_TOKEN_SECRET_ARN: set one (the token directly, or the ARN of the secret holding it)');
   let intents = 0;
   try {
-    intents = parseIntents(e.GATEWAY_INTENTS);
+    intents = e.GATEWAY_INTENTS === undefined ? intentsForRouting(DEFAULT_ROUTING_TABLE).intents : parseIntents(e.GATEWAY_INTENTS);
   } catch (err) {
-    problems.push(`GATEWAY_INTENTS: ${(err as Error).message}`);
+    problems.push(`GATEWAY_INTENTS: ${errorText(err)}`);
   }
   const totalShards = e.TOTAL_SHARDS === 'auto' ? null : Number(e.TOTAL_SHARDS);
   if (totalShards === 0) problems.push('TOTAL_SHARDS: must be at least 1 (or "auto")');
@@ -186,6 +197,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     shardIds,
     totalShards,
     intents,
+    intentsFrom: e.GATEWAY_INTENTS === undefined ? 'routing table' : 'GATEWAY_INTENTS',
     eventBusName: e.EVENT_BUS_NAME,
     claimCheckBucket: e.CLAIM_CHECK_BUCKET,
     claimCheckThresholdBytes: e.CLAIM_CHECK_THRESHOLD_BYTES,

@@ -20,10 +20,11 @@ import type { RoutingTable } from '../../lib/contract';
 import { errorText } from '../../shared/error-text';
 import { createRedis } from '../../shared/redis';
 import { AppRuntime, type Log, type SharedParts } from './app-runtime';
-import { IngestorConfigError, parseIngestorConfig, type IngestorConfig } from './config';
+import { IngestorConfigError, parseIngestorConfig, privilegedIntents, type IngestorConfig } from './config';
 import { ShardLeases } from './fleet/leases';
 import { Fleet } from './fleet/orchestrator';
 import { Resharding } from './fleet/resharding';
+import { GatewayCommandRelay } from './gateway/commands';
 import { ShardSets, type ShardSet } from './fleet/shard-sets';
 import { listApplications, type Application } from '../../shared/app-registry';
 import { zlibSyncCompression } from './gateway/compression';
@@ -304,6 +305,35 @@ function startTimers(cfg: IngestorConfig, deps: IngestorDeps, p: Periodic) {
   return (only?: 'registry') => (only ? clearInterval(registry) : timers.forEach((t) => clearInterval(t)));
 }
 
+/** Shards owned / unowned per application (its active set), for the next metrics interval. */
+async function countOwned(apps: ReadonlyMap<string, AppRuntime>, leases: ShardLeases | undefined, metrics: IngestorMetrics): Promise<void> {
+  if (!leases) return;
+  for (const a of apps.values()) {
+    if (a.budget !== 'main') continue;
+    metrics.appShards.set(a.appId, { owned: await leases.countOwned(a.key, a.totalShards), total: a.totalShards });
+  }
+}
+
+/** The command stage on a Redis connection of its own (its reads block). */
+function startCommandRelay(redis: Redis, p: { ns: string; taskId: string; apps: ReadonlyMap<string, AppRuntime>; leases: ShardLeases | undefined; metrics: IngestorMetrics; deadLetters: DeadLetterStore; log: Log }): GatewayCommandRelay {
+  const { leases, metrics, deadLetters, log } = p;
+  const relay = new GatewayCommandRelay({
+    redis: redis.duplicate(),
+    ns: p.ns,
+    taskId: p.taskId,
+    targets: () => p.apps.values(),
+    holds: (key, shardId) => leases?.holds(key, shardId) ?? true,
+    metrics,
+    deadLetter: async (detail, raw) => {
+      metrics.onDeadLettered('CommandUnreadable');
+      await deadLetters.store({ reason: 'CommandUnreadable', detail, meta: {}, raw });
+    },
+    log,
+  });
+  relay.start();
+  return relay;
+}
+
 /** Before anything opens: a missing zlib-sync or a buffer the heap cannot hold stops startup with what to do. */
 function checkRuntime(cfg: IngestorConfig, deps: IngestorDeps): CompressionMethod {
   const bufferProblem = checkBufferFitsHeap(cfg.bufferMaxBytes);
@@ -359,15 +389,19 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   // health and metrics
   const status = () => ingestorStatus({ apps, publisher, spool, deadLetters, leases, fleet, metrics, taskId });
   const flushMetrics = () => {
+    void countOwned(apps, leases, metrics).catch((err: unknown) => log('warn', 'could not count the shards owned per application', { error: errorText(err) }));
     const s = status();
     Object.assign(metrics.gauges, { bufferDepth: s.bufferDepth, spoolDepth: s.spoolDepth, shardsReady: s.shards.ready, shardsTotal: s.shards.total, inFlight: s.inFlight });
     metrics.flushEmf();
   };
+  // commands from workers and operators, sent on the shards this task holds (needs Redis)
+  const commands = redis ? startCommandRelay(redis, { ns, taskId, apps, leases, metrics, deadLetters, log }) : undefined;
+  shared.commandsSettled = commands ? (appId, shardId) => commands.settle(appId, shardId) : undefined;
   const health = await startHealthServer(cfg.httpPort, status);
   const stopTimers = startTimers(cfg, deps, { apps, flushMetrics, syncRegistry, resharding, log });
-  log('info', 'ingestor started', { taskId, applications: [...apps.keys()], shards: status().shards.states, bus: cfg.eventBusName, httpPort: health.port });
+  log('info', 'ingestor started', { intents: cfg.intents, intentsFrom: cfg.intentsFrom, privilegedIntents: privilegedIntents(cfg.intents), taskId, applications: [...apps.keys()], shards: status().shards.states, bus: cfg.eventBusName, httpPort: health.port });
 
-  const parts: RunningParts = { apps, fleet, publisher, spool, deadLetters, metrics, log, flushMetrics, stopTimers, closeHealth: () => health.close(), close };
+  const parts: RunningParts = { apps, fleet, publisher, spool, deadLetters, metrics, log, flushMetrics, stopTimers, closeHealth: () => health.close(), close: async () => (await commands?.stop(), close()) };
   return { metrics, publisher, deadLetters, httpPort: health.port, taskId, app, apps, status, ...stoppers(parts) };
 }
 

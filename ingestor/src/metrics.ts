@@ -3,6 +3,8 @@
  * stdout (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html),
  * and the counters shown on /ready.
  */
+import { INGESTOR_METRICS } from '../../lib/contract/metrics';
+
 /**
  * EMF takes at most 100 values per metric in one document (the specification; the official
  * aws-embedded-metrics library splits documents at 100 too). A document over the limit is not turned
@@ -89,8 +91,9 @@ export class IngestorMetrics {
    * has the cost). `Shard` is the shard id.
    */
   private readonly perShard = new Map<string, { events: number; heartbeats: number[]; reconnects: number }>();
-  private shardKey(_appId: string | undefined, shardId: number): string {
-    return String(shardId);
+  /** "<app id>/<shard id>": two applications' shard 0 are two series (dimension Application) */
+  private shardKey(appId: string | undefined, shardId: number): string {
+    return `${appId ?? ''}/${shardId}`;
   }
   private shard(key: string) {
     let s = this.perShard.get(key);
@@ -110,6 +113,24 @@ export class IngestorMetrics {
       this.shard(this.shardKey(appId, shardId)).reconnects++;
     }
     this.shardStates.set(`${appId}/${shardId}`, state);
+  }
+
+  /** gateway commands: sent by opcode, the wait of each (sampled), dead-lettered by opcode and reason */
+  readonly commandsSent = new Map<number, number>();
+  private readonly commandWaits = new Reservoir(EMF_MAX_VALUES);
+  readonly commandsRefused = new Map<string, number>();
+  private lastCommands = { sent: new Map<number, number>(), refused: new Map<string, number>() };
+  /** per application: shards with a live lease (any task's) and the set's shard count */
+  readonly appShards = new Map<string, { owned: number; total: number }>();
+
+  onCommandSent(op: number, waitMs: number): void {
+    this.commandsSent.set(op, (this.commandsSent.get(op) ?? 0) + 1);
+    this.commandWaits.add(waitMs);
+  }
+
+  onCommandRefused(op: number | undefined, reason: string): void {
+    const k = `${op ?? 'unknown'}|${reason}`;
+    this.commandsRefused.set(k, (this.commandsRefused.get(k) ?? 0) + 1);
   }
 
   /** the process started: the first EMF document says so once (ProcessStarts, the restart alarm's metric) */
@@ -204,6 +225,8 @@ export class IngestorMetrics {
     }
     this.last = { received: this.received, published: this.published, dropped: this.dropped, failedEntries: this.failedEntries, byType: new Map(this.receivedByType), deadByReason: new Map(this.deadLetteredByReason) };
     this.flushPerShard(ms);
+    this.flushCommands(ms);
+    this.flushFleet(ms);
     this.latencySample.reset();
     this.heartbeatLatencies = [];
   }
@@ -218,13 +241,49 @@ export class IngestorMetrics {
     if (shardId !== undefined) this.shard(this.shardKey(appId, shardId)).events++;
   }
 
+  private emf(ms: number, dimensions: string[][], metrics: Array<[string, string]>, values: Record<string, unknown>): void {
+    this.write(JSON.stringify({ _aws: { Timestamp: ms, CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: dimensions, Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })) }] }, ...values }));
+  }
+
+  private flushCommands(ms: number): void {
+    const { commandsSent: sent, commandWaitMs: wait, commandsRefused: refused } = INGESTOR_METRICS;
+    for (const [op, n] of this.commandsSent) {
+      const d = n - (this.lastCommands.sent.get(op) ?? 0);
+      if (d > 0) this.emf(ms, [['Opcode']], [[sent, 'Count']], { Opcode: String(op), [sent]: d });
+    }
+    if (this.commandWaits.values.length > 0) this.emf(ms, [['ShardGroup']], [[wait, 'Milliseconds']], { ShardGroup: this.shardGroup, [wait]: [...this.commandWaits.values] });
+    for (const [k, n] of this.commandsRefused) {
+      const d = n - (this.lastCommands.refused.get(k) ?? 0);
+      const [op, reason] = k.split('|');
+      if (d > 0) this.emf(ms, [['Opcode', 'Reason']], [[refused, 'Count']], { Opcode: op, Reason: reason, [refused]: d });
+    }
+    this.lastCommands = { sent: new Map(this.commandsSent), refused: new Map(this.commandsRefused) };
+    this.commandWaits.reset();
+  }
+
+  private flushFleet(ms: number): void {
+    const { shardsOwned, shardsUnowned } = INGESTOR_METRICS;
+    for (const [app, s] of this.appShards) {
+      this.emf(
+        ms,
+        [['Application']],
+        [
+          [shardsOwned, 'Count'],
+          [shardsUnowned, 'Count'],
+        ],
+        { Application: app, [shardsOwned]: s.owned, [shardsUnowned]: s.total - s.owned },
+      );
+    }
+  }
+
   /** One document per shard with its numbers since the last interval. */
   private flushPerShard(ms: number): void {
-    // shardStates is keyed "<app id>/<shard id>"
-    const states = new Map([...this.shardStates].map(([k, v]) => [k.slice(k.lastIndexOf('/') + 1), v]));
+    // both maps are keyed "<app id>/<shard id>"
+    const states = this.shardStates;
     for (const key of new Set([...this.perShard.keys(), ...states.keys()])) {
       const s = this.perShard.get(key) ?? { events: 0, heartbeats: [], reconnects: 0 };
       const state = states.get(key);
+      const slash = key.lastIndexOf('/');
       this.write(
         JSON.stringify({
           _aws: {
@@ -232,7 +291,7 @@ export class IngestorMetrics {
             CloudWatchMetrics: [
               {
                 Namespace: this.namespace,
-                Dimensions: [['ShardGroup', 'Shard']],
+                Dimensions: [['ShardGroup', 'Application', 'Shard']],
                 Metrics: [
                   { Name: 'ShardEvents', Unit: 'Count' },
                   { Name: 'ShardHeartbeatMs', Unit: 'Milliseconds' },
@@ -243,7 +302,8 @@ export class IngestorMetrics {
             ],
           },
           ShardGroup: this.shardGroup,
-          Shard: key,
+          Application: key.slice(0, slash) || 'default',
+          Shard: key.slice(slash + 1),
           ShardEvents: s.events,
           ShardHeartbeatMs: s.heartbeats.length ? [...s.heartbeats] : 0,
           ShardReady: state === 'ready' ? 1 : 0,

@@ -4,7 +4,7 @@
  * setting, the value received and what to set.
  */
 import { z } from 'zod';
-import { DEFAULT_ROUTING_TABLE, validateRoutingTable, withOverrides, type RoutingOverrides, type RoutingTable } from '../contract';
+import { DEFAULT_ROUTING_TABLE, intentsForRouting, validateRoutingTable, withOverrides, type RoutingOverrides, type RoutingTable } from '../contract';
 
 export interface AppConfig {
   envName: string;
@@ -172,7 +172,8 @@ const raw = z.object({
     .string()
     .regex(/^\d{17,20}$/, 'the application id from the Discord developer portal (a snowflake)')
     .default('100000000000000001'),
-  gatewayIntents: z.coerce.number().int().min(0).default(3), // GUILDS | GUILD_MEMBERS
+  // unset: what the routing table's dispatch types need (intentsForRouting)
+  gatewayIntents: z.coerce.number().int().min(0).optional(),
   claimCheckThresholdBytes: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
   removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
   dbMultiAz: z
@@ -296,5 +297,5 @@ export function loadAppConfig(getContext: (key: string) => unknown, env: Record<
   }
   if (problems.length) throw new AppConfigError(problems);
   const { shardsPerTask: _unused, tierOverrides: _t, shardGroups: _s, interactionPollers: _p, ...rest } = c;
-  return { ...rest, shardGroups, routing, alarms, ...(interactionPollers ? { interactionPollers } : {}) };
+  return { ...rest, gatewayIntents: c.gatewayIntents ?? intentsForRouting(routing).intents, shardGroups, routing, alarms, ...(interactionPollers ? { interactionPollers } : {}) };
 }

@@ -97,6 +97,13 @@ export class ShardLeases {
     return lease;
   }
 
+  /** How many of the set's shards have a live lease (any task's): the dashboard's owned / unowned. */
+  async countOwned(key: string, shardCount: number): Promise<number> {
+    const keys = appKeys(this.ns, key);
+    const owners = await this.redis.mget(Array.from({ length: shardCount }, (_, i) => keys.lease(i)));
+    return owners.filter((o) => o !== null).length;
+  }
+
   /** Renews every held lease; returns the ones that were lost (someone else has them, or they expired). */
   async renewAll(): Promise<Lease[]> {
     const lost: Lease[] = [];

@@ -10,7 +10,7 @@
  */
 import type { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents, type CompressionMethod, type IIdentifyThrottler } from '@discordjs/ws';
-import { GatewayCloseCodes, GatewayDispatchEvents } from 'discord-api-types/v10';
+import { GatewayCloseCodes, GatewayDispatchEvents, type GatewaySendPayload } from 'discord-api-types/v10';
 import { errorText } from '../../../shared/error-text';
 import { fatalCloseAdvice } from './close-codes';
 import type { SessionStore } from './session-store';
@@ -46,11 +46,16 @@ export const RESUMABLE_CLOSE = 4000;
 /** Ends the session for good (after a reshard: nobody will RESUME it). */
 export const SESSION_END_CLOSE = 1000;
 
+/** ...and HELLO's heartbeat interval only as this one */
+const HEARTBEAT_INTERVAL = /starting to beat every (\d+)ms/;
+
 /** @discordjs/ws 2.0.4 reports op 9 only as this debug line (the session id stays in its store otherwise). */
 const INVALID_SESSION_NOT_RESUMABLE = 'Invalid session; will attempt to resume: false';
 
 export class GatewayShards {
   private readonly states = new Map<number, ShardState>();
+  /** HELLO's heartbeat interval per shard: heartbeats count against the connection's send limit */
+  private readonly heartbeatMs = new Map<number, number>();
   fatal: string | undefined;
   private readonly managers = new Map<number, WebSocketManager>();
   private paused = false;
@@ -96,6 +101,8 @@ export class GatewayShards {
     m.on(WebSocketShardEvents.Closed, (code, id) => this.onClosed(code, id));
     m.on(WebSocketShardEvents.Debug, (message, id) => {
       if (message.startsWith(INVALID_SESSION_NOT_RESUMABLE)) o.sessions.forget(id, 'op 9 (invalid session, not resumable)');
+      const beat = HEARTBEAT_INTERVAL.exec(message);
+      if (beat) this.heartbeatMs.set(id, Number(beat[1]));
     });
     m.on(WebSocketShardEvents.HeartbeatComplete, ({ latency }, id) => o.onHeartbeat?.(latency, id));
     m.on(WebSocketShardEvents.Error, (err, id) => o.log('warn', 'gateway error', { appId: o.appId, shardId: id, error: errorText(err) }));
@@ -144,6 +151,18 @@ export class GatewayShards {
     this.states.delete(shardId);
     this.opts.onStateChange?.(shardId, 'paused');
     await Promise.resolve(m.destroy({ code, reason })).catch(() => undefined);
+  }
+
+  /** Sends a gateway command on the shard (the library waits for READY and keeps its own send limit). */
+  async send(shardId: number, payload: GatewaySendPayload): Promise<void> {
+    const m = this.managers.get(shardId);
+    if (!m) throw new Error(`shard ${shardId} is not held by this task`);
+    await m.send(shardId, payload);
+  }
+
+  /** the heartbeat interval Discord gave the shard's connection (HELLO) */
+  heartbeatInterval(shardId: number): number | undefined {
+    return this.heartbeatMs.get(shardId);
   }
 
   /** the state of a shard this task holds */

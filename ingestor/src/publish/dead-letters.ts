@@ -11,7 +11,7 @@ import type { PutEventsEntry } from '../../../lib/contract';
 import type { EntryMeta } from './types';
 
 /** Why an event was dead-lettered: the metric's Reason dimension (a small fixed set). */
-export type DeadLetterReason = 'EventBridgeRefused' | 'Malformed' | 'ClaimCheckFailed' | 'SpoolCorrupt';
+export type DeadLetterReason = 'EventBridgeRefused' | 'Malformed' | 'ClaimCheckFailed' | 'SpoolCorrupt' | 'CommandUnreadable';
 
 export interface DeadLetter {
   reason: DeadLetterReason;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IngestorConfigError, parseIngestorConfig, parseIntents, parseShardIds } from '../../../ingestor/src/config';
+import { IngestorConfigError, parseIngestorConfig, parseIntents, parseShardIds, privilegedIntents } from '../../../ingestor/src/config';
 
 const base = { DISCORD_TOKEN: 'secret-token-value', DISCORD_APPLICATION_ID: '100000000000000001', EVENT_BUS_NAME: 'bus', DEAD_LETTER_BUCKET: 'dead-letters' };
 
@@ -8,8 +8,13 @@ describe('ingestor config', () => {
     const c = parseIngestorConfig({ ...base, SHARD_IDS: '0-3,6', TOTAL_SHARDS: '8' });
     expect(c.shardIds).toEqual([0, 1, 2, 3, 6]);
     expect(c.totalShards).toBe(8);
-    expect(c.intents).toBe(3); // Guilds | GuildMembers
+    // unset: what the default routing table's types need: GUILDS, GUILD_MEMBERS, GUILD_MODERATION (bans), GUILD_VOICE_STATES
+    expect(c.intents).toBe(1 | 2 | 4 | 128);
+    expect(c.intentsFrom).toBe('routing table');
+    expect(privilegedIntents(c.intents)).toEqual(['GUILD_MEMBERS']);
+    expect(parseIngestorConfig({ ...base, GATEWAY_INTENTS: 'Guilds' })).toMatchObject({ intents: 1, intentsFrom: 'GATEWAY_INTENTS' });
     expect(parseIntents('GUILDS|GUILD_MEMBERS')).toBe(3);
+    expect(privilegedIntents(parseIntents('GUILD_PRESENCES|MESSAGE_CONTENT|GUILDS'))).toEqual(['GUILD_PRESENCES', 'MESSAGE_CONTENT']);
     expect(parseShardIds('2')).toEqual([2]);
   });
 
