@@ -12,7 +12,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { AlarmFactoryDefaults, ElastiCacheClusterType, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { DEFAULT_ALARM_THRESHOLDS, loadAlarmThresholds, type AlarmThresholds } from '../config/app-config';
-import type { TierName, TierRoute } from '../contract';
+import { INGESTOR_METRICS, WORKER_METRICS_NAMESPACE, type TierName, type TierRoute } from '../contract';
 import { INGESTOR_METRICS_NAMESPACE, type IngestorService } from './ingestor-service';
 import type { TierResources } from './tiered-event-bus';
 
@@ -64,6 +64,9 @@ export function tierMaxAgeAlarmSeconds(route: TierRoute, props: { readonly inter
   return props.tierMaxAgeSeconds ?? 300;
 }
 
+/** Minutes a shard may stay without an owner before FleetShardsUnowned alarms. */
+export const FLEET_UNOWNED_MINUTES = 3;
+
 export class GatewayMonitoring extends Construct {
   readonly topic: sns.Topic;
   readonly facade: MonitoringFacade;
@@ -90,6 +93,7 @@ export class GatewayMonitoring extends Construct {
     this.monitorWorkers(props.functions, th);
     if (props.redisReplicationGroupId) this.monitorRedis(props.redisReplicationGroupId, props.redisNodeCount ?? 2, th);
     if (props.proxyName) this.monitorProxy(props.proxyName);
+    this.monitorCommandsAndFleet(props.ingestors);
   }
 
   /** The ingestor's own metrics (EMF, dimension ShardGroup) and its Fargate service, per shard group. */
@@ -220,6 +224,60 @@ export class GatewayMonitoring extends Construct {
   }
 
   /**
+   * Gateway commands (issue 16) and the fleet (issue 14), from the ingestor's EMF metrics
+   * (INGESTOR_METRICS) and the workers' queued/refused counts. Opcodes, reasons and applications are
+   * known only at run time (applications are data in Redis), so the graphs are SEARCH expressions over
+   * each metric's dimension set, exactly the set its writer uses: the ingestor's Opcode; ShardGroup;
+   * Opcode and Reason; Application, and the workers' Opcode with Powertools' service dimension.
+   */
+  private monitorCommandsAndFleet(ingestors: readonly IngestorService[]): void {
+    const m = INGESTOR_METRICS;
+    const search = (namespace: string, dimensions: string, metricName: string, statistic: string, label: string) =>
+      new cloudwatch.MathExpression({ expression: `SEARCH('{${namespace},${dimensions}} MetricName="${metricName}"', '${statistic}', 60)`, usingMetrics: {}, period: Duration.minutes(1), label });
+    const wait = (g: string, statistic: string) => new cloudwatch.Metric({ namespace: INGESTOR_METRICS_NAMESPACE, metricName: m.commandWaitMs, dimensionsMap: { ShardGroup: g }, statistic, period: Duration.minutes(1), label: `${g} ${statistic}` });
+    const widgets: cloudwatch.IWidget[] = [
+      new cloudwatch.GraphWidget({
+        title: 'Gateway commands by opcode: queued by workers / sent on the shard',
+        left: [search(WORKER_METRICS_NAMESPACE, 'Opcode,service', 'GatewayCommandsQueued', 'Sum', 'queued'), search(INGESTOR_METRICS_NAMESPACE, 'Opcode', m.commandsSent, 'Sum', 'sent')],
+        width: 8,
+        height: 6,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Gateway command wait, queued to sent (ms)', left: ingestors.flatMap((i) => [wait(i.shardGroup, 'p50'), wait(i.shardGroup, 'p99')]), width: 8, height: 6 }),
+      new cloudwatch.GraphWidget({
+        title: 'Gateway commands refused: by the ingestor (opcode, reason) / by the sender',
+        left: [search(INGESTOR_METRICS_NAMESPACE, 'Opcode,Reason', m.commandsRefused, 'Sum', 'refused'), search(WORKER_METRICS_NAMESPACE, 'Opcode,service', m.commandsRefused, 'Sum', 'refused by the sender')],
+        width: 8,
+        height: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Shards per application: owned / unowned',
+        // every task reports each application's counts: the Maximum over tasks is the fleet's number
+        left: [search(INGESTOR_METRICS_NAMESPACE, 'Application', m.shardsOwned, 'Maximum', 'owned'), search(INGESTOR_METRICS_NAMESPACE, 'Application', m.shardsUnowned, 'Maximum', 'unowned')],
+        width: 12,
+        height: 6,
+      }),
+    ];
+    // one series over every application (a Metrics Insights query, since the applications are data):
+    // a shard without an owner for 3 minutes means its events wait at Discord
+    const unowned = new cloudwatch.MathExpression({
+      expression: `SELECT MAX(${m.shardsUnowned}) FROM SCHEMA("${INGESTOR_METRICS_NAMESPACE}", Application)`,
+      usingMetrics: {},
+      period: Duration.minutes(1),
+      label: 'unowned shards (the application with the most)',
+    });
+    const alarm = this.alarm(
+      'FleetShardsUnowned',
+      unowned,
+      0,
+      FLEET_UNOWNED_MINUTES,
+      `fleet: a shard of an application has had no owner for ${FLEET_UNOWNED_MINUTES} minutes (tasks down or too few for the shards, leases not renewed): the dashboard's shards per application says which; docs/deploy.md`,
+    );
+    widgets.push(new cloudwatch.AlarmWidget({ title: 'Unowned shards (alarm)', alarm, width: 12, height: 6 }));
+    this.facade.addLargeHeader('Gateway commands and the fleet');
+    this.facade.addSegment({ widgets: () => widgets, alarmWidgets: () => [], summaryWidgets: () => [] });
+  }
+
+  /**
    * The KPIs of PRD 8.1 in one row at the top of the dashboard: disconnections per day (shard
    * reconnects), processing p99, error rate, steady queue depth and ingestor memory.
    */
@@ -270,7 +328,7 @@ export class GatewayMonitoring extends Construct {
     this.facade.addSegment({ widgets: () => widgets, alarmWidgets: () => [], summaryWidgets: () => [] });
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, periods: number, description: string, treatMissingData: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING): void {
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, periods: number, description: string, treatMissingData: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING): cloudwatch.Alarm {
     const a = new cloudwatch.Alarm(this, id, {
       metric,
       threshold,
@@ -281,5 +339,6 @@ export class GatewayMonitoring extends Construct {
     });
     a.addAlarmAction(new cwActions.SnsAction(this.topic));
     this.alarms.push(a);
+    return a;
   }
 }
