@@ -3,13 +3,14 @@
  */
 import { REST, DiscordAPIError } from '@discordjs/rest';
 import { CompressionMethod, SimpleIdentifyThrottler, WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
-import { GatewayIntentBits, GatewayOpcodes, Routes, type GatewayDispatchPayload } from 'discord-api-types/v10';
+import { GatewayDispatchEvents, GatewayIntentBits, GatewayOpcodes, Routes, type GatewayDispatchPayload } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { DiscordSimulator, shardOf, snowflakeTime } from '../../local/simulator';
 
-const INTENTS = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers;
-const stops: Array<() => Promise<unknown> | unknown> = [];
+// a bit field of intents, which @discordjs/ws types as the enum
+const INTENTS: GatewayIntentBits = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers;
+const stops: Array<() => unknown> = [];
 afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
@@ -31,7 +32,7 @@ function manager(s: DiscordSimulator, opts: Partial<ConstructorParameters<typeof
     retrieveSessionInfo: (id) => sessions.get(id) ?? null,
     updateSessionInfo: (id, info) => void sessions.set(id, info),
     // the simulator's short identify window instead of the library's fixed 5 s
-    buildIdentifyThrottler: async () => s.identifyThrottler(),
+    buildIdentifyThrottler: () => Promise.resolve(s.identifyThrottler()),
     ...opts,
   });
   const dispatches: Array<GatewayDispatchPayload & { shardId: number }> = [];
@@ -39,6 +40,9 @@ function manager(s: DiscordSimulator, opts: Partial<ConstructorParameters<typeof
   stops.push(() => Promise.resolve(m.destroy({ code: 4900 })).catch(() => undefined));
   return { m, dispatches, sessions, rest };
 }
+
+/** A raw client's frame: the simulator sends uncompressed JSON text unless asked otherwise. */
+const payloadOf = (data: RawData) => JSON.parse((data as Buffer).toString('utf8')) as { op: GatewayOpcodes; d: unknown };
 
 const until = async (cond: () => boolean, what: string, ms = 15_000) => {
   const end = Date.now() + ms;
@@ -53,14 +57,14 @@ describe('Discord simulator: gateway', () => {
     const s = await sim({ shards: 2, guilds: 20, maxConcurrency: 2 });
     const { m, dispatches } = manager(s);
     await m.connect();
-    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 20, '20 GUILD_CREATE');
+    await until(() => dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildCreate).length === 20, '20 GUILD_CREATE');
     for (const shardId of [0, 1]) {
-      const ready = dispatches.find((d) => d.t === 'READY' && d.shardId === shardId);
+      const ready = dispatches.find((d) => d.t === GatewayDispatchEvents.Ready && d.shardId === shardId);
       expect((ready?.d as { shard?: number[] } | undefined)?.shard).toEqual([shardId, 2]);
       const owned = s.guildIds.filter((g) => shardOf(g, 2) === shardId);
       expect(owned.length).toBeGreaterThan(0);
       expect((ready!.d as { guilds: Array<{ id: string; unavailable: boolean }> }).guilds).toEqual(owned.map((id) => ({ id, unavailable: true })));
-      const creates = dispatches.filter((d) => d.t === 'GUILD_CREATE' && d.shardId === shardId).map((d) => (d.d as { id: string }).id);
+      const creates = dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildCreate && d.shardId === shardId).map((d) => (d.d as { id: string }).id);
       expect(creates.sort()).toEqual([...owned].sort());
     }
     // real snowflakes: the creation time decodes to within the last two days
@@ -71,17 +75,17 @@ describe('Discord simulator: gateway', () => {
     const s = await sim({ shards: 4, guilds: 5000, maxConcurrency: 4 });
     const { m, dispatches } = manager(s);
     await m.connect();
-    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 5000, '5,000 GUILD_CREATE', 60_000);
+    await until(() => dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildCreate).length === 5000, '5,000 GUILD_CREATE', 60_000);
     expect(
       dispatches
-        .filter((d) => d.t === 'READY')
+        .filter((d) => d.t === GatewayDispatchEvents.Ready)
         .map((d) => d.shardId)
         .sort(),
     ).toEqual([0, 1, 2, 3]);
-    const seen = new Set(dispatches.filter((d) => d.t === 'GUILD_CREATE').map((d) => (d.d as { id: string }).id));
+    const seen = new Set(dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildCreate).map((d) => (d.d as { id: string }).id));
     expect(seen.size).toBe(5000);
     expect(s.guildIds.every((g) => seen.has(g))).toBe(true);
-    for (const d of dispatches.filter((x) => x.t === 'GUILD_CREATE')) expect(shardOf((d.d as { id: string }).id, 4)).toBe(d.shardId);
+    for (const d of dispatches.filter((x) => x.t === GatewayDispatchEvents.GuildCreate)) expect(shardOf((d.d as { id: string }).id, 4)).toBe(d.shardId);
   });
 
   it.each([
@@ -91,16 +95,16 @@ describe('Discord simulator: gateway', () => {
     const s = await sim({ guilds: 2, heartbeatIntervalMs: 300 });
     const { m, dispatches } = manager(s);
     await m.connect();
-    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 2, 'GUILD_CREATE');
+    await until(() => dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildCreate).length === 2, 'GUILD_CREATE');
     const g = s.guildIds[0]!;
     expect(fault(s)).toBe(true);
     for (let i = 0; i < 20; i++) s.dispatch('GUILD_MEMBER_ADD', s.memberPayload(g, String(510000000000000000n + BigInt(i))));
-    await until(() => dispatches.some((d) => d.t === 'RESUMED') && dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD').length === 20, 'RESUMED and 20 members', 20_000);
-    const seqs = dispatches.filter((d) => d.t !== 'RESUMED').map((d) => d.s);
+    await until(() => dispatches.some((d) => d.t === GatewayDispatchEvents.Resumed) && dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildMemberAdd).length === 20, 'RESUMED and 20 members', 20_000);
+    const seqs = dispatches.filter((d) => d.t !== GatewayDispatchEvents.Resumed).map((d) => d.s);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1)); // 1..n, no gap, no repeat
-    expect(dispatches.filter((d) => d.t === 'READY')).toHaveLength(1);
+    expect(dispatches.filter((d) => d.t === GatewayDispatchEvents.Ready)).toHaveLength(1);
     // and the ledger agrees: nothing the simulator sent is missing on the client
-    const sessionId = (dispatches.find((d) => d.t === 'READY')!.d as { session_id: string }).session_id;
+    const sessionId = (dispatches.find((d) => d.t === GatewayDispatchEvents.Ready)!.d as { session_id: string }).session_id;
     expect(s.missedBy(dispatches.map((d) => ({ sessionId, seq: d.s })))).toEqual([]);
     // it came back on the session's resume_gateway_url, and the simulator replayed what it missed
     expect(s.gateway.resumes.at(-1)).toMatchObject({ sessionId, outcome: 'resumed', viaResumeUrl: true });
@@ -110,8 +114,8 @@ describe('Discord simulator: gateway', () => {
     const s = await sim();
     const errors: string[] = [];
     const { m } = manager(s, { token: 'not-the-token' });
-    m.on(WebSocketShardEvents.Error, (e) => errors.push(String((e as Error).message)));
-    await m.connect().catch((e: Error) => errors.push(e.message));
+    m.on(WebSocketShardEvents.Error, (e) => errors.push(e.message));
+    await m.connect().catch((e: unknown) => errors.push(String(e)));
     await new Promise((r) => setTimeout(r, 1500));
     expect(errors.some((e) => /Authentication failed/.test(e))).toBe(true);
     expect(s.gateway.closes.filter((c) => c.code === 4004)).toHaveLength(1);
@@ -133,11 +137,11 @@ describe('Discord simulator: gateway', () => {
     const s = await sim({ heartbeatIntervalMs: 200 });
     const { m, dispatches } = manager(s);
     await m.connect();
-    await until(() => dispatches.some((d) => d.t === 'READY'), 'READY');
+    await until(() => dispatches.some((d) => d.t === GatewayDispatchEvents.Ready), 'READY');
     s.pauseHeartbeatAcks(0, true);
     await until(() => s.gateway.closes.some((c) => c.by === 'client'), 'the client to give up on the zombie connection', 10_000);
     s.pauseHeartbeatAcks(0, false);
-    await until(() => dispatches.some((d) => d.t === 'RESUMED'), 'RESUMED', 10_000);
+    await until(() => dispatches.some((d) => d.t === GatewayDispatchEvents.Resumed), 'RESUMED', 10_000);
   });
 
   it('answers heartbeats with ACK, asks for one with op 1, and closes a connection that stops heartbeating', async () => {
@@ -161,25 +165,25 @@ describe('Discord simulator: gateway', () => {
     const s = await sim({ guilds: 3 });
     const { m, dispatches } = manager(s);
     await m.connect();
-    await until(() => dispatches.filter((d) => d.t === 'GUILD_CREATE').length === 3, 'GUILD_CREATE');
+    await until(() => dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildCreate).length === 3, 'GUILD_CREATE');
     const g = s.guildIds[0]!;
     // close with a resumable code, then produce events while the shard is away
     s.closeShard(0, 4000);
     const seqs: number[] = [];
     for (let i = 0; i < 5; i++) seqs.push(s.dispatch('GUILD_MEMBER_ADD', s.memberPayload(g, String(500000000000000000n + BigInt(i))))!);
-    await until(() => dispatches.some((d) => d.t === 'RESUMED'), 'RESUMED');
-    const replayed = dispatches.filter((d) => d.t === 'GUILD_MEMBER_ADD').map((d) => d.s);
+    await until(() => dispatches.some((d) => d.t === GatewayDispatchEvents.Resumed), 'RESUMED');
+    const replayed = dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildMemberAdd).map((d) => d.s);
     expect(replayed).toEqual(seqs);
     // same session, nothing sent twice
-    expect(dispatches.filter((d) => d.t === 'READY')).toHaveLength(1);
+    expect(dispatches.filter((d) => d.t === GatewayDispatchEvents.Ready)).toHaveLength(1);
     expect(s.expectedEnvelopeIds((t) => t === 'GUILD_MEMBER_ADD').size).toBe(5);
   });
 
   it('answers a RESUME of an unknown session with op 9 d:false', async () => {
     const s = await sim();
     const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
-    const msgs: Array<{ op: number; d: unknown }> = [];
-    ws.on('message', (data) => msgs.push(JSON.parse(String(data))));
+    const msgs: Array<{ op: GatewayOpcodes; d: unknown }> = [];
+    ws.on('message', (data) => msgs.push(payloadOf(data)));
     await new Promise((r) => ws.on('open', r));
     ws.send(JSON.stringify({ op: GatewayOpcodes.Resume, d: { token: s.token, session_id: 'nope', seq: 3 } }));
     await until(() => msgs.some((x) => x.op === GatewayOpcodes.InvalidSession), 'op 9');
@@ -195,7 +199,7 @@ describe('Discord simulator: gateway', () => {
   ])('closes with the right code for %s', async (_what, opts, code) => {
     const s = await sim({ shards: 1 });
     const closes: number[] = [];
-    const { m } = manager(s, opts as never);
+    const { m } = manager(s, opts);
     m.on(WebSocketShardEvents.Closed, (c) => closes.push(c));
     m.on(WebSocketShardEvents.Error, () => undefined);
     await m.connect().catch(() => undefined);
@@ -230,9 +234,9 @@ describe('Discord simulator: gateway', () => {
   it('rate-limits IDENTIFY per max_concurrency bucket with op 9 and counts the session budget down', async () => {
     const s = await sim({ shards: 2, maxConcurrency: 1, identifyWindowMs: 400, sessionStartTotal: 10 });
     // the library's own throttler here (it waits Discord's 5 s per bucket)
-    const { m, dispatches } = manager(s, { buildIdentifyThrottler: async () => new SimpleIdentifyThrottler(1) });
+    const { m, dispatches } = manager(s, { buildIdentifyThrottler: () => Promise.resolve(new SimpleIdentifyThrottler(1)) });
     await m.connect();
-    await until(() => dispatches.filter((d) => d.t === 'READY').length === 2, 'two READY');
+    await until(() => dispatches.filter((d) => d.t === GatewayDispatchEvents.Ready).length === 2, 'two READY');
     const ready = s.gateway.identifies.filter((i) => i.outcome === 'ready');
     expect(ready).toHaveLength(2);
     // @discordjs/ws spaces its identifies per bucket itself: at least the simulator's 400 ms apart
@@ -240,11 +244,11 @@ describe('Discord simulator: gateway', () => {
     expect(s.gateway.sessionStartRemaining).toBe(8);
     // a raw client identifying right away in the same bucket gets op 9
     const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
-    const msgs: Array<{ op: number; d: unknown }> = [];
-    ws.on('message', (data) => msgs.push(JSON.parse(String(data))));
+    const msgs: Array<{ op: GatewayOpcodes; d: unknown }> = [];
+    ws.on('message', (data) => msgs.push(payloadOf(data)));
     await new Promise((r) => ws.on('open', r));
     ws.send(JSON.stringify({ op: 2, d: { token: s.token, intents: INTENTS, shard: [0, 2], properties: {} } }));
-    await until(() => msgs.some((x) => x.op === 9), 'op 9');
+    await until(() => msgs.some((x) => x.op === GatewayOpcodes.InvalidSession), 'op 9');
     expect(s.gateway.identifies.at(-1)?.outcome).toBe('rate-limited');
     ws.close(1000);
   });
@@ -267,13 +271,13 @@ describe('Discord simulator: REST', () => {
     const ix = s.createInteraction({ commandName: 'ping' });
     await rest.post(Routes.interactionCallback(ix.id, ix.token), { body: { type: 4, data: { content: 'Pong!' } }, auth: false });
     expect(s.interactionResponses(ix.id)?.callback?.type).toBe(4);
-    const second = await rest.post(Routes.interactionCallback(ix.id, ix.token), { body: { type: 4 }, auth: false }).catch((e) => e);
+    const second = await rest.post(Routes.interactionCallback(ix.id, ix.token), { body: { type: 4 }, auth: false }).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(DiscordAPIError);
     expect((second as DiscordAPIError).code).toBe(40060);
 
     const late = s.createInteraction({ commandName: 'ping' });
     await new Promise((r) => setTimeout(r, 350));
-    const err = await rest.post(Routes.interactionCallback(late.id, late.token), { body: { type: 4 }, auth: false }).catch((e) => e);
+    const err = await rest.post(Routes.interactionCallback(late.id, late.token), { body: { type: 4 }, auth: false }).catch((e: unknown) => e);
     expect((err as DiscordAPIError).code).toBe(10062);
   });
 
