@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs what it needs, starts the local services,
-# type-checks, runs every vitest project, and ends with one plain line `N passed, N failed`
+# checks format and lint (zero warnings), type-checks, runs every vitest project, and ends with one plain line `N passed, N failed`
 # computed from vitest's own JSON results (CI reads that line).
 # Extra arguments go to vitest, e.g. `npm test -- --project unit`.
 set -uo pipefail
@@ -17,6 +17,12 @@ fi
 
 step "local services (local/env.sh up)"
 bash local/env.sh up || { echo "the local environment did not start: see the message above" >&2; exit 1; }
+
+step "format (prettier --check)"
+npx prettier --check --log-level warn "**/*.{ts,mjs,cjs}" || { echo "format check failed: run npx prettier --write on the files above" >&2; exit 1; }
+
+step "lint (eslint, strict type-checked, zero warnings)"
+npx eslint --max-warnings 0 . || { echo "lint failed: see the messages above" >&2; exit 1; }
 
 step "type check (tsc --noEmit)"
 npx tsc --noEmit -p . || { echo "type check failed" >&2; exit 1; }
