@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { errorMessage, TIER_NAMES, type ConsumerName, type TierName } from '../../lib/contract';
+import { CONSUMERS, errorMessage, TIER_NAMES, type ConsumerName, type TierName } from '../../lib/contract';
 import { LOCAL_OUTPUTS } from '../../lib/stacks/local-stack';
 import { localAwsConfig } from '../aws';
 
@@ -92,7 +92,7 @@ export async function readLocalStackOutputs(stackName = localStackName(), client
     tiers[t] = { queueUrl: need(LOCAL_OUTPUTS.queueUrl(t)), dlqUrl: need(LOCAL_OUTPUTS.deadLetterQueueUrl(t)), targetDlqUrl: need(LOCAL_OUTPUTS.targetDeadLetterQueueUrl(t)) };
   }
   const functions: LocalStackOutputs['functions'] = {};
-  for (const c of ['interaction', 'member', 'guild', 'httpIngress'] as const) if (raw[LOCAL_OUTPUTS.functionName(c)]) functions[c] = raw[LOCAL_OUTPUTS.functionName(c)];
+  for (const c of [...CONSUMERS, 'httpIngress'] as const) if (raw[LOCAL_OUTPUTS.functionName(c)]) functions[c] = raw[LOCAL_OUTPUTS.functionName(c)];
   return {
     stackName,
     status,

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { migrate } from '../../db/migrate';
-import { classify, type RoutingOverrides, type TierName } from '../../lib/contract';
+import { classify, CONSUMERS, type RoutingOverrides, type TierName } from '../../lib/contract';
 import { LOCAL_CONTEXT_KEYS } from '../../lib/stacks/local-stack';
 import { parseIngestorConfig } from '../../ingestor/src/config';
 import { startIngestor, type IngestorHandle } from '../../ingestor/src/main';
@@ -189,7 +189,7 @@ export class LocalPipeline {
   async stop(): Promise<void> {
     await this.started?.stop().catch(() => undefined);
     // leave the mappings as a run found them
-    for (const w of ['member', 'guild', 'interaction'] as const) if (this.outputs.functions[w]) await this.mappings.setEnabled(w, true).catch(() => undefined);
+    for (const w of CONSUMERS) if (this.outputs.functions[w]) await this.mappings.setEnabled(w, true).catch(() => undefined);
     this.mappings.close();
     await this.sim.stop();
     await this.score.stop();

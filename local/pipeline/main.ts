@@ -17,6 +17,7 @@ import { LOCAL_DATABASE_URL, LOCAL_REDIS_URL, startLocalPipeline } from './index
 import { responseVisibleAt } from '../simulator/http-interactions';
 import { recordLocalRun } from '../../scripts/ops/run-counters';
 import { localAwsConfig } from '../aws';
+import { CONSUMERS, DEFAULT_ROUTING_TABLE } from '../../lib/contract';
 
 const { values } = parseArgs({
   options: {
@@ -87,14 +88,14 @@ async function main() {
   const progress = async () => {
     const m = p.ingestor.metrics;
     const tiers = await p.tierNumbers().catch(() => []);
-    const calls = Object.fromEntries(await Promise.all((['interaction', 'member', 'guild'] as const).map(async (w) => [w, await p.mappings.invocations(w).catch(() => undefined)] as const)));
+    const calls = Object.fromEntries(await Promise.all(CONSUMERS.map(async (w) => [w, await p.mappings.invocations(w).catch(() => undefined)] as const)));
     const dt = (Date.now() - last.at) / 1000;
     const lat = [...p.sim.interactions.values()].flatMap((i) => (i.callback ? [i.callback.at - i.createdAt] : []));
-    const worker = { interactions: 'interaction', members: 'member', guilds: 'guild' } as const;
     const lines = [
       `shards ready ${p.ingestor.status().shards.ready}/${shards}   in ${((m.received - last.received) / dt).toFixed(0)}/s   out ${((m.published - last.published) / dt).toFixed(0)}/s   dropped ${m.dropped}   spool ${p.ingestor.status().spoolDepth}`,
       ...tiers.map((t) => {
-        const c = calls[worker[t.tier as keyof typeof worker]];
+        const consumer = DEFAULT_ROUTING_TABLE[t.tier].consumer;
+        const c = consumer ? calls[consumer] : undefined;
         return `  ${t.tier.padEnd(12)} queued ${String(t.visible).padStart(6)}  in flight ${String(t.inFlight).padStart(5)}  DLQ ${t.dlq}  invocations ${c ? `${c.invocations} (errors ${c.errors})` : '-'}`;
       }),
       `  interactions answered ${lat.length}/${p.sim.interactions.size}   latency p50 ${pct(lat, 50)} ms   p99 ${pct(lat, 99)} ms`,
