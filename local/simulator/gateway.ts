@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes, type GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { isCommandOpcode, parseCommand, presenceUpdateSchema, type CommandOpcode, type GatewayCommand } from './commands';
+import { HeartbeatClock, SlidingWindowCounter } from './sendlimit';
 import { shardOf } from './snowflake';
 import { createMessageDeflater, type MessageDeflater } from './zlibstream';
 
@@ -46,6 +47,12 @@ export interface GatewayOptions {
 }
 
 export interface LedgerEntry {
+  /**
+   * The event: one dispatch Discord produced. During a reshard two sessions own a guild and each gets
+   * its own copy (its own session, seq and entry); the copies share the event id. The simulator always
+   * sets it; an entry without one (built by hand) is its own event.
+   */
+  eventId?: number;
   shardId: number;
   sessionId: string;
   seq: number;
@@ -71,6 +78,7 @@ export interface Received {
 const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 
 const keyOf = (e: Received): string => `${e.sessionId}:${e.seq}`;
+const eventOf = (e: LedgerEntry): number | string => e.eventId ?? keyOf(e);
 
 /**
  * Every dispatch the simulator produced, in order. An array (filter/map/length work as usual) with
@@ -87,11 +95,33 @@ export class Ledger extends Array<LedgerEntry> {
     return this.filter((e) => e.sentAt !== undefined && wanted(e));
   }
 
-  /** Sent entries (of the wanted types) that the consumer never received: what it lost. */
+  /**
+   * Events (of the wanted types) sent and never received: what the consumer lost. An event counts as
+   * received when any of its copies was (two sessions during a reshard); one entry per lost event, its
+   * first copy sent.
+   */
   missed(received: Iterable<Received>, wanted: (e: LedgerEntry) => boolean = () => true): LedgerEntry[] {
     const got = new Set<string>();
     for (const r of received) got.add(keyOf(r));
-    return this.sent(wanted).filter((e) => !got.has(keyOf(e)));
+    const delivered = new Set<number | string>();
+    const sent = this.sent(wanted);
+    for (const e of sent) if (got.has(keyOf(e))) delivered.add(eventOf(e));
+    const lost = new Map<number | string, LedgerEntry>();
+    for (const e of sent) if (!delivered.has(eventOf(e)) && !lost.has(eventOf(e))) lost.set(eventOf(e), e);
+    return [...lost.values()];
+  }
+
+  /** Events the consumer received more than once, over all copies and replays: event id -> times received. */
+  duplicateEvents(received: Iterable<Received>): Map<number | string, number> {
+    const events = new Map<string, number | string>();
+    for (const e of this) events.set(keyOf(e), eventOf(e));
+    const counts = new Map<number | string, number>();
+    for (const r of received) {
+      const id = events.get(keyOf(r));
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    for (const [k, n] of counts) if (n < 2) counts.delete(k);
+    return counts;
   }
 
   /** Received items that the simulator never sent (a consumer bug, or a different simulator). */
@@ -153,6 +183,12 @@ export interface ConnectionStats {
   received: Record<number, number>;
   /** commands (op 3, 4, 8, 31) ignored because the guild is not on this connection's shard */
   wrongShardCommands: number;
+  /** the most payloads it sent in any 60 s (the send limit's window); over 120 is a 4008 */
+  maxInWindow: number;
+  heartbeats: number;
+  /** heartbeats later than 1.5 heartbeat intervals after the previous one (or HELLO) */
+  lateHeartbeats: number;
+  maxHeartbeatGapMs: number;
   /** the last op 3 it sent */
   presence?: GatewayPresenceUpdateData;
 }
@@ -177,7 +213,9 @@ interface Connection {
   path: string;
   deflate?: MessageDeflater;
   session?: Session;
-  sends: number[];
+  /** payloads sent in the send limit's sliding window */
+  window: SlidingWindowCounter;
+  heartbeat: HeartbeatClock;
   lastHeartbeatAt: number;
   heartbeatTimer?: NodeJS.Timeout;
   closed: boolean;
@@ -202,7 +240,7 @@ export interface IdentifyRecord {
   at: number;
   shardId: number;
   bucket: number;
-  outcome: 'ready' | 'rate-limited';
+  outcome: 'ready' | 'rate-limited' | 'sharding-required';
 }
 
 export interface ResumeRecord {
@@ -220,8 +258,13 @@ export interface ResumeRecord {
 export class GatewaySimulator {
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   readonly sessions = new Map<string, Session>();
-  /** the current session of each shard id */
+  /** the latest session identified for each shard id (of any shard count): what the fault methods act on */
   readonly shardSessions = new Map<number, Session>();
+  /** the live session of each (shard id, shard count), oldest first: where events go */
+  private readonly liveSessions = new Map<string, Session>();
+  /** IDENTIFY with fewer shards than this closes 4011 (Sharding required); sessions already running stay */
+  requiredShards: number | undefined;
+  private nextEventId = 1;
   readonly ledger = new Ledger();
   readonly identifies: IdentifyRecord[] = [];
   readonly resumes: ResumeRecord[] = [];
@@ -236,6 +279,10 @@ export class GatewaySimulator {
   wrongShardCommands = 0;
   /** valid commands the simulator ignored otherwise (unknown guild or channel, missing intent, rate limited) */
   ignoredCommands = 0;
+  /** connections closed with 4008 for sending more than 120 payloads in a sliding 60 s */
+  rateLimitCloses = 0;
+  /** heartbeats, over all connections, later than 1.5 intervals after the previous one */
+  lateHeartbeats = 0;
   sessionStartRemaining: number;
   sessionResetAt: number;
   private readonly lastIdentifyPerBucket = new Map<number, number>();
@@ -286,9 +333,10 @@ export class GatewaySimulator {
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const id = this.nextConnId++;
-    const stats: ConnectionStats = { id, openedAt: Date.now(), received: {}, wrongShardCommands: 0 };
+    const now = Date.now();
+    const stats: ConnectionStats = { id, openedAt: now, received: {}, wrongShardCommands: 0, maxInWindow: 0, heartbeats: 0, lateHeartbeats: 0, maxHeartbeatGapMs: 0 };
     this.connections.push(stats);
-    const conn: Connection = { ws, id, path: url.pathname, sends: [], lastHeartbeatAt: Date.now(), closed: false, stats };
+    const conn: Connection = { ws, id, path: url.pathname, window: new SlidingWindowCounter(this.opts.sendLimit.windowMs), heartbeat: new HeartbeatClock(this.opts.heartbeatIntervalMs, now), lastHeartbeatAt: now, closed: false, stats };
     this.conns.add(conn);
     const v = url.searchParams.get('v');
     if (v !== null && v !== '10') {
@@ -377,10 +425,14 @@ export class GatewaySimulator {
   }
 
   private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    // frames already in flight when the simulator closed the connection are not read
+    if (conn.closed) return;
     const now = Date.now();
-    conn.sends = conn.sends.filter((t) => now - t < this.opts.sendLimit.windowMs);
-    conn.sends.push(now);
-    if (conn.sends.length > this.opts.sendLimit.limit) {
+    // every payload counts, heartbeats, IDENTIFY and RESUME included; the one over the limit closes
+    const inWindow = conn.window.add(now);
+    conn.stats.maxInWindow = conn.window.max;
+    if (inWindow > this.opts.sendLimit.limit) {
+      this.rateLimitCloses++;
       this.close(conn, GatewayCloseCodes.RateLimited, 'You are being rate limited.');
       return;
     }
@@ -409,6 +461,10 @@ export class GatewaySimulator {
     switch (p.op) {
       case GatewayOpcodes.Heartbeat:
         conn.lastHeartbeatAt = now;
+        if (conn.heartbeat.beat(now)) this.lateHeartbeats++;
+        conn.stats.heartbeats = conn.heartbeat.count;
+        conn.stats.lateHeartbeats = conn.heartbeat.late;
+        conn.stats.maxHeartbeatGapMs = conn.heartbeat.maxGapMs;
         if (conn.session && this.ackPaused.has(conn.session.shardId)) return;
         this.send(conn, { op: GatewayOpcodes.HeartbeatAck });
         return;
@@ -499,7 +555,8 @@ export class GatewaySimulator {
       return;
     }
     const guilds = this.hooks.guildsFor(shardId, numShards);
-    if (guilds.length > this.opts.maxGuildsPerShard) {
+    if (guilds.length > this.opts.maxGuildsPerShard || (this.requiredShards !== undefined && numShards < this.requiredShards)) {
+      this.identifies.push({ at: Date.now(), shardId, bucket: shardId % this.opts.maxConcurrency, outcome: 'sharding-required' });
       this.close(conn, GatewayCloseCodes.ShardingRequired, 'Sharding is required.');
       return;
     }
@@ -519,8 +576,10 @@ export class GatewaySimulator {
     this.sessionStartRemaining--;
     this.identifies.push({ at: now, shardId, bucket, outcome: 'ready' });
 
-    // a new session replaces the shard's previous one
-    const prev = this.shardSessions.get(shardId);
+    // a new session replaces the previous one of the same shard and shard count; another shard count's
+    // session of this shard id (a reshard under way) keeps running
+    const key = `${shardId}/${numShards}`;
+    const prev = this.liveSessions.get(key);
     if (prev) this.endSession(prev);
     const session: Session = {
       id: randomBytes(16).toString('hex'),
@@ -540,6 +599,7 @@ export class GatewaySimulator {
     conn.stats.sessionId = session.id;
     this.sessions.set(session.id, session);
     this.shardSessions.set(shardId, session);
+    this.liveSessions.set(key, session);
     conn.session = session;
     this.emit(session, 'READY', {
       v: 10,
@@ -611,9 +671,9 @@ export class GatewaySimulator {
    * RESUMED takes a seq like any dispatch but is not kept for replay (a later RESUME never replays an
    * old RESUMED).
    */
-  emit(s: Session, type: string, data: unknown, guildId: string | null = null, id?: string): number {
+  emit(s: Session, type: string, data: unknown, guildId: string | null = null, id?: string, eventId = this.newEventId()): number {
     const f: Frame = { op: 0, s: ++s.seq, t: type, d: data };
-    const e: LedgerEntry = { shardId: s.shardId, sessionId: s.id, seq: f.s, type, guildId, at: Date.now() };
+    const e: LedgerEntry = { eventId, shardId: s.shardId, sessionId: s.id, seq: f.s, type, guildId, at: Date.now() };
     if (id !== undefined) e.id = id;
     this.ledger.push(e);
     const b: Buffered = { f, e };
@@ -631,6 +691,34 @@ export class GatewaySimulator {
   private endSession(s: Session): void {
     s.valid = false;
     s.buffer = [];
+    const key = `${s.shardId}/${s.numShards}`;
+    if (this.liveSessions.get(key) === s) this.liveSessions.delete(key);
+  }
+
+  /** A new event id, for one dispatch that goes to several sessions (`emit`'s last argument). */
+  newEventId(): number {
+    return this.nextEventId++;
+  }
+
+  /** The live sessions (connected or resumable) whose own (shard id, shard count) owns the guild, oldest first. */
+  sessionsOwning(guildId: string): Session[] {
+    return [...this.liveSessions.values()].filter((s) => s.valid && shardOf(guildId, s.numShards) === s.shardId);
+  }
+
+  /** The live sessions of a shard id, of every shard count, oldest first (events without a guild go to shard 0). */
+  sessionsOfShard(shardId: number): Session[] {
+    return [...this.liveSessions.values()].filter((s) => s.valid && s.shardId === shardId);
+  }
+
+  /** The live session of (shard id, shard count); without a count, the latest identified for the shard id. */
+  sessionFor(shardId: number, numShards?: number): Session | undefined {
+    const s = numShards === undefined ? this.shardSessions.get(shardId) : this.liveSessions.get(`${shardId}/${numShards}`);
+    return s?.valid ? s : undefined;
+  }
+
+  /** Every connected session, oldest first. */
+  connectedSessions(): Array<{ shardId: number; numShards: number; sessionId: string }> {
+    return [...this.liveSessions.values()].filter((s) => s.valid && s.conn && !s.conn.closed).map((s) => ({ shardId: s.shardId, numShards: s.numShards, sessionId: s.id }));
   }
 
   /** The live session of a shard, if any (connected or resumable). */
@@ -639,9 +727,9 @@ export class GatewaySimulator {
     return s?.valid ? s : undefined;
   }
 
+  /** The shard ids of the connected sessions, sorted (an id twice while two shard counts run side by side). */
   connectedShards(): number[] {
-    return [...this.shardSessions.values()]
-      .filter((s) => s.valid && s.conn && !s.conn.closed)
+    return this.connectedSessions()
       .map((s) => s.shardId)
       .sort((a, b) => a - b);
   }

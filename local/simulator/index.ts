@@ -106,6 +106,8 @@ export interface SimulatorOptions {
   allowedIntents?: number;
   /** @default 2500 */
   maxGuildsPerShard?: number;
+  /** IDENTIFY with fewer shards closes 4011 (Sharding required); see `requireShards` @default none */
+  requiredShards?: number;
   /** events kept per session for RESUME; a RESUME from before the oldest gets op 9 @default 100000 */
   replayBufferSize?: number;
   /** how long a disconnected session stays resumable @default 120000 */
@@ -160,6 +162,12 @@ export interface SimulatorStats {
   ignoredCommands: number;
   /** commands closed with 4001 (fields that do not match) or 4003 (before IDENTIFY) */
   invalidCommands: number;
+  /** connections closed with 4008: more than 120 payloads in a sliding 60 s */
+  rateLimitCloses: number;
+  /** the most payloads any connection sent in a 60 s window (a well-behaved client: at most 120) */
+  maxPayloadsInWindow: number;
+  /** heartbeats later than 1.5 intervals after the previous one, all connections */
+  lateHeartbeats: number;
   /** per connection, open or closed */
   connections: ConnectionStats[];
 }
@@ -187,7 +195,7 @@ export class DiscordSimulator {
   readonly gateway: GatewaySimulator;
   private readonly snowflakes = new SnowflakeGenerator();
   private readonly limiter: RateLimiter;
-  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild' | 'seed' | 'zlib' | 'memberRequestIntervalMs'>> & {
+  private readonly opts: Required<Omit<SimulatorOptions, 'rateLimits' | 'port' | 'channelsPerGuild' | 'rolesPerGuild' | 'inlineMembersPerGuild' | 'seed' | 'zlib' | 'memberRequestIntervalMs' | 'requiredShards'>> & {
     rateLimits: NonNullable<SimulatorOptions['rateLimits']>;
     channelsPerGuild: number;
     rolesPerGuild: number;
@@ -272,6 +280,7 @@ export class DiscordSimulator {
 
   static async start(options: SimulatorOptions = {}): Promise<DiscordSimulator> {
     const sim = new DiscordSimulator(options);
+    sim.requireShards(options.requiredShards);
     // every REST request is checked against Discord's published spec
     sim.router = new RestRouter(await loadSpec());
     sim.host = sim.makeHost();
@@ -337,26 +346,54 @@ export class DiscordSimulator {
   }
 
   /**
-   * Sends a dispatch to the shard that owns data.guild_id (or `opts.shardId`; shard 0 for events
-   * without a guild). Returns its seq, or undefined if that shard has no live session (then nothing
-   * is produced, as with Discord). The ledger entry's `id` is `opts.id`, else data.id, else the
-   * member's user id.
+   * Sends a dispatch to every live session whose own (shard id, shard count) owns data.guild_id: one
+   * session normally, two while shard sets of two counts run side by side (a reshard), each its own
+   * copy of one event (`LedgerEntry.eventId`). Events without a guild go to the sessions of shard 0;
+   * `opts.shardId` picks that shard's latest session instead; `opts.intent` keeps only sessions that
+   * identified with it. Returns the seq in the oldest such session, or undefined when no session owns
+   * the guild (then nothing is produced, as with Discord). The ledger entry's `id` is `opts.id`, else
+   * data.id, else the member's user id.
    */
-  dispatch(type: string, payload: object, opts: { shardId?: number; id?: string } = {}): number | undefined {
+  dispatch(type: string, payload: object, opts: { shardId?: number; id?: string; intent?: number } = {}): number | undefined {
     const data = payload as Record<string, unknown>;
     const guildId = typeof data.guild_id === 'string' ? data.guild_id : GUILD_OBJECT_EVENTS.has(type) && typeof data.id === 'string' ? data.id : null;
-    const s = this.gateway.sessionOf(opts.shardId ?? this.shardOfGuild(guildId));
-    if (!s) return undefined;
+    const one = opts.shardId === undefined ? undefined : this.gateway.sessionOf(opts.shardId);
+    const targets = (opts.shardId !== undefined ? (one ? [one] : []) : guildId ? this.gateway.sessionsOwning(guildId) : this.gateway.sessionsOfShard(0)).filter((s) => opts.intent === undefined || (s.intents & opts.intent) !== 0);
+    if (targets.length === 0) return undefined;
     const user = data.user as { id?: unknown } | undefined;
     const id = opts.id ?? (typeof data.id === 'string' ? data.id : typeof user?.id === 'string' ? user.id : typeof data.user_id === 'string' ? data.user_id : undefined);
-    return this.gateway.emit(s, type, data, guildId, id);
+    const eventId = this.gateway.newEventId();
+    const seqs = targets.map((s) => this.gateway.emit(s, type, data, guildId, id, eventId));
+    return seqs[0];
   }
 
-  /** The shard that receives a guild's events: by the shard count its live session identified with, else the recommended count. */
+  /**
+   * What Discord recommends in GET /gateway/bot: `shards` from now on (a bot that reads it reshards).
+   * Sessions already running keep theirs.
+   */
+  recommendShards(shards: number): void {
+    if (!Number.isInteger(shards) || shards < 1) throw new Error(`recommendShards: a whole number >= 1 (got ${shards})`);
+    this.opts.shards = shards;
+  }
+
+  /**
+   * From now on an IDENTIFY with fewer than `shards` shards closes with 4011 (Sharding required), as
+   * Discord does when a session would hold too many guilds; running sessions keep running. undefined
+   * lifts it.
+   */
+  requireShards(shards: number | undefined): void {
+    this.gateway.requiredShards = shards;
+  }
+
+  /** Every connected session, oldest first (two shard sets during a reshard). */
+  connectedSessions(): Array<{ shardId: number; numShards: number; sessionId: string }> {
+    return this.gateway.connectedSessions();
+  }
+
+  /** The shard that receives a guild's events: by the shard count of the oldest live session that owns it, else the recommended count. */
   shardOfGuild(guildId: string | null): number {
     if (!guildId) return 0;
-    for (const s of this.gateway.shardSessions.values()) if (s.valid && shardOf(guildId, s.numShards) === s.shardId) return s.shardId;
-    return shardOf(guildId, this.opts.shards);
+    return this.gateway.sessionsOwning(guildId)[0]?.shardId ?? shardOf(guildId, this.opts.shards);
   }
 
   /** Creates a slash command interaction now and dispatches INTERACTION_CREATE; the 3 s window starts. */
@@ -566,9 +603,9 @@ export class DiscordSimulator {
     return Array.from({ length: g.memberCount }, (_, i) => rosterMember(g, i));
   }
 
-  /** The bot's presence on a shard's live session: IDENTIFY's `presence`, then each op 3 it sent. */
-  presenceOf(shardId: number): GatewayPresenceUpdateData | undefined {
-    return this.gateway.sessionOf(shardId)?.presence;
+  /** The bot's presence on a shard's live session (of `numShards`, else the latest): IDENTIFY's `presence`, then each op 3 it sent. */
+  presenceOf(shardId: number, numShards?: number): GatewayPresenceUpdateData | undefined {
+    return this.gateway.sessionFor(shardId, numShards)?.presence;
   }
 
   /** A guild's first voice channel (guilds with `channelsPerGuild` >= 6 have one: every fifth extra channel). */
@@ -607,6 +644,9 @@ export class DiscordSimulator {
       wrongShardCommands: g.wrongShardCommands,
       ignoredCommands: g.ignoredCommands,
       invalidCommands: g.commands.filter((c) => c.outcome === 'invalid').length,
+      rateLimitCloses: g.rateLimitCloses,
+      maxPayloadsInWindow: Math.max(0, ...g.connections.map((c) => c.maxInWindow)),
+      lateHeartbeats: g.lateHeartbeats,
       connections: g.connections.map((c) => ({ ...c, received: { ...c.received } })),
     };
   }
@@ -686,7 +726,8 @@ export class DiscordSimulator {
     const activities = d.activities.map((a, i) => ({ ...a, id: String(i), created_at: now }));
     for (const guildId of s.guildIds) {
       const p: GatewayPresenceUpdateDispatchData = { user: { id: this.appId }, guild_id: guildId, status, activities, client_status: status === PresenceUpdateStatus.Offline ? {} : { desktop: status } };
-      this.gateway.emit(s, 'PRESENCE_UPDATE', p, guildId, this.appId);
+      // every session that owns the guild and asked for presences sees it (both shard sets during a reshard)
+      this.dispatch('PRESENCE_UPDATE', p, { id: this.appId, intent: GatewayIntentBits.GuildPresences });
     }
     return undefined;
   }

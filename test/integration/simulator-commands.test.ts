@@ -3,7 +3,8 @@
  * driven through the real @discordjs/ws WebSocketManager (`manager.send(shardId, payload)`), and
  * through a raw `ws` client where the library would not send what is tested.
  */
-import { ActivityType, GatewayDispatchEvents, GatewayIntentBits, GatewayOpcodes, PresenceUpdateStatus, type APIVoiceState, type GatewayGuildMembersChunkDispatchData, type GatewayVoiceServerUpdateDispatchData } from 'discord-api-types/v10';
+import { ActivityType, GatewayDispatchEvents, GatewayIntentBits, GatewayOpcodes, PresenceUpdateStatus, Routes, type APIVoiceState, type GatewayGuildMembersChunkDispatchData, type GatewayVoiceServerUpdateDispatchData } from 'discord-api-types/v10';
+import { WebSocketShardEvents } from '@discordjs/ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { DiscordSimulator, shardOf } from '../../local/simulator';
@@ -183,5 +184,109 @@ describe('Discord simulator: gateway commands', () => {
     ]);
     expect(s.gateway.commands[0]!.detail).toBe('d.limit: limit is required with query');
     expect(s.stats().invalidCommands).toBe(2);
+  });
+});
+
+describe('Discord simulator: send limit', () => {
+  it('closes a raw client that sends its 121st payload within 60 s with 4008, and counts it', async () => {
+    const s = await sim({ guilds: 1, heartbeatIntervalMs: 41_250 });
+    const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    stops.push(() => ws.terminate());
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    await new Promise((r) => ws.on('open', r));
+    ws.send(JSON.stringify({ op: 2, d: { token: s.token, intents: 1, properties: {} } }));
+    // IDENTIFY + 120 heartbeats: the 121st payload in the window
+    for (let i = 0; i < 120; i++) ws.send(JSON.stringify({ op: 1, d: null }));
+    expect(await closed).toBe(4008);
+    expect(s.stats()).toMatchObject({ rateLimitCloses: 1, maxPayloadsInWindow: 121, receivedByOp: { 1: 119, 2: 1 } });
+    // the 121st was not read; 119 heartbeats within one interval of each other: none late
+    expect(s.stats().connections[0]).toMatchObject({ heartbeats: 119, lateHeartbeats: 0, closeCode: 4008 });
+  });
+
+  it("catches what @discordjs/ws's fixed 60 s window lets through: 130 commands starting 2 s after the connection opened put more than 120 into a sliding 60 s, and the simulator closes 4008", async () => {
+    // the library counts non-heartbeat sends per 60 s from the connection's open (114 at most), then waits
+    // for its window to reset plus up to 1.5 s of jitter; a burst later than that jitter after the open is
+    // inside the sliding window of the payloads sent after the reset
+    const s = await sim({ guilds: 1, heartbeatIntervalMs: 41_250 });
+    const { manager } = await connect(s);
+    const closes: number[] = [];
+    manager.on(WebSocketShardEvents.Closed, (code) => closes.push(code));
+    const g = s.guildIds[0]!;
+    const id = s.guildMembers(g)[0]!.user.id;
+    const opened = s.stats().connections[0]!.openedAt;
+    await new Promise((r) => setTimeout(r, opened + 2000 - Date.now()));
+    for (let i = 0; i < 130; i++) void manager.send(0, { op: GatewayOpcodes.RequestGuildMembers, d: { guild_id: g, user_ids: [id], nonce: `n${i}` } });
+    await until(() => s.stats().rateLimitCloses === 1, 'the 4008', 75_000);
+    const first = s.stats().connections[0]!;
+    expect(first.closeCode).toBe(4008);
+    expect(first.maxInWindow).toBe(121);
+    // the library sent 114 at once and held the rest for its window's reset
+    const times = s.gateway.commands.filter((c) => c.connectionId === first.id).map((c) => c.at);
+    expect(times.length).toBeGreaterThan(114);
+    expect(times[114]! - times[113]!).toBeGreaterThan(55_000);
+    await until(() => closes.includes(4008), 'the library to see the 4008');
+  }, 100_000);
+});
+
+describe('Discord simulator: resharding', () => {
+  it("with recommendShards(8), a 4-shard and an 8-shard set connected together both get a guild's events; the ledger counts the event once; session starts add up; IDENTIFY below requireShards closes 4011", async () => {
+    const s = await sim({ shards: 4, guilds: 16, identifyWindowMs: 20 });
+    // one bot: one identify schedule for both sets (max_concurrency 1, so one bucket)
+    const throttler = s.identifyThrottler();
+    const four = await connect(s, { buildIdentifyThrottler: () => Promise.resolve(throttler) });
+    await s.waitForShardsReady(4);
+    s.recommendShards(8);
+    expect(((await four.rest.get(Routes.gatewayBot())) as { shards: number }).shards).toBe(8);
+    const eight = await connect(s, { buildIdentifyThrottler: () => Promise.resolve(throttler) });
+    await s.waitForShardsReady(12);
+    expect(
+      s
+        .connectedSessions()
+        .map((c) => `${c.shardId}/${c.numShards}`)
+        .sort(),
+    ).toEqual([...[0, 1, 2, 3].map((i) => `${i}/4`), ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${i}/8`)].sort());
+
+    const g = s.guildIds.find((id) => shardOf(id, 8) !== shardOf(id, 4))!;
+    const joiner = '700000000000000001';
+    s.dispatch('GUILD_MEMBER_ADD', s.memberPayload(g, joiner));
+    const adds = (c: { dispatches: ReceivedDispatch[] }) => c.dispatches.filter((d) => d.t === GatewayDispatchEvents.GuildMemberAdd);
+    await until(() => adds(four).length === 1 && adds(eight).length === 1, 'the member add on both shard sets');
+    expect(adds(four)[0]!.shardId).toBe(shardOf(g, 4));
+    expect(adds(eight)[0]!.shardId).toBe(shardOf(g, 8));
+    expect((adds(eight)[0]!.d as { user: { id: string } }).user.id).toBe(joiner);
+
+    const copies = s.ledger.filter((e) => e.type === 'GUILD_MEMBER_ADD');
+    expect(copies.map((e) => e.shardId)).toEqual([shardOf(g, 4), shardOf(g, 8)]);
+    expect(copies[0]!.eventId).toBe(copies[1]!.eventId);
+    const wanted = (e: { type: string }) => e.type === 'GUILD_MEMBER_ADD';
+    const got = (c: { dispatches: ReceivedDispatch[] }) => adds(c).map((d) => ({ sessionId: d.sessionId, seq: d.s }));
+    // delivered once whichever set's copy the consumer kept; lost only when it kept neither
+    expect(s.ledger.missed(got(four), wanted)).toEqual([]);
+    expect(s.ledger.missed(got(eight), wanted)).toEqual([]);
+    expect(s.ledger.missed([], wanted)).toHaveLength(1);
+    // a consumer that keeps both copies received the event twice
+    expect([...s.ledger.duplicateEvents([...got(four), ...got(eight)]).values()]).toEqual([2]);
+
+    // 12 sessions started and the budget spent 12 times; an IDENTIFY that came within the window of the
+    // previous one in its bucket (both sets share bucket 0 here) got op 9 and spent nothing
+    const ready = s.gateway.identifies.filter((i) => i.outcome === 'ready');
+    expect(ready).toHaveLength(12);
+    expect(new Set(ready.map((i) => i.shardId))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7]));
+    for (let i = 1; i < ready.length; i++) expect(ready[i]!.at - ready[i - 1]!.at).toBeGreaterThanOrEqual(20);
+    expect(s.gateway.identifies.every((i) => i.outcome === 'ready' || i.outcome === 'rate-limited')).toBe(true);
+    expect(s.gateway.sessionStartRemaining).toBe(1000 - 12);
+    expect(((await four.rest.get(Routes.gatewayBot())) as { session_start_limit: { remaining: number } }).session_start_limit.remaining).toBe(988);
+
+    s.requireShards(8);
+    const ws = new WebSocket(`${s.gatewayUrl}/?v=10&encoding=json`);
+    stops.push(() => ws.terminate());
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    await new Promise((r) => ws.on('open', r));
+    ws.send(JSON.stringify({ op: 2, d: { token: s.token, intents: 1, properties: {}, shard: [0, 4] } }));
+    expect(await closed).toBe(4011);
+    expect(s.gateway.identifies.at(-1)?.outcome).toBe('sharding-required');
+    // the sessions already running keep running
+    expect(s.connectedSessions()).toHaveLength(12);
+    expect(s.stats().wrongShardCommands).toBe(0);
   });
 });

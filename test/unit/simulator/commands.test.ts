@@ -6,7 +6,9 @@
 import { GatewayOpcodes, type APIGuildMember } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { MEMBERS_PER_CHUNK, memberChunks, parseCommand, selectMembers, type RosterEntry } from '../../../local/simulator/commands';
+import { Ledger } from '../../../local/simulator/gateway';
 import { rosterMember } from '../../../local/simulator/scenarios';
+import { HeartbeatClock, SlidingWindowCounter } from '../../../local/simulator/sendlimit';
 
 const GUILD = '1300000000000000000';
 const roster = (n: number): RosterEntry[] => Array.from({ length: n }, (_, i) => ({ userId: String(1000 + i), username: `member${i}` }));
@@ -77,5 +79,60 @@ describe('memberChunks', () => {
     expect(memberChunks(GUILD, members(1), { nonce: 'é'.repeat(16) })[0]?.nonce).toBe('é'.repeat(16));
     const [chunk] = memberChunks(GUILD, members(4), { presenceOf: (m) => (m.user.username.endsWith('1') ? undefined : { user: { id: m.user.id } }) });
     expect(chunk?.presences?.map((p) => p.user.id)).toEqual(members(4).flatMap((m, i) => (i === 1 ? [] : [m.user.id])));
+  });
+});
+
+describe('SlidingWindowCounter (the send limit)', () => {
+  it('counts the arrivals in the 60 s ending at each one and keeps the most', () => {
+    const w = new SlidingWindowCounter(60_000);
+    for (let i = 0; i < 114; i++) expect(w.add(1000 + i)).toBe(i + 1);
+    // a fixed-window client sends its next 114 right after its window resets at 60 s: a sliding window still holds the first ones
+    expect(w.add(60_500)).toBe(115);
+    for (let i = 1; i < 6; i++) w.add(60_500 + i);
+    expect(w.add(60_600)).toBe(121);
+    expect(w.max).toBe(121);
+    // an arrival exactly 60 s after another no longer sees it
+    const v = new SlidingWindowCounter(60_000);
+    v.add(0);
+    expect(v.add(60_000)).toBe(1);
+    expect(v.count(60_000)).toBe(1);
+    expect(v.max).toBe(1);
+  });
+
+  it('spread over time, 120 a minute never exceeds 120', () => {
+    const w = new SlidingWindowCounter(60_000);
+    for (let t = 0; t < 300_000; t += 500) w.add(t);
+    expect(w.max).toBe(120);
+  });
+});
+
+describe('HeartbeatClock', () => {
+  it('counts heartbeats later than 1.5 intervals after the previous one (or HELLO)', () => {
+    const h = new HeartbeatClock(1000, 0);
+    expect(h.beat(900)).toBe(false);
+    expect(h.beat(2400)).toBe(false);
+    expect(h.beat(3901)).toBe(true);
+    expect(h.beat(4000)).toBe(false);
+    expect([h.count, h.late, h.maxGapMs]).toEqual([4, 1, 1501]);
+  });
+});
+
+describe('Ledger during a reshard', () => {
+  it('an event sent to two sessions is delivered once either copy arrives; both copies are a duplicate event', () => {
+    const ledger = new Ledger();
+    const base = { type: 'GUILD_MEMBER_ADD', guildId: '1', at: 0, sentAt: 1 };
+    ledger.push({ ...base, eventId: 7, shardId: 1, sessionId: 'four', seq: 10 }, { ...base, eventId: 7, shardId: 5, sessionId: 'eight', seq: 3 }, { ...base, eventId: 8, shardId: 1, sessionId: 'four', seq: 11 });
+    expect(ledger.missed([{ sessionId: 'eight', seq: 3 }]).map((e) => e.eventId)).toEqual([8]);
+    expect(ledger.missed([]).map((e) => [e.eventId, e.sessionId])).toEqual([
+      [7, 'four'],
+      [8, 'four'],
+    ]);
+    expect(
+      ledger.duplicateEvents([
+        { sessionId: 'four', seq: 10 },
+        { sessionId: 'eight', seq: 3 },
+        { sessionId: 'four', seq: 11 },
+      ]),
+    ).toEqual(new Map([[7, 2]]));
   });
 });
