@@ -51,11 +51,12 @@ beforeAll(async () => {
   // one interaction through the whole path first: the emulator starts a function's first worker process then,
   // as Lambda does a cold start, and the user stories below measure answers inside Discord's 3 s window
   const warm = p.sim.createInteraction({ commandName: 'ping', guildId: p.sim.guildIds[0] });
-  await until(async () => p.sim.interactionResponses(warm.id)?.callback !== undefined, 'the warm-up interaction answered', 60_000).catch(() => console.log('e2e: the warm-up interaction was not answered in 60 s'));
+  await until(() => p.sim.interactionResponses(warm.id)?.callback !== undefined, 'the warm-up interaction answered', 60_000).catch(() => console.log('e2e: the warm-up interaction was not answered in 60 s'));
 }, 300_000);
 
 afterAll(async () => {
   await owner.query('GRANT INSERT, UPDATE ON members TO gateway_worker').catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed before assigning it
   await p?.stop();
   await pool.end();
   await owner.end();
@@ -123,7 +124,7 @@ describe('end to end, on the deployed local stage', () => {
     const [msg] = await peek(p.sqs, p.queueUrl('members', 'dlq'));
     expect(msg!.reason).toBeTruthy();
     expect(msg!.receiveCount).toBe('1'); // dead-lettered by the worker on first sight, not after maxReceiveCount receives
-    expect(JSON.parse(msg!.body).detail).toEqual(detail);
+    expect((JSON.parse(msg!.body) as { detail: unknown }).detail).toEqual(detail);
     const shown = await dlqScript(['peek', 'members']);
     expect(shown.code).toBe(0);
     expect(shown.out).toContain('found by outputs of stack DiscordGateway-dev-Local');

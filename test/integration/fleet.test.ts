@@ -63,7 +63,7 @@ async function allOwned(live: IngestorProcess[], timeoutMs = 60_000): Promise<Re
 /** Events at about `rate`/s on both applications until `stop()`. */
 function traffic(rate: number) {
   let on = true;
-  const run = (async () => {
+  const loop = async () => {
     let i = 0;
     while (on) {
       const sim = i % 5 === 4 ? simB : simA;
@@ -73,8 +73,14 @@ function traffic(rate: number) {
       if (i % 10 === 0) await sleep(10_000 / rate);
     }
     return i;
-  })();
-  return { stop: async () => ((on = false), run) };
+  };
+  const run = loop();
+  return {
+    stop: () => {
+      on = false;
+      return run;
+    },
+  };
 }
 
 const drainDelivered = () => drainQueue(sqs, queueUrl, 4000, delivered);
@@ -131,7 +137,9 @@ afterAll(async () => {
   const keys = await redis.keys(`${ns}:*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed before assigning it
   await simA?.stop();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed before assigning it
   await simB?.stop();
 });
 
@@ -140,8 +148,8 @@ function apps(args: string[]): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/apps.ts', ...args], {
     env: {
       ...process.env,
-      REDIS_URL: baseEnv?.REDIS_URL ?? '',
-      REDIS_AUTH_SECRET_ARN: baseEnv?.REDIS_AUTH_SECRET_ARN ?? '',
+      REDIS_URL: baseEnv.REDIS_URL ?? '',
+      REDIS_AUTH_SECRET_ARN: baseEnv.REDIS_AUTH_SECRET_ARN ?? '',
       REDIS_KEY_PREFIX: ns,
       AWS_ENDPOINT_URL: aws.endpoint,
       AWS_REGION: aws.region,

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline/index';
 import { parseHttpIngressConfig } from '../../lambdas/http-ingress/config';
 import { httpIngressDepsFrom } from '../../lambdas/http-ingress/deps';
@@ -35,6 +35,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed before assigning it
   await p?.stop();
   redis.disconnect();
 });
@@ -135,15 +136,12 @@ describe('HTTP ingress queue client', () => {
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
     const set = { AWS_ENDPOINT_URL_SQS: url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-    const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, set);
+    for (const [k, v] of Object.entries(set)) vi.stubEnv(k, v);
     try {
       const deps = httpIngressDepsFrom(parseHttpIngressConfig({ DISCORD_PUBLIC_KEY: testKeyPair().publicKeyHex, DISCORD_APPLICATION_ID: '100000000000000001', INTERACTION_QUEUE_URL: `${url}/000000000000/q` }));
       await expect(deps.enqueue('{}')).rejects.toMatchObject({ name: 'TimeoutError' });
     } finally {
-      for (const [k, v] of Object.entries(saved))
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
+      vi.unstubAllEnvs();
       hang.closeAllConnections();
       hang.close();
     }

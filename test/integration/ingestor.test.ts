@@ -15,6 +15,7 @@ import { classify, EVENT_SOURCE, parseDeliveredEvent, type Envelope } from '../.
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
 import { DiscordSimulator } from '../../local/simulator';
 import { parseIngestorConfig } from '../../ingestor/src/config';
+import { parsePersistedSession } from '../../ingestor/src/gateway/session-store';
 import { startIngestor, type IngestorHandle } from '../../ingestor/src/main';
 import { DirectPutEventsSender } from '../../ingestor/src/publish/direct-put-events';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
@@ -22,7 +23,7 @@ import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 const eb = new EventBridgeClient(localAwsConfig());
 const sqs = new SQSClient(localSqsConfig());
 const s3 = new S3Client(localAwsConfig());
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -133,9 +134,9 @@ describe('ingestor', () => {
     await storm;
     sim.noise(sim.guildIds[1]!, 30);
     const redis = redisAuthClient();
-    const saved = JSON.parse((await redis.get(`${prefix}:{${sim.appId}}:shard:0`)) ?? 'null');
+    const saved = parsePersistedSession((await redis.get(`${prefix}:{${sim.appId}}:shard:0`)) ?? 'null');
     redis.disconnect();
-    expect(saved?.sessionId).toBeTruthy();
+    expect(saved.ok && saved.value.sessionId).toBeTruthy();
 
     const second = await ingestor(sim, bus, {}, prefix);
     await sim.waitForShardsReady(2);
@@ -335,7 +336,7 @@ describe('ingestor', () => {
     const sim = await DiscordSimulator.start({ shards: 1, guilds: 1, heartbeatIntervalMs: 1000 });
     cleanups.push(() => sim.stop());
     const { bus } = await busToQueue();
-    const err = await ingestor(sim, bus, { DISCORD_TOKEN: 'wrong-token-value', TOTAL_SHARDS: '1' }).catch((e: Error) => e);
+    const err = await ingestor(sim, bus, { DISCORD_TOKEN: 'wrong-token-value', TOTAL_SHARDS: '1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/rejected the bot token.*DISCORD_TOKEN/);
     expect((err as Error).message).not.toContain('wrong-token-value');

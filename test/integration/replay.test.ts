@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateArchiveCommand, CreateEventBusCommand, DeleteArchiveCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../db/migrate';
@@ -40,7 +40,7 @@ async function drain(n: number): Promise<Message[]> {
   const got: Message[] = [];
   const end = Date.now() + 20_000;
   while (got.length < n && Date.now() < end) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'] }));
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
     for (const m of r.Messages ?? []) got.push(m);
     if (r.Messages?.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: r.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
   }
@@ -64,7 +64,7 @@ async function work(messages: Message[]): Promise<string[]> {
       }) as unknown as SQSRecord,
   );
   const before = lines.length;
-  const r = await processEnvelopeBatch({ Records: records } as SQSEvent, { functionName: 'member', awsRequestId: randomUUID() } as Context, (env: InlineEnvelope) => handleMemberEvent(env, { pool }), logger, { forget: (env) => forgetProcessed(pool, env) });
+  const r = await processEnvelopeBatch({ Records: records }, { functionName: 'member', awsRequestId: randomUUID() } as Context, (env: InlineEnvelope) => handleMemberEvent(env, { pool }), logger, { forget: (env) => forgetProcessed(pool, env) });
   expect(r.batchItemFailures).toEqual([]);
   return lines
     .slice(before)
@@ -148,7 +148,7 @@ describe('npm run replay on the emulator', () => {
     // every line of the trail carries the envelope id and the replay's name
     const trail = lines.filter((l) => l.replayName === r.name);
     expect(trail.filter((l) => l.hop === 'worker.start')).toHaveLength(22);
-    expect(trail.every((l) => typeof l.envelopeId === 'string' && (l.envelopeId as string).length === 32)).toBe(true);
+    expect(trail.every((l) => typeof l.envelopeId === 'string' && l.envelopeId.length === 32)).toBe(true);
   }, 60_000);
 
   it('with --reprocess --types GUILD_MEMBER_ADD: every join runs through the handler again, the leaves are skipped', async () => {

@@ -63,7 +63,7 @@ describe('local environment', () => {
 
     const delivered = parseDeliveredEvent(bodies[0]!);
     expect(delivered.envelope).toEqual(envelope);
-    const raw = JSON.parse(bodies[0]!);
+    const raw = JSON.parse(bodies[0]!) as { source: string; 'detail-type': string };
     expect(raw.source).toBe(EVENT_SOURCE);
     expect(raw['detail-type']).toBe('INTERACTION_CREATE');
     expect(delivered.envelope.id).toBe(envelope.id);

@@ -28,7 +28,7 @@ const ixEnv = (ix: SimInteraction) => env('INTERACTION_CREATE', { id: ix.id, tok
 const user = (k: number) => String(880000000000000000n + BigInt(run % 1_000_000) * 100n + BigInt(k));
 
 /** A slow command whose answer is ephemeral, so the defer carries flags (the registry has none yet). */
-const secret: Command = { definition: { name: 'secret', description: 'Only you see it' }, mode: 'slow', ephemeral: true, run: async () => ({ content: 'just for you' }) };
+const secret: Command = { definition: { name: 'secret', description: 'Only you see it' }, mode: 'slow', ephemeral: true, run: () => Promise.resolve({ content: 'just for you' }) };
 
 let sim: DiscordSimulator;
 beforeAll(async () => {
@@ -45,7 +45,7 @@ describe("the workers' Discord requests against the spec", () => {
   it('callbacks (answer, ephemeral answer, defer, ephemeral defer, fallback defer), edits, role changes and the command registration all pass validation', async () => {
     const first = sim.requests.length;
     // the interaction worker's REST client, as lambdas/interaction/deps.ts builds it
-    const deps: InteractionDeps = { redis, pool, rest: new REST({ api: sim.restUrl, retries: 2, timeout: 5_000 }), applicationId: sim.appId, commands: commandRegistry([...COMMANDS, secret]), score: async () => 64 };
+    const deps: InteractionDeps = { redis, pool, rest: new REST({ api: sim.restUrl, retries: 2, timeout: 5_000 }), applicationId: sim.appId, commands: commandRegistry([...COMMANDS, secret]), score: () => Promise.resolve(64) };
     const outcome = (commandName: string, userId: string, more: Partial<InteractionDeps> = {}) => handleInteraction(ixEnv(sim.createInteraction({ commandName, userId })), { ...deps, ...more });
     expect(await outcome('ping', user(1))).toBe('answered'); // type 4
     expect(await outcome('stats', user(2))).toBe('answered'); // type 4, from PostgreSQL
@@ -81,9 +81,9 @@ describe("the workers' Discord requests against the spec", () => {
   });
 
   it('fails locally, naming the field, when a command answers with a body the spec refuses', async () => {
-    const long: Command = { definition: { name: 'long', description: 'Too long' }, mode: 'fast', run: async () => ({ content: 'x'.repeat(2001) }) };
-    const shape: Command = { definition: { name: 'shape', description: 'Wrong shape' }, mode: 'slow', run: async () => ({ embeds: 'no' }) as never };
-    const deps: InteractionDeps = { redis, pool, rest: new REST({ api: sim.restUrl, retries: 0 }), applicationId: sim.appId, commands: commandRegistry([long, shape]), score: async () => 1 };
+    const long: Command = { definition: { name: 'long', description: 'Too long' }, mode: 'fast', run: () => Promise.resolve({ content: 'x'.repeat(2001) }) };
+    const shape: Command = { definition: { name: 'shape', description: 'Wrong shape' }, mode: 'slow', run: () => Promise.resolve({ embeds: 'no' } as never) };
+    const deps: InteractionDeps = { redis, pool, rest: new REST({ api: sim.restUrl, retries: 0 }), applicationId: sim.appId, commands: commandRegistry([long, shape]), score: () => Promise.resolve(1) };
     const tooLong = await handleInteraction(ixEnv(sim.createInteraction({ commandName: 'long', userId: user(8) })), deps).catch((e: unknown) => e);
     expect(tooLong).toBeInstanceOf(DiscordAPIError);
     expect((tooLong as DiscordAPIError).code).toBe(50035);

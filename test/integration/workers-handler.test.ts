@@ -86,8 +86,10 @@ describe('interaction worker handler', () => {
       const s = sim.interactionResponses(slow.id)!;
       expect(s.callback).toMatchObject({ type: 5 });
       expect(s.callback!.at - s.createdAt).toBeLessThan(1_000);
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
       expect(s.messages).toEqual([expect.objectContaining({ kind: 'edit', body: expect.objectContaining({ content: expect.stringMatching(/^Your score is \d+/) }) })]);
       expect(sim.interactionResponses(fast.id)!.callback).toMatchObject({ type: 4, data: { content: 'Pong!' } });
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
       expect(sim.interactionResponses(unknown.id)!.callback).toMatchObject({ type: 4, data: { content: expect.stringContaining('Unknown command /removed-last-week'), flags: 64 } });
 
       // its dedupe state is in the Redis that demands the password: the worker authenticated
@@ -95,7 +97,7 @@ describe('interaction worker handler', () => {
       expect(await authed.exists(`ix:${slow.id}`, `ix:${fast.id}`)).toBe(2);
       authed.disconnect();
 
-      const doc = JSON.parse(emf.find((l) => l.includes('"_aws"'))!);
+      const doc = JSON.parse(emf.find((l) => l.includes('"_aws"'))!) as Record<string, unknown>;
       expect(doc).toMatchObject({ InteractionDeferred: 1, InteractionAnswered: 1, InteractionUnknownCommand: 1, InteractionExpired: 1, InteractionDuplicate: 1 });
       console.info(`slow command deferred ${s.callback!.at - s.createdAt} ms after creation, edited after ${s.messages[0]!.at - s.createdAt} ms`);
     } finally {
@@ -126,7 +128,7 @@ describe('interaction worker handler', () => {
   it('answers with Redis down (fail open): Discord refuses the duplicate callback, so a redelivery still adds none', async () => {
     const down = await createRedis({ REDIS_URL: 'redis://127.0.0.1:1' }, undefined, { warn: () => undefined });
     try {
-      const deps = { redis: down, pool: undefined as never, rest: new REST({ api: sim.restUrl, retries: 0 }), applicationId: sim.appId, commands: commandRegistry(), score: async () => 1 };
+      const deps = { redis: down, pool: undefined as never, rest: new REST({ api: sim.restUrl, retries: 0 }), applicationId: sim.appId, commands: commandRegistry(), score: () => Promise.resolve(1) };
       const ix = sim.createInteraction({ commandName: 'ping' });
       const outcomes: string[] = [];
       const t0 = Date.now();

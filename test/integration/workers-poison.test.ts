@@ -53,7 +53,8 @@ const record = (body: string): SQSRecord => ({
   eventSourceARN: queueArn,
   awsRegion: 'us-east-1',
 });
-const busEvent = (e: Envelope | Record<string, unknown>) => JSON.stringify({ version: '0', id: `eb-${msg}`, 'detail-type': String(e.type ?? 'x'), source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: e });
+const busEvent = (e: Envelope | Record<string, unknown>) =>
+  JSON.stringify({ version: '0', id: `eb-${msg}`, 'detail-type': typeof e.type === 'string' ? e.type : 'x', source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: e });
 const ctx = () => ({ functionName: 'w', awsRequestId: `req-${++msg}` }) as Context;
 const guild = String(710000000000000000n + BigInt(run % 1_000_000));
 const env = (seq: number, type: string, data: Record<string, unknown>) => wrapDispatch({ appId: sim.appId, shardId: 0, sessionId: `p-${run}`, seq, type, receivedAt: Date.now(), data });

@@ -89,7 +89,7 @@ describe('poison input through the real handler', () => {
       const deadline = Date.now() + 20_000;
       let inDlq: string[] = [];
       while (Date.now() < deadline && inDlq.length === 0) {
-        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'] }));
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
         const msgs = r.Messages ?? [];
         if (msgs.length) {
           const event = {
@@ -105,7 +105,7 @@ describe('poison input through the real handler', () => {
       }
       expect(inDlq).toEqual([poison]);
       expect(failures.length).toBeGreaterThanOrEqual(2);
-      const stored = await withGuild(workerPool, g, async (c) => (await c.query('SELECT name FROM guilds')).rows);
+      const stored = await withGuild(workerPool, g, async (c) => (await c.query<{ name: string }>('SELECT name FROM guilds')).rows);
       expect(stored).toEqual([{ name: 'fine' }]);
 
       // the records here carry a made-up eventSourceARN, so the handler cannot find the DLQ to send the

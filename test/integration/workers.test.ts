@@ -91,7 +91,7 @@ describe('member worker', () => {
     const before = await row(g, u);
     expect(await handleMemberEvent(e, { pool })).toBe('duplicate');
     expect(await row(g, u)).toEqual(before);
-    const events = await withGuild(pool, g, async (c) => (await c.query('SELECT event_id FROM processed_events')).rows);
+    const events = await withGuild(pool, g, async (c) => (await c.query<{ event_id: string }>('SELECT event_id FROM processed_events')).rows);
     expect(events).toEqual([{ event_id: e.id }]);
   });
 
@@ -123,14 +123,15 @@ describe('side effects and retention', () => {
     const puts: string[] = [];
     let fail = true;
     const botRest = {
-      put: async (route: string) => {
-        if (fail) throw new Error('connect ETIMEDOUT');
+      put: (route: string) => {
+        if (fail) return Promise.reject(new Error('connect ETIMEDOUT'));
         puts.push(route);
+        return Promise.resolve();
       },
     };
     const join = env('GUILD_MEMBER_ADD', member(g, u));
     await expect(handleMemberEvent(join, { pool, botRest })).rejects.toThrow('ETIMEDOUT');
-    const pending = () => withGuild(pool, g, async (c) => (await c.query('SELECT pending_action FROM processed_events WHERE event_id = $1', [join.id])).rows[0]?.pending_action);
+    const pending = () => withGuild(pool, g, async (c) => (await c.query<{ pending_action: string | null }>('SELECT pending_action FROM processed_events WHERE event_id = $1', [join.id])).rows[0]?.pending_action);
     expect(await pending()).toBe(`/guilds/${g}/members/${u}/roles/${role}`);
     fail = false;
     expect(await handleMemberEvent(join, { pool, botRest })).toBe('duplicate');
@@ -146,9 +147,9 @@ describe('side effects and retention', () => {
     let calls = 0;
     const outcomes: string[] = [];
     const botRest = {
-      put: async () => {
+      put: () => {
         calls++;
-        throw Object.assign(new Error('Missing Permissions'), { code: 50013, status: 403 });
+        return Promise.reject(Object.assign(new Error('Missing Permissions'), { code: 50013, status: 403 }));
       },
     };
     const join = env('GUILD_MEMBER_ADD', member(g, '760000000000000011'));
@@ -188,7 +189,7 @@ describe('claim-checked events', () => {
     const claimChecked: Envelope = { ...rest, dataRef: { bucket, key, bytes: 1 } };
     const inline = await inlineEnvelope(claimChecked, s3ClaimCheckLoader(s3, bucket));
     expect(await handleGuildEvent(inline, { pool })).toBe('applied');
-    const stored = await withGuild(pool, g, async (c) => (await c.query('SELECT name, member_count FROM guilds')).rows[0]);
+    const stored = await withGuild(pool, g, async (c) => (await c.query<{ name: string; member_count: number }>('SELECT name, member_count FROM guilds')).rows[0]);
     expect(stored).toEqual({ name: 'Huge guild', member_count: 250_000 });
   });
 });
@@ -203,7 +204,10 @@ describe('Redis with an AUTH token', () => {
       const url = `redis://127.0.0.1:${port}`;
       for (let i = 0; i < 50; i++) {
         const up = await new Promise<boolean>((r) => {
-          const sock = connect(port, '127.0.0.1', () => (sock.end(), r(true)));
+          const sock = connect(port, '127.0.0.1', () => {
+            sock.end();
+            r(true);
+          });
           sock.on('error', () => r(false));
         });
         if (up) break;
@@ -260,6 +264,7 @@ describe('interaction worker against the simulator', () => {
       const s = sim.interactionResponses(slow.id)!;
       expect(s.callback?.type).toBe(5);
       expect(s.callback!.at - s.createdAt).toBeLessThan(1000);
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
       expect(s.messages).toEqual([expect.objectContaining({ kind: 'edit', body: expect.objectContaining({ content: 'Your score is 72: you are eligible.' }) })]);
       expect(s.messages[0]!.at - s.createdAt).toBeGreaterThanOrEqual(1200);
       const f = sim.interactionResponses(fast.id)!;
@@ -321,7 +326,11 @@ describe('bot-token REST shared through Redis', () => {
         return new SharedRateLimitedRest(rest, redis, {
           prefix,
           unauthorizedPauseMs: 800,
-          onUnauthorized: async () => void (refreshed++, rest.setToken(sim.token)),
+          onUnauthorized: () => {
+            refreshed++;
+            rest.setToken(sim.token);
+            return Promise.resolve();
+          },
         });
       };
       const a = container('revoked-token');
