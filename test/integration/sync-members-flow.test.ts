@@ -5,7 +5,7 @@
  * GUILD_MEMBERS_CHUNK events; the ingestor publishes them (a full chunk claim-checked to S3) to a bus
  * whose rule is the sync tier's pattern, and the queue's messages go through the sync worker's real
  * handler into PostgreSQL. The sync is complete: member_syncs shows every chunk of chunk_count, and
- * every member of the guild is stored once.
+ * every member of the guild is stored once. Voice states take the same path to the voice worker.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ import { syncNonce } from '../../lambdas/interaction/commands/sync-members';
 import { handleInteraction } from '../../lambdas/interaction/core';
 import { withGuild } from '../../lambdas/shared/db';
 import { handler as syncHandler } from '../../lambdas/sync/handler';
+import { handler as voiceHandler } from '../../lambdas/voice/handler';
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
 import { sleep } from '../../local/chaos/world';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
@@ -40,7 +41,7 @@ const sqs = new SQSClient(localSqsConfig());
 const s3 = new S3Client(localAwsConfig());
 const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 2 });
 const tag = randomUUID().slice(0, 8);
-const world = { bus: `sync-flow-${tag}`, bucket: `sync-flow-${tag}`, ns: `sync-flow-${tag}`, queueUrl: '' };
+const world = { bus: `sync-flow-${tag}`, bucket: `sync-flow-${tag}`, ns: `sync-flow-${tag}`, queueUrl: '', voiceQueueUrl: '' };
 let redis: Redis;
 let sim: DiscordSimulator;
 let ingestor: IngestorHandle | undefined;
@@ -50,11 +51,9 @@ beforeAll(async () => {
   redis = redisAuthClient();
   await s3.send(new CreateBucketCommand({ Bucket: world.bucket }));
   await eb.send(new CreateEventBusCommand({ Name: world.bus }));
-  world.queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: world.bus }))).QueueUrl ?? '';
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: world.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-  // the sync tier's rule, as CDK builds it from the routing table
-  await eb.send(new PutRuleCommand({ Name: `sync-${tag}`, EventBusName: world.bus, EventPattern: JSON.stringify(tierEventPattern(DEFAULT_ROUTING_TABLE.sync)) }));
-  await eb.send(new PutTargetsCommand({ Rule: `sync-${tag}`, EventBusName: world.bus, Targets: [{ Id: 'q', Arn: arn }] }));
+  // the sync and voice tiers' rules, as CDK builds them from the routing table
+  world.queueUrl = await tierQueue('sync');
+  world.voiceQueueUrl = await tierQueue('voice');
   sim = await DiscordSimulator.start({ shards: 2, guilds: 4 });
   const auth = await redisAuthEnv();
   // the worker environment a deployed interaction or sync worker gets, with this run's key namespace
@@ -82,6 +81,15 @@ afterAll(async () => {
   await pool.end();
 });
 
+/** A queue behind a rule with the tier's event pattern. */
+async function tierQueue(tier: 'sync' | 'voice'): Promise<string> {
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${world.bus}-${tier}` }))).QueueUrl ?? '';
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  await eb.send(new PutRuleCommand({ Name: `${tier}-${tag}`, EventBusName: world.bus, EventPattern: JSON.stringify(tierEventPattern(DEFAULT_ROUTING_TABLE[tier])) }));
+  await eb.send(new PutTargetsCommand({ Rule: `${tier}-${tag}`, EventBusName: world.bus, Targets: [{ Id: 'q', Arn: arn }] }));
+  return queueUrl;
+}
+
 /** SQS messages as the event source mapping hands them to the function */
 const records = (ms: Message[]): SQSRecord[] =>
   ms.map((m, i) => ({
@@ -96,12 +104,12 @@ const records = (ms: Message[]): SQSRecord[] =>
     awsRegion: 'us-east-1',
   }));
 
-/** Feeds the queue to the sync handler, batch by batch, until `done` or nothing arrives for `idleMs`. */
-async function runSyncWorker(done: () => Promise<boolean>, idleMs = 15_000): Promise<number> {
+/** Feeds a tier's queue to its worker's handler, batch by batch, until `done` or nothing arrives for `idleMs`. */
+async function runWorker(queueUrl: string, handler: typeof syncHandler, done: (handled: number) => Promise<boolean>, idleMs = 15_000): Promise<number> {
   let handled = 0;
   let lastNew = Date.now();
-  while (!(await done()) && Date.now() - lastNew < idleMs) {
-    const ms = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MaxNumberOfMessages: DEFAULT_ROUTING_TABLE.sync.queue.batchSize, WaitTimeSeconds: 0 }))).Messages ?? [];
+  while (!(await done(handled)) && Date.now() - lastNew < idleMs) {
+    const ms = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))).Messages ?? [];
     if (ms.length === 0) {
       await sleep(200);
       continue;
@@ -109,13 +117,13 @@ async function runSyncWorker(done: () => Promise<boolean>, idleMs = 15_000): Pro
     lastNew = Date.now();
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      const res = await syncHandler({ Records: records(ms) }, { functionName: 'sync', awsRequestId: `req-${handled}` } as Context);
+      const res = await handler({ Records: records(ms) }, { functionName: 'worker', awsRequestId: `req-${handled}` } as Context);
       expect(res.batchItemFailures).toEqual([]);
     } finally {
       spy.mockRestore();
     }
     handled += ms.length;
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: world.queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: ms.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
   }
   return handled;
 }
@@ -148,7 +156,7 @@ describe('/sync-members end to end', () => {
         async (c) =>
           (await c.query<{ chunks_seen: number; chunk_count: number | null; members: number; completed_at: Date | null; requested_by: string }>('SELECT chunks_seen, chunk_count, members, completed_at, requested_by FROM member_syncs WHERE nonce = $1', [nonce])).rows[0],
       );
-    const handled = await runSyncWorker(async () => (await sync())?.completed_at instanceof Date);
+    const handled = await runWorker(world.queueUrl, syncHandler, async () => (await sync())?.completed_at instanceof Date);
 
     const chunkCount = Math.ceil(MEMBERS / 1000);
     expect(handled).toBe(chunkCount);
@@ -157,5 +165,32 @@ describe('/sync-members end to end', () => {
     expect(stored).toEqual({ n: String(MEMBERS), users: String(MEMBERS) });
     // the command went out on the guild's shard, once
     expect(sim.gateway.commands.map((c) => [c.op, c.shardId, c.outcome])).toEqual([[8, 1, 'answered']]);
+  });
+  it('records a member joining, muting, leaving and rejoining a voice channel as two sessions', async () => {
+    const guildId = sim.guildIds.find((g) => sim.shardOfGuild(g) === 0) ?? '';
+    const userId = sim.guildMembers(guildId)[0]?.user.id ?? '';
+    const channelId = sim.createInteraction({ commandName: 'ping', guildId }).channelId;
+    const sessions = () => withGuild(pool, guildId, async (c) => (await c.query<{ channel_id: string; left_at: Date | null }>('SELECT channel_id, left_at FROM voice_sessions WHERE user_id = $1 ORDER BY joined_at, id', [userId])).rows);
+    for (const [channel, self] of [
+      [channelId, {}],
+      [channelId, { mute: true }],
+      [null, {}],
+      [channelId, {}],
+    ] as const) {
+      expect(sim.memberVoiceState(guildId, userId, channel, self)).toBeDefined();
+      // one event at a time: the bus and the queue keep no order, and the worker's version rule would
+      // (rightly) drop an older state that arrives after a newer one
+      expect(await runWorker(world.voiceQueueUrl, voiceHandler, (handled) => Promise.resolve(handled >= 1), 10_000)).toBe(1);
+      expect(await voiceStateOf()).toBe(channel);
+    }
+    const rows = await sessions();
+    expect(rows.map((r) => [r.channel_id, r.left_at === null])).toEqual([
+      [channelId, false],
+      [channelId, true],
+    ]);
+
+    async function voiceStateOf() {
+      return withGuild(pool, guildId, async (c) => (await c.query<{ channel_id: string | null }>('SELECT channel_id FROM voice_states WHERE user_id = $1', [userId])).rows[0]?.channel_id ?? null);
+    }
   });
 });
