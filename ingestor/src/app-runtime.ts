@@ -5,7 +5,7 @@
  * Redis (local use) every candidate shard is taken at once.
  */
 import { DiscordAPIError, REST } from '@discordjs/rest';
-import { Routes, type RESTGetAPIGatewayBotResult } from 'discord-api-types/v10';
+import { Routes, type GatewayPresenceUpdateData, type RESTGetAPIGatewayBotResult } from 'discord-api-types/v10';
 import type Redis from 'ioredis';
 import { DEFAULT_ROUTING_TABLE, type RoutingTable } from '../../lib/contract';
 import { errorText } from '../../shared/error-text';
@@ -47,6 +47,8 @@ export interface SharedParts {
   helloTimeoutMs: number;
   routing?: RoutingTable;
   log: Log;
+  /** the presence every shard IDENTIFYs with */
+  presence?: GatewayPresenceUpdateData;
   /** how long a hand-off waits for the shard's events to be published @default 30000 */
   handOffTimeoutMs?: number;
   /** a shard was closed with 4011 (sharding required): the fleet reshards the application */
@@ -150,6 +152,7 @@ export class AppRuntime implements FleetApp {
       appId,
       token,
       intents,
+      presence: shared.presence,
       rest,
       totalShards,
       compression: shared.compression,

@@ -2,9 +2,9 @@
  * Ingestor configuration, parsed once from the environment with zod. A bad value stops startup with
  * a message naming the variable and what to set. The token is never echoed.
  */
-import { GatewayIntentBits } from 'discord-api-types/v10';
+import { GatewayIntentBits, GatewayOpcodes, type GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { z } from 'zod';
-import { DEFAULT_ROUTING_TABLE, INTENT_NAMES as DISCORD_INTENT_NAMES, intentsForRouting, PRIVILEGED_INTENTS } from '../../lib/contract';
+import { DEFAULT_ROUTING_TABLE, INTENT_NAMES as DISCORD_INTENT_NAMES, intentsForRouting, parseGatewayCommand, PRIVILEGED_INTENTS } from '../../lib/contract';
 import { errorText } from '../../shared/error-text';
 
 export interface IngestorConfig {
@@ -18,6 +18,8 @@ export interface IngestorConfig {
   totalShards: number | null;
   /** GATEWAY_INTENTS, else what the routing table's dispatch types need */
   intents: number;
+  /** the presence the shards IDENTIFY with (GATEWAY_PRESENCE) @default none */
+  presence?: GatewayPresenceUpdateData;
   /** where `intents` came from, for the startup log */
   intentsFrom: 'GATEWAY_INTENTS' | 'routing table';
   eventBusName: string;
@@ -60,6 +62,19 @@ export class IngestorConfigError extends Error {
 }
 
 const INTENT_NAMES = Object.fromEntries(Object.entries(GatewayIntentBits).filter(([, v]) => typeof v === 'number') as Array<[string, number]>);
+
+/** GATEWAY_PRESENCE: Update Presence's `d` as JSON, held to the same rules as a presence command (lib/contract/gateway-commands.ts). */
+export function parsePresence(json: string): GatewayPresenceUpdateData {
+  let d: unknown;
+  try {
+    d = JSON.parse(json);
+  } catch {
+    throw new Error('not JSON: expected {"status":"online","activities":[{"name":"...","type":0}],"since":null,"afk":false}');
+  }
+  const command = parseGatewayCommand({ op: GatewayOpcodes.PresenceUpdate, d });
+  if (command.op !== GatewayOpcodes.PresenceUpdate) throw new Error('not a presence');
+  return command.d;
+}
 
 /** The privileged intents (each must be enabled in the Developer Portal) in a bit field, by Discord's name. */
 export function privilegedIntents(bits: number): string[] {
@@ -108,6 +123,8 @@ const Env = z.object({
     .default('auto'),
   // unset: what the routing table's dispatch types need (lib/contract intentsForRouting)
   GATEWAY_INTENTS: z.string().optional(),
+  // the presence every shard IDENTIFYs with: JSON of Update Presence's d, e.g. {"status":"online","activities":[{"name":"/help","type":0}],"since":null,"afk":false}
+  GATEWAY_PRESENCE: z.string().optional(),
   EVENT_BUS_NAME: z.string().min(1, 'set the EventBridge bus name'),
   CLAIM_CHECK_BUCKET: z.string().min(3).optional(),
   CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
@@ -172,6 +189,12 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
   } catch (err) {
     problems.push(`GATEWAY_INTENTS: ${errorText(err)}`);
   }
+  let presence: GatewayPresenceUpdateData | undefined;
+  try {
+    presence = e.GATEWAY_PRESENCE === undefined ? undefined : parsePresence(e.GATEWAY_PRESENCE);
+  } catch (err) {
+    problems.push(`GATEWAY_PRESENCE: ${errorText(err)}`);
+  }
   const totalShards = e.TOTAL_SHARDS === 'auto' ? null : Number(e.TOTAL_SHARDS);
   if (totalShards === 0) problems.push('TOTAL_SHARDS: must be at least 1 (or "auto")');
   let shardIds: number[] | null = null;
@@ -198,6 +221,7 @@ export function parseIngestorConfig(env: Record<string, string | undefined> = pr
     totalShards,
     intents,
     intentsFrom: e.GATEWAY_INTENTS === undefined ? 'routing table' : 'GATEWAY_INTENTS',
+    presence,
     eventBusName: e.EVENT_BUS_NAME,
     claimCheckBucket: e.CLAIM_CHECK_BUCKET,
     claimCheckThresholdBytes: e.CLAIM_CHECK_THRESHOLD_BYTES,

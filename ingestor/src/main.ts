@@ -356,7 +356,7 @@ export async function startIngestor(cfg: IngestorConfig, deps: IngestorDeps = {}
   const apps = new Map<string, AppRuntime>();
   const { deadLetters, spool, publisher } = buildPublishStage(cfg, deps, clients, metrics, apps, leases, log);
   const claimChecker = new ClaimChecker(cfg.claimCheckBucket ? clients.s3 : undefined, cfg.claimCheckBucket, cfg.claimCheckThresholdBytes);
-  const shared: SharedParts = { taskId, ns, redis, secrets: clients.secrets, leases, publisher, deadLetters, claimChecker, metrics, eventBusName: cfg.eventBusName, compression, helloTimeoutMs: cfg.helloTimeoutMs, routing: deps.routing, log };
+  const shared: SharedParts = { taskId, ns, redis, secrets: clients.secrets, leases, publisher, deadLetters, claimChecker, metrics, eventBusName: cfg.eventBusName, compression, helloTimeoutMs: cfg.helloTimeoutMs, presence: cfg.presence, routing: deps.routing, log };
   const close = async () => {
     publisher.stop();
     deadLetters.stop();

@@ -68,7 +68,7 @@ async function drain(queueUrl: string, until: (all: Envelope[]) => boolean, idle
   return all;
 }
 
-async function inProcessIngestor(sim: DiscordSimulator, world: Awaited<ReturnType<typeof busToQueue>>): Promise<IngestorHandle> {
+async function inProcessIngestor(sim: DiscordSimulator, world: Awaited<ReturnType<typeof busToQueue>>, extra: Record<string, string> = {}): Promise<IngestorHandle> {
   const cfg = parseIngestorConfig({
     DISCORD_TOKEN: sim.token,
     DISCORD_APPLICATION_ID: sim.appId,
@@ -82,6 +82,7 @@ async function inProcessIngestor(sim: DiscordSimulator, world: Awaited<ReturnTyp
     HTTP_PORT: '0',
     SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-')),
     METRICS_INTERVAL_MS: '3600000',
+    ...extra,
   });
   const aws = localAwsConfig();
   const h = await startIngestor(cfg, { aws, log: () => undefined, emf: () => undefined });
@@ -131,7 +132,9 @@ describe('gateway commands through the ingestor', () => {
     const world = await busToQueue();
     const sim = await DiscordSimulator.start({ shards: 4, guilds: 8, heartbeatIntervalMs: 5000 });
     cleanups.push(() => sim.stop());
-    const h = await inProcessIngestor(sim, world);
+    // the presence from configuration is the one every shard IDENTIFYs with
+    const h = await inProcessIngestor(sim, world, { GATEWAY_PRESENCE: JSON.stringify({ status: 'idle', activities: [{ name: 'starting', type: 0 }], since: null, afk: false }) });
+    expect(sim.presenceOf(1)).toMatchObject({ status: 'idle', activities: [{ name: 'starting' }] });
     const t0 = Date.now();
     for (let i = 0; i < burst; i++) await send(sim.appId, world.ns, { shardId: 1 }, { op: 3, d: { since: null, activities: [{ name: `status ${i}`, type: 0 }], status: 'online', afk: false } });
     const queuedInMs = Date.now() - t0;
@@ -148,6 +151,10 @@ describe('gateway commands through the ingestor', () => {
     const shard1 = sim.stats().connections.filter((c) => c.shardId === 1);
     expect(shard1).toHaveLength(1); // never reconnected
     expect(shard1[0]?.closeCode).toBeUndefined();
+    // Discord's limit counts every payload (heartbeats too) in any 60 s span; heartbeats went out on time
+    console.log(`burst of ${burst}: queued in ${queuedInMs} ms, sent in ${Date.now() - t0} ms, at most ${shard1[0]?.maxInWindow} payloads in a 60 s window, ${shard1[0]?.heartbeats} heartbeats, ${shard1[0]?.lateHeartbeats} late`);
+    expect(shard1[0]?.maxInWindow).toBeLessThanOrEqual(120);
+    expect(shard1[0]?.lateHeartbeats).toBe(0);
   });
 
   it('two ingestor processes: commands reach the task that holds the shard, also right after a hand-off', async () => {

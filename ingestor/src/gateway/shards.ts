@@ -10,7 +10,7 @@
  */
 import type { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents, type CompressionMethod, type IIdentifyThrottler } from '@discordjs/ws';
-import { GatewayCloseCodes, GatewayDispatchEvents, type GatewaySendPayload } from 'discord-api-types/v10';
+import { GatewayCloseCodes, GatewayDispatchEvents, type GatewayPresenceUpdateData, type GatewaySendPayload } from 'discord-api-types/v10';
 import { errorText } from '../../../shared/error-text';
 import { fatalCloseAdvice } from './close-codes';
 import type { SessionStore } from './session-store';
@@ -21,6 +21,8 @@ export interface GatewayShardsOptions {
   appId: string;
   token: string;
   intents: number;
+  /** the presence every shard IDENTIFYs with @default none */
+  presence?: GatewayPresenceUpdateData;
   rest: REST;
   totalShards: number;
   compression: CompressionMethod;
@@ -78,6 +80,7 @@ export class GatewayShards {
       // a bit field (an OR of GatewayIntentBits), which the library types as the enum
       // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
       intents: o.intents,
+      initialPresence: o.presence ?? null,
       rest: o.rest,
       shardCount: o.totalShards,
       shardIds: [shardId],

@@ -18,6 +18,14 @@ describe('ingestor config', () => {
     expect(parseShardIds('2')).toEqual([2]);
   });
 
+  it('reads the initial presence (GATEWAY_PRESENCE) with the rules of a presence command, naming the bad field', () => {
+    const presence = { status: 'dnd', activities: [{ name: '/help', type: 0 }], since: null, afk: false };
+    expect(parseIngestorConfig({ ...base, GATEWAY_PRESENCE: JSON.stringify(presence) }).presence).toEqual(presence);
+    expect(parseIngestorConfig(base).presence).toBeUndefined();
+    expect(() => parseIngestorConfig({ ...base, GATEWAY_PRESENCE: JSON.stringify({ ...presence, activities: [{ name: 'x'.repeat(129), type: 0 }] }) })).toThrow(/GATEWAY_PRESENCE: .*d\.activities\.0\.name: at most 128 characters/);
+    expect(() => parseIngestorConfig({ ...base, GATEWAY_PRESENCE: '{status' })).toThrow(/GATEWAY_PRESENCE: not JSON/);
+  });
+
   it('names the variable and what to set when shard ids exceed the total', () => {
     expect(() => parseIngestorConfig({ ...base, SHARD_IDS: '4-9', TOTAL_SHARDS: '4' })).toThrow('SHARD_IDS 4-9 exceed TOTAL_SHARDS=4: set TOTAL_SHARDS or narrow SHARD_IDS');
   });
