@@ -268,7 +268,7 @@ export class GatewaySimulator {
   readonly ledger = new Ledger();
   readonly identifies: IdentifyRecord[] = [];
   readonly resumes: ResumeRecord[] = [];
-  readonly closes: Array<{ at: number; shardId?: number; code: number; by: 'server' | 'client' }> = [];
+  readonly closes: Array<{ at: number; shardId?: number; code: number; by: 'server' | 'client'; reason?: string }> = [];
   /** every connection's counters, open or closed, in connection order */
   readonly connections: ConnectionStats[] = [];
   /** every command (op 3, 4, 8, 31) received, with its outcome */
@@ -390,7 +390,7 @@ export class GatewaySimulator {
     conn.closed = true;
     clearInterval(conn.heartbeatTimer);
     conn.deflate?.close();
-    this.closes.push({ at: Date.now(), shardId: conn.session?.shardId, code, by: 'server' });
+    this.closes.push({ at: Date.now(), shardId: conn.session?.shardId, code, by: 'server', reason });
     conn.stats.closedAt = Date.now();
     conn.stats.closeCode = code;
     this.detach(conn, code);
