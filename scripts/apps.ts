@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { listApplications, putApplication, removeApplication, ApplicationSchema } from '../shared/app-registry';
 import { createRedis } from '../shared/redis';
+import { APP_TOKEN_SECRET_PREFIX } from '../lib/contract';
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -61,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
       }
       await putApplication(redis, r.data, ns);
       console.log(`added ${r.data.appId}: the ingestor tasks start its shards within a few seconds`);
+      // the deployed roles read token secrets by this name prefix only (lib/constructs/app-token-secrets.ts)
+      const arn = r.data.tokenSecretArn;
+      if (arn && !arn.includes(`:secret:${APP_TOKEN_SECRET_PREFIX}`)) console.error(`warning: the ingestor and the workers may read only secrets named ${APP_TOKEN_SECRET_PREFIX}...; ${arn} is not, so in AWS reading it is denied: store the token under that prefix`);
       return 0;
     }
     if (cmd === 'remove') {

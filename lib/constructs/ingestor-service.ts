@@ -19,6 +19,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { grantReadAppTokenSecrets } from './app-token-secrets';
 import { acknowledge } from './nag';
 import { ingestorMallocEnv, ingestorNodeOptions } from '../contract';
 
@@ -168,6 +169,7 @@ export class IngestorService extends Construct {
     if (props.claimCheckWriterPolicy) role.addManagedPolicy(props.claimCheckWriterPolicy);
     else role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.claimCheckBucket.arnForObjects('*')] }));
     props.botTokenSecret.grantRead(role);
+    grantReadAppTokenSecrets(role, this.taskDefinition);
     props.redisAuthSecret?.grantRead(role);
   }
 }

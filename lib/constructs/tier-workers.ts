@@ -20,6 +20,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { tiersByPriority, WORKER_METRICS_NAMESPACE, type ConsumerName, type RoutingTable, type TierRoute } from '../contract';
+import { grantReadAppTokenSecrets } from './app-token-secrets';
 import { acknowledge } from './nag';
 import { pascal, type TieredEventBus } from './tiered-event-bus';
 
@@ -177,7 +178,11 @@ export class TierWorkers extends Construct {
       if (props.claimCheckReaderPolicy) fn.role?.addManagedPolicy(props.claimCheckReaderPolicy);
       else fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.claimCheckBucket.arnForObjects('*')] }));
     }
-    if (props.botTokenSecret && BOT_TOKEN_CONSUMERS.includes(consumer)) props.botTokenSecret.grantRead(fn);
+    if (props.botTokenSecret && BOT_TOKEN_CONSUMERS.includes(consumer)) {
+      props.botTokenSecret.grantRead(fn);
+      // replies of another application go out with its token (lambdas/shared/bot-rest.ts)
+      grantReadAppTokenSecrets(fn, fn);
+    }
     props.database?.proxy.grantConnect(fn, props.database.user ?? 'gateway_worker');
 
     acknowledge(fn, 'Pinned to nodejs22.x, the runtime the workers are built and tested for; moving runtimes is a deliberate change.', 'AwsSolutions-L1');

@@ -28,3 +28,10 @@ export function ingestorNodeOptions(memoryLimitMiB: number): string {
 export function ingestorMallocEnv(): Record<string, string> {
   return { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' };
 }
+
+/**
+ * The name prefix of the token secrets of applications added at run time (`npm run apps -- add
+ * --token-secret-arn`): the ingestor's task role and the bot-token workers may read any secret whose
+ * name starts with it, so adding an application needs no deploy.
+ */
+export const APP_TOKEN_SECRET_PREFIX = 'discord-gateway-proxy/app-tokens/';

@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseIngestorConfig } from '../../ingestor/src/config';
-import { CONSUMERS, tiersByPriority } from '../../lib/contract';
+import { APP_TOKEN_SECRET_PREFIX, CONSUMERS, tiersByPriority } from '../../lib/contract';
 import { BOT_TOKEN_CONSUMERS } from '../../lib/constructs/tier-workers';
 import { buildTestApp, iamStatements, type Resources, type TestApp } from './helpers';
 
@@ -70,7 +70,10 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
         const roles = (gwRes[s.owner]!.Properties?.Roles as unknown[] | undefined) ?? [];
         return roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId }));
       });
-      expect(statements.flatMap((s) => s.Action).sort()).toEqual(['events:PutEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue'].sort());
+      expect(statements.flatMap((s) => s.Action).sort()).toEqual(['events:PutEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue', 'secretsmanager:GetSecretValue'].sort());
+      // the third read: the token secrets of applications added at run time, by name prefix only
+      const prefixed = statements.filter((s) => JSON.stringify(s.Resource).includes(`:secret:${APP_TOKEN_SECRET_PREFIX}*`));
+      expect(prefixed.flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
       const put = statements.find((s) => s.Action.includes('events:PutEvents'))!;
       expect(put.Resource).toEqual([{ 'Fn::GetAtt': [gid(t.gateway.eventBus.bus), 'Arn'] }]);
       const role = gwRes[roleId]!.Properties!;

@@ -1,0 +1,19 @@
+/**
+ * Read access to the token secrets of the applications added at run time (the application registry,
+ * `npm run apps`): every secret named `APP_TOKEN_SECRET_PREFIX...`, so adding a bot needs no deploy.
+ */
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import { APP_TOKEN_SECRET_PREFIX } from '../contract';
+import { acknowledge } from './nag';
+
+export function grantReadAppTokenSecrets(grantee: iam.IGrantable, scope: IConstruct): void {
+  const resourceArn = Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${APP_TOKEN_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns: [resourceArn] });
+  acknowledge(
+    scope,
+    `Reads the token secrets of the applications in the registry: only secrets named ${APP_TOKEN_SECRET_PREFIX}* (a name prefix, since applications are added at run time).`,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${APP_TOKEN_SECRET_PREFIX}*]`,
+  );
+}
