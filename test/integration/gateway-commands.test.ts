@@ -11,14 +11,17 @@ import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { WebSocketShardEvents } from '@discordjs/ws';
+import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import type Redis from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
 import { EVENT_SOURCE, parseDeliveredEvent, type Envelope } from '../../lib/contract';
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
 import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
 import { freePort, sleep } from '../../local/chaos/world';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
+import { connectManager, until } from '../../local/simulator/testing';
 import { parseIngestorConfig } from '../../ingestor/src/config';
 import { startIngestor, type IngestorHandle } from '../../ingestor/src/main';
 import { inlineEnvelope, s3ClaimCheckLoader } from '../../lambdas/shared/claim-check';
@@ -27,14 +30,10 @@ import { sendGatewayCommand } from '../../lambdas/shared/gateway-commands';
 const eb = new EventBridgeClient(localAwsConfig());
 const sqs = new SQSClient(localSqsConfig());
 const s3 = new S3Client(localAwsConfig());
-const cleanups: Array<() => Promise<unknown>> = [];
 let redis: Redis;
 
 beforeAll(() => {
   redis = redisAuthClient();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(() => redis.disconnect());
 
@@ -68,7 +67,7 @@ async function drain(queueUrl: string, until: (all: Envelope[]) => boolean, idle
   return all;
 }
 
-async function inProcessIngestor(sim: DiscordSimulator, world: Awaited<ReturnType<typeof busToQueue>>, extra: Record<string, string> = {}): Promise<IngestorHandle> {
+async function inProcessIngestor(ctx: TestContext, sim: DiscordSimulator, world: Awaited<ReturnType<typeof busToQueue>>, extra: Record<string, string> = {}): Promise<IngestorHandle> {
   const cfg = parseIngestorConfig({
     DISCORD_TOKEN: sim.token,
     DISCORD_APPLICATION_ID: sim.appId,
@@ -86,7 +85,7 @@ async function inProcessIngestor(sim: DiscordSimulator, world: Awaited<ReturnTyp
   });
   const aws = localAwsConfig();
   const h = await startIngestor(cfg, { aws, log: () => undefined, emf: () => undefined });
-  cleanups.push(() => h.stop());
+  ctx.onTestFinished(() => h.stop());
   return h;
 }
 
@@ -96,14 +95,15 @@ const send = (appId: string, ns: string, target: { guildId: string } | { shardId
 const closedWith = (sim: DiscordSimulator, code: number) => sim.stats().connections.filter((c) => c.closeCode === code).length;
 
 describe('gateway commands through the ingestor', () => {
-  it('op 8 for a 5,000-member guild goes to the shard that holds the guild; its chunks come back as events with every member once, while other events flow', async () => {
+  it('op 8 for a 5,000-member guild goes to the shard that holds the guild; its chunks come back as events with every member once, while other events flow', async (ctx) => {
+    const { expect } = ctx;
     const world = await busToQueue();
     const sim = await DiscordSimulator.start({ shards: 4, guilds: 8 });
-    cleanups.push(() => sim.stop());
+    ctx.onTestFinished(() => sim.stop());
     // a guild that is not on shard 0, so a command on the wrong shard would show
     const guildId = sim.guildIds.find((g) => sim.shardOfGuild(g) !== 0) ?? '';
     sim.setMemberCount(guildId, 5000);
-    const h = await inProcessIngestor(sim, world);
+    const h = await inProcessIngestor(ctx, sim, world);
     await drain(world.queueUrl, () => false, 1500); // the GUILD_CREATEs of the start
 
     const queued = await send(sim.appId, world.ns, { guildId }, { op: 8, d: { guild_id: guildId, query: '', limit: 0, nonce: 'sync-1' } });
@@ -126,14 +126,16 @@ describe('gateway commands through the ingestor', () => {
     expect(h.metrics.commandsSent.get(8)).toBe(1);
   });
 
-  it(`a burst of commands for one shard: every one sent, none beyond 120 per 60 s on the connection, no 4008, heartbeats on time`, async () => {
+  // the two tests that wait for a 60 s window run side by side
+  it.concurrent(`a burst of commands for one shard: every one sent, none beyond 120 per 60 s on the connection, no 4008, heartbeats on time`, async (ctx) => {
+    const { expect } = ctx;
     // 120 in the suite (those past the first window wait a minute); GATEWAY_COMMAND_BURST=500 runs the issue's full case (about 4.5 minutes)
     const burst = Number(process.env.GATEWAY_COMMAND_BURST ?? 120);
     const world = await busToQueue();
     const sim = await DiscordSimulator.start({ shards: 4, guilds: 8, heartbeatIntervalMs: 5000 });
-    cleanups.push(() => sim.stop());
+    ctx.onTestFinished(() => sim.stop());
     // the presence from configuration is the one every shard IDENTIFYs with
-    const h = await inProcessIngestor(sim, world, { GATEWAY_PRESENCE: JSON.stringify({ status: 'idle', activities: [{ name: 'starting', type: 0 }], since: null, afk: false }) });
+    const h = await inProcessIngestor(ctx, sim, world, { GATEWAY_PRESENCE: JSON.stringify({ status: 'idle', activities: [{ name: 'starting', type: 0 }], since: null, afk: false }) });
     expect(sim.presenceOf(1)).toMatchObject({ status: 'idle', activities: [{ name: 'starting' }] });
     const t0 = Date.now();
     for (let i = 0; i < burst; i++) await send(sim.appId, world.ns, { shardId: 1 }, { op: 3, d: { since: null, activities: [{ name: `status ${i}`, type: 0 }], status: 'online', afk: false } });
@@ -157,10 +159,39 @@ describe('gateway commands through the ingestor', () => {
     expect(shard1[0]?.lateHeartbeats).toBe(0);
   });
 
-  it('two ingestor processes: commands reach the task that holds the shard, also right after a hand-off', async () => {
+  it.concurrent("(the simulator) catches what @discordjs/ws's own fixed 60 s window lets through, which is why the ingestor keeps a sliding one: 130 commands starting 2 s after the connection opened put more than 120 into a sliding 60 s, closed 4008", async (ctx) => {
+    const { expect } = ctx;
+    // the library counts non-heartbeat sends per 60 s from the connection's open (114 at most), then waits
+    // for its window to reset plus up to 1.5 s of jitter; a burst later than that jitter after the open is
+    // inside the sliding window of the payloads sent after the reset
+    const s = await DiscordSimulator.start({ guilds: 1, heartbeatIntervalMs: 41_250, identifyWindowMs: 50, allowedIntents: GatewayIntentBits.GuildMembers });
+    ctx.onTestFinished(() => s.stop());
+    const c = connectManager(s, { compression: null, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers });
+    ctx.onTestFinished(() => c.destroy());
+    await c.manager.connect();
+    const closes: number[] = [];
+    c.manager.on(WebSocketShardEvents.Closed, (code) => closes.push(code));
+    const g = s.guildIds[0] ?? '';
+    const id = s.guildMembers(g)[0]?.user.id ?? '';
+    const opened = s.stats().connections[0]?.openedAt ?? Date.now();
+    await sleep(opened + 2000 - Date.now());
+    for (let i = 0; i < 130; i++) void c.manager.send(0, { op: GatewayOpcodes.RequestGuildMembers, d: { guild_id: g, user_ids: [id], nonce: `n${i}` } });
+    await until(() => s.stats().rateLimitCloses === 1, 'the 4008', 75_000);
+    const first = s.stats().connections[0];
+    expect(first?.closeCode).toBe(4008);
+    expect(first?.maxInWindow).toBe(121);
+    // the library sent 114 at once and held the rest for its window's reset
+    const times = s.gateway.commands.filter((cmd) => cmd.connectionId === first?.id).map((cmd) => cmd.at);
+    expect(times.length).toBeGreaterThan(114);
+    expect((times[114] ?? 0) - (times[113] ?? 0)).toBeGreaterThan(55_000);
+    await until(() => closes.includes(4008), 'the library to see the 4008');
+  });
+
+  it('two ingestor processes: commands reach the task that holds the shard, also right after a hand-off', async (ctx) => {
+    const { expect } = ctx;
     const world = await busToQueue();
     const sim = await DiscordSimulator.start({ shards: 4, guilds: 16, heartbeatIntervalMs: 1000 });
-    cleanups.push(() => sim.stop());
+    ctx.onTestFinished(() => sim.stop());
     const aws = localAwsConfig();
     const env = {
       DISCORD_TOKEN: sim.token,
@@ -184,7 +215,7 @@ describe('gateway commands through the ingestor', () => {
     await start('a', '2');
     for (let i = 0; i < 200 && sim.connectedShards().length < 2; i++) await sleep(100);
     await start('b', '4');
-    cleanups.push(async () => {
+    ctx.onTestFinished(async () => {
       for (const p of procs) p.signal('SIGKILL');
       await Promise.all(procs.map((p) => p.exited));
     });
