@@ -84,34 +84,34 @@ async function simChild(opts: { shards: number; guilds: number; putLatencyMs?: n
 /** publish latencies of the ingestor under measurement (its onPublished hook) */
 const latencies = new LatencyRecorder();
 
+/** The ingestor's settings against the bench's simulator and bus (in this process or as the bundle). */
+function benchIngestorEnv(s: SimChild, shards: number, httpPort: string): Record<string, string> {
+  return {
+    DISCORD_TOKEN: s.token,
+    DISCORD_APPLICATION_ID: s.appId,
+    DISCORD_API_URL: s.restUrl,
+    TOTAL_SHARDS: String(shards),
+    EVENT_BUS_NAME: 'bench',
+    DEAD_LETTER_BUCKET: 'bench-dead-letters',
+    HTTP_PORT: httpPort,
+    SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+    METRICS_INTERVAL_MS: '3600000',
+  };
+}
+
 /**
  * Our ingestor against the bench endpoint. `offTheShelf` injects the comparison path: the SDK's
  * PutEventsCommand instead of the direct sender, node:zlib's stream instead of zlib-sync.
  */
 async function ourIngestor(s: SimChild, shards: number, env: Record<string, string> = {}, offTheShelf = false): Promise<IngestorHandle> {
   const aws = { endpoint: s.ebUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-  return startIngestor(
-    parseIngestorConfig({
-      ...env,
-      DISCORD_TOKEN: s.token,
-      DISCORD_APPLICATION_ID: s.appId,
-      DISCORD_API_URL: s.restUrl,
-      TOTAL_SHARDS: String(shards),
-      EVENT_BUS_NAME: 'bench',
-      DEAD_LETTER_BUCKET: 'bench-dead-letters',
-      HTTP_PORT: '0',
-      SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
-      METRICS_INTERVAL_MS: '3600000',
-      BUFFER_MAX_EVENTS: '200000',
-    }),
-    {
-      aws,
-      emf: () => undefined,
-      log: () => undefined,
-      onPublished: latencies.record,
-      ...(offTheShelf ? { sender: new EventBridgeSender(createEventBridgeClient(aws)), compression: CompressionMethod.ZlibNative } : {}),
-    },
-  );
+  return startIngestor(parseIngestorConfig({ ...env, ...benchIngestorEnv(s, shards, '0'), BUFFER_MAX_EVENTS: '200000' }), {
+    aws,
+    emf: () => undefined,
+    log: () => undefined,
+    onPublished: latencies.record,
+    ...(offTheShelf ? { sender: new EventBridgeSender(createEventBridgeClient(aws)), compression: CompressionMethod.ZlibNative } : {}),
+  });
 }
 
 const waitPublished = async (h: IngestorHandle, target: number, ms = 120_000) => {
@@ -304,15 +304,7 @@ async function rss(kind: 'ours' | 'discordjs', guilds: number, shards: number): 
       env: {
         ...process.env,
         ...ingestorMallocEnv(),
-        DISCORD_TOKEN: s.token,
-        DISCORD_APPLICATION_ID: s.appId,
-        DISCORD_API_URL: s.restUrl,
-        TOTAL_SHARDS: String(shards),
-        EVENT_BUS_NAME: 'bench',
-        DEAD_LETTER_BUCKET: 'bench-dead-letters',
-        HTTP_PORT: '18099',
-        SPOOL_DIR: mkdtempSync(join(tmpdir(), 'b-')),
-        METRICS_INTERVAL_MS: '3600000',
+        ...benchIngestorEnv(s, shards, '18099'),
         AWS_ENDPOINT_URL: s.ebUrl,
       },
       stdio: ['ignore', 'ignore', 'pipe'],

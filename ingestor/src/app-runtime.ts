@@ -102,6 +102,8 @@ export class AppRuntime implements FleetApp {
   contentIds = false;
   /** whose SHARDS_PER_TASK budget its shards count against (fleet/orchestrator.ts) */
   budget = 'main';
+  /** ms epoch before which a shard taken does not connect (a new shard set, fleet/resharding.ts) */
+  connectAfter = 0;
   /** the set is being stopped after a reshard: no shard of it is taken any more */
   private retiring = false;
 
@@ -193,6 +195,8 @@ export class AppRuntime implements FleetApp {
   }
 
   async take(shardId: number): Promise<void> {
+    const wait = this.connectAfter - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const p = await this.sessions.loadOne(shardId);
     if (p) this.shared.log('info', 'resuming from the persisted resume point', { appId: this.appId, shardId, sessionId: p.sessionId, seq: p.sequence });
     await this.gateway.add(shardId);

@@ -8,7 +8,7 @@
  */
 import type { Pool } from 'pg';
 import { ContractError, type Envelope } from '../../lib/contract';
-import { maybePruneProcessed, withGuild } from '../shared/db';
+import { claimEvent, withGuild } from '../shared/db';
 
 export interface GuildDeps {
   pool: Pool;
@@ -32,9 +32,7 @@ export async function handleGuildEvent(env: Envelope, deps: GuildDeps): Promise<
   const outage = env.type === 'GUILD_DELETE' && d.unavailable === true;
   const removed = env.type === 'GUILD_DELETE' && !outage;
   const outcome = await withGuild(deps.pool, guildId, async (c) => {
-    const fresh = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [guildId, env.id, env.type]);
-    if (fresh.rowCount === 0) return 'duplicate' as const;
-    await maybePruneProcessed(c);
+    if (!(await claimEvent(c, guildId, env.id, env.type))) return 'duplicate' as const;
     const r = await c.query(
       `INSERT INTO guilds (guild_id, name, owner_id, member_count, available, removed_at, event_at, event_seq)
        VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, $7, $8)

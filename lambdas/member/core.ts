@@ -17,7 +17,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { ContractError, type Envelope } from '../../lib/contract';
 import { writeAudit } from '../shared/audit';
-import { maybePruneProcessed, withGuild } from '../shared/db';
+import { claimEvent, withGuild } from '../shared/db';
 import { handleMembersChunk, type ChunkSyncOutcome, type MemberSyncRepository } from '../sync/core';
 import { pgMemberSyncRepository } from '../sync/repository';
 
@@ -89,13 +89,11 @@ export async function handleMemberEvent(env: Envelope, deps: MemberDeps): Promis
   }
   const m = memberFields(env);
   const { outcome, pending } = await withGuild(deps.pool, m.guildId, async (c) => {
-    const fresh = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [m.guildId, env.id, env.type]);
-    if (fresh.rowCount === 0) {
+    if (!(await claimEvent(c, m.guildId, env.id, env.type))) {
       // a redelivery: nothing to apply, but an action an earlier delivery committed and never did is left
       const r = await c.query<{ pending_action: string | null }>('SELECT pending_action FROM processed_events WHERE event_id = $1', [env.id]);
       return { outcome: 'duplicate' as const, pending: r.rows[0]?.pending_action ?? null };
     }
-    await maybePruneProcessed(c);
     const present = env.type !== 'GUILD_MEMBER_REMOVE';
     const r = await c.query(
       `INSERT INTO members (guild_id, user_id, username, nick, roles, joined_at, present, event_at, event_seq)

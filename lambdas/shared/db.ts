@@ -55,6 +55,17 @@ export const PROCESSED_RETENTION_DAYS = 15;
  * the caller's guild transaction (row-level security scopes it), so the table stays bounded without a
  * scheduled job. Records with a pending action are kept.
  */
+/**
+ * Records that this event was handled for the guild (processed_events, the workers' dedupe by envelope
+ * id); false when it already was (a redelivery). Now and then prunes old records in the same transaction.
+ */
+export async function claimEvent(c: PoolClient, guildId: string, eventId: string, type: string): Promise<boolean> {
+  const r = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [guildId, eventId, type]);
+  if (r.rowCount === 0) return false;
+  await maybePruneProcessed(c);
+  return true;
+}
+
 export async function maybePruneProcessed(c: PoolClient, chance = 0.01, random: () => number = Math.random): Promise<number> {
   if (random() >= chance) return 0;
   const r = await c.query('DELETE FROM processed_events WHERE processed_at < now() - make_interval(days => $1) AND pending_action IS NULL', [PROCESSED_RETENTION_DAYS]);

@@ -3,17 +3,12 @@
  * every call in a withGuild transaction, so row-level security scopes it to the chunk's guild.
  */
 import type { Pool, PoolClient } from 'pg';
-import { maybePruneProcessed, withGuild } from '../shared/db';
+import { claimEvent, withGuild } from '../shared/db';
 import type { MemberSyncRepository, MemberSyncTx } from './core';
 
 function syncTx(c: PoolClient, guildId: string): MemberSyncTx {
   return {
-    async claimEvent(eventId, type) {
-      const r = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [guildId, eventId, type]);
-      if (r.rowCount === 0) return false;
-      await maybePruneProcessed(c);
-      return true;
-    },
+    claimEvent: (eventId, type) => claimEvent(c, guildId, eventId, type),
     async upsertMembers(members, version) {
       // one statement for the whole chunk (up to 1,000 members): the members travel as one JSON parameter
       const rows = members.map((m) => ({ user_id: m.userId, username: m.username, nick: m.nick, roles: m.roles, joined_at: m.joinedAt }));

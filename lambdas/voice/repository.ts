@@ -3,17 +3,12 @@
  * withGuild transaction, so row-level security scopes it to the event's guild.
  */
 import type { Pool, PoolClient } from 'pg';
-import { maybePruneProcessed, withGuild } from '../shared/db';
+import { claimEvent, withGuild } from '../shared/db';
 import type { StoredVoiceState, VoiceRepository, VoiceTx } from './core';
 
 function voiceTx(c: PoolClient, guildId: string): VoiceTx {
   return {
-    async claimEvent(eventId, type) {
-      const r = await c.query('INSERT INTO processed_events (guild_id, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [guildId, eventId, type]);
-      if (r.rowCount === 0) return false;
-      await maybePruneProcessed(c);
-      return true;
-    },
+    claimEvent: (eventId, type) => claimEvent(c, guildId, eventId, type),
     async lockState(userId) {
       // a placeholder row first, so that two deliveries for the same member serialize on its lock even
       // when none was stored yet (version 0 is older than any event)

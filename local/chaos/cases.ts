@@ -289,7 +289,9 @@ export const CASES: ChaosCase[] = [
         const a = await up(w);
         w.proxy.set({ kind: 'down' });
         await traffic(w, 1500, 1000);
-        await sleep(1000);
+        // killed once the spool holds records (a loaded machine takes a while to get there)
+        for (let i = 0; i < 150 && ((await a.ready())?.spoolDepth ?? 0) === 0; i++) await sleep(100);
+        await sleep(500);
         a.signal('SIGKILL');
         await a.exited;
         if (!w.tearSpool()) throw new Error('the spool had no segment to tear');

@@ -528,16 +528,23 @@ export class GatewaySimulator {
     }
   }
 
-  private identify(conn: Connection, raw: unknown): void {
+  /** IDENTIFY's and RESUME's common checks: the payload, or undefined once the connection is closed as Discord does. */
+  private authenticate(conn: Connection, raw: unknown): Record<string, unknown> | undefined {
     if (conn.session) {
       this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
-      return;
+      return undefined;
     }
     const d = asRecord(raw);
     if (d?.token !== this.opts.token) {
       this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
-      return;
+      return undefined;
     }
+    return d;
+  }
+
+  private identify(conn: Connection, raw: unknown): void {
+    const d = this.authenticate(conn, raw);
+    if (!d) return;
     const shard: unknown[] = Array.isArray(d.shard) ? d.shard : [0, 1];
     const shardId = Number(shard[0]);
     const numShards = Number(shard[1]);
@@ -615,15 +622,8 @@ export class GatewaySimulator {
   }
 
   private resume(conn: Connection, raw: unknown): void {
-    if (conn.session) {
-      this.close(conn, GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
-      return;
-    }
-    const d = asRecord(raw);
-    if (d?.token !== this.opts.token) {
-      this.close(conn, GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
-      return;
-    }
+    const d = this.authenticate(conn, raw);
+    if (!d) return;
     const sessionId = typeof d.session_id === 'string' ? d.session_id : '';
     const s = this.sessions.get(sessionId);
     const seq = Number(d.seq);

@@ -18,6 +18,8 @@ export interface ReshardableSet {
   readonly totalShards: number;
   budget: string;
   contentIds: boolean;
+  /** ms epoch before which the set's shards do not connect */
+  connectAfter: number;
   readonly gateway: { held(): number[]; state(shardId: number): string | undefined };
   recommendedShards(): Promise<number>;
   retire(): Promise<void>;
@@ -33,6 +35,8 @@ export interface ReshardingOptions<S extends ReshardableSet> {
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   /** how long after the switch envelope ids stay content-based (the old set may still be publishing) @default 60000 */
   overlapGraceMs?: number;
+  /** how long after a reshard is requested its new set connects: every task's loop has switched the old set to content ids by then @default 5000 */
+  settleMs?: number;
   now?: () => number;
 }
 
@@ -101,9 +105,15 @@ export class Resharding<S extends ReshardableSet> {
     // content ids while two sets run: during the reshard, and for a grace period after the switch
     // (the old set's last events are still being published); never for the application's first set
     const overlap = next !== undefined || (active.key !== appId && now - active.since < (this.o.overlapGraceMs ?? 60_000));
+    // the sets this task already runs switch to content ids before anything else (the new set's first
+    // events must find them switched)
+    for (const s of this.o.sets.values()) if (s.appId === appId) s.contentIds = overlap;
     if (next && !this.o.sets.has(next.key)) {
       const started = await this.o.start(appId, next);
       started.budget = next.key;
+      started.contentIds = true;
+      // the new set connects only once every task has had time to see the reshard (its loop runs every second)
+      started.connectAfter = next.since + (this.o.settleMs ?? 5_000);
       this.o.sets.set(next.key, started);
       this.o.log('info', 'resharding: serving the new shard set', { appId, setKey: next.key, shards: next.count });
     }
