@@ -35,7 +35,7 @@ import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
 import { localWorkerEnv } from '../../local/worker-env';
 
-const MEMBERS = 2500;
+const MEMBERS = 5000;
 const eb = new EventBridgeClient(localAwsConfig());
 const sqs = new SQSClient(localSqsConfig());
 const s3 = new S3Client(localAwsConfig());
