@@ -125,19 +125,21 @@ class IngestStage {
     deps.watermarks.pending(shardId, sessionId, seq);
     this.markedPending = true;
     const receivedAt = this.now();
-    const meta: EntryMeta = { appId: deps.appId, ...(deps.setKey ? { setKey: deps.setKey } : {}), shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt };
     let env: InlineEnvelope;
     try {
       env = wrapDispatch({ appId: deps.appId, shardId, sessionId, seq, type, receivedAt, data, idFrom: deps.idFrom?.() });
     } catch (err) {
+      const meta: EntryMeta = { appId: deps.appId, setKey: deps.setKey, shardId, sessionId, seq, type, id: envelopeId(deps.appId, shardId, sessionId, seq), receivedAt };
       this.deadLetter({ reason: 'Malformed', detail: errorText(err), meta, raw: safeJson(payload) });
       return;
     }
+    // one object of one shape per event (setKey undefined for the application's first set: JSON leaves it out)
+    const meta: EntryMeta = { appId: deps.appId, setKey: deps.setKey, shardId, sessionId, seq, type, id: env.id, receivedAt };
     // serialize once; only an oversize entry is serialized again, after the claim check
     const entry = toPutEventsEntry(env, deps.eventBusName);
     const size = entrySize(entry);
-    if (size <= deps.claimChecker.thresholdBytes) deps.publisher.enqueue(entry, { ...meta, id: env.id }, route.priority, size);
-    else this.claimCheck(env, { ...meta, id: env.id }, route.priority);
+    if (size <= deps.claimChecker.thresholdBytes) deps.publisher.enqueue(entry, meta, route.priority, size);
+    else this.claimCheck(env, meta, route.priority);
   }
 
   /** A frame without a usable name or sequence: dead-lettered (and let past the watermark once stored). */
