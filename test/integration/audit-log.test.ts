@@ -20,6 +20,7 @@ import { processEnvelopeBatch } from '../../lambdas/shared/batch';
 import { withGuild } from '../../lambdas/shared/db';
 import { startScoreService, type ScoreService } from '../../local/score-service';
 import { DiscordSimulator } from '../../local/simulator';
+import { envelopeRecord } from './sqs-record';
 
 const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 4 });
 const redis = new Redis('redis://127.0.0.1:6379');
@@ -30,17 +31,7 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 const ctx = () => ({ functionName: 'audit-test', awsRequestId: `req-${++msg}` }) as Context;
 const envelope = (appId: string, type: string, data: Record<string, unknown>): Envelope => wrapDispatch({ appId, shardId: 0, sessionId: `audit-${run}`, seq: ++seq, type, receivedAt: Date.now(), data });
 // as EventBridge delivers to SQS
-const record = (e: Envelope): SQSRecord => ({
-  messageId: `m-${++msg}`,
-  receiptHandle: 'r',
-  body: JSON.stringify({ version: '0', id: `eb-${msg}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: e }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:1:tier',
-  awsRegion: 'us-east-1',
-});
+const record = (e: Envelope): SQSRecord => envelopeRecord(e, ++msg, 'arn:aws:sqs:us-east-1:1:tier');
 interface AuditRow {
   action: string;
   actor: string;

@@ -22,6 +22,7 @@ import { redisAuthClient } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
 import { localWorkerEnv } from '../../local/worker-env';
 import { putApplication } from '../../shared/app-registry';
+import { envelopeRecord } from './sqs-record';
 
 const run = Date.now();
 const ns = `tok-${run}`;
@@ -76,17 +77,7 @@ afterAll(async () => {
   await pool.end();
 });
 
-const record = (e: Envelope): SQSRecord => ({
-  messageId: `m-${++msg}`,
-  receiptHandle: 'r',
-  body: JSON.stringify({ version: '0', id: `eb-${msg}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: e }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: queueArn,
-  awsRegion: 'us-east-1',
-});
+const record = (e: Envelope): SQSRecord => envelopeRecord(e, ++msg, queueArn);
 const ctx = () => ({ functionName: 'member', awsRequestId: `req-${++msg}` }) as Context;
 const user = (k: number) => String(750000000000000000n + BigInt(run % 1_000_000) * 10n + BigInt(k));
 const join = (appId: string, guildId: string, userId: string) =>

@@ -16,6 +16,7 @@ import { handler } from '../../lambdas/sync/handler';
 import { withGuild } from '../../lambdas/shared/db';
 import { localAwsConfig } from '../../local/aws';
 import { localWorkerEnv } from '../../local/worker-env';
+import { envelopeRecord } from './sqs-record';
 
 const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 2 });
 const s3 = new S3Client(localAwsConfig());
@@ -59,17 +60,7 @@ async function claimCheck(e: Envelope): Promise<Envelope> {
   const { data: _data, ...rest } = e;
   return { ...rest, dataRef: { bucket, key, bytes: Buffer.byteLength(body) } };
 }
-const record = (e: Envelope): SQSRecord => ({
-  messageId: `m-${++msg}`,
-  receiptHandle: 'r',
-  body: JSON.stringify({ version: '0', id: `eb-${msg}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: e }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:sync',
-  awsRegion: 'us-east-1',
-});
+const record = (e: Envelope): SQSRecord => envelopeRecord(e, ++msg, 'arn:aws:sqs:us-east-1:000000000000:sync');
 const ctx = () => ({ functionName: 'sync', awsRequestId: `req-${++msg}` }) as Context;
 async function deliver(envelopes: Envelope[]) {
   const lines: string[] = [];

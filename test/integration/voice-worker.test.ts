@@ -12,6 +12,7 @@ import { wrapDispatch, type Envelope } from '../../lib/contract';
 import { withGuild } from '../../lambdas/shared/db';
 import { handler } from '../../lambdas/voice/handler';
 import { localWorkerEnv } from '../../local/worker-env';
+import { envelopeRecord } from './sqs-record';
 
 const pool = new Pool({ connectionString: 'postgres://gateway_worker:gateway_worker@127.0.0.1:5432/gateway_proxy', max: 2 });
 const run = Date.now();
@@ -33,17 +34,7 @@ const state = (userId: string, channelId: string | null, receivedAt: number, gui
     receivedAt,
     data: { guild_id: guildId, user_id: userId, channel_id: channelId, session_id: 'abc', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null },
   });
-const record = (e: Envelope): SQSRecord => ({
-  messageId: `m-${++msg}`,
-  receiptHandle: 'r',
-  body: JSON.stringify({ version: '0', id: `eb-${msg}`, 'detail-type': e.type, source: 'discord.gateway', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: e }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:voice',
-  awsRegion: 'us-east-1',
-});
+const record = (e: Envelope): SQSRecord => envelopeRecord(e, ++msg, 'arn:aws:sqs:us-east-1:000000000000:voice');
 const ctx = () => ({ functionName: 'voice', awsRequestId: `req-${++msg}` }) as Context;
 /** one batch through the handler; its log and EMF lines are kept out of the test output */
 async function deliver(envelopes: Envelope[]) {
