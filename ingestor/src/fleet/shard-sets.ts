@@ -6,6 +6,7 @@
  */
 import type Redis from 'ioredis';
 import { z } from 'zod';
+import { commandKeys } from '../../../lib/contract/gateway-commands';
 
 export const ShardSetSchema = z.object({
   /** the shard count of the set */
@@ -25,8 +26,8 @@ export interface ShardSetState {
 export const shardSetKeys = (ns: string, appId: string) => ({
   active: `${ns}:{${appId}}:shard-set`,
   next: `${ns}:{${appId}}:reshard`,
-  /** the active count alone: what the gateway-command senders read */
-  shardCount: `${ns}:{${appId}}:shard-count`,
+  /** the active count alone: what the gateway-command senders read (the contract's key) */
+  shardCount: commandKeys(ns, appId).shardCount(),
   ready: (count: number, shardId: number) => `${ns}:{${appId}}:ready:${count}:${shardId}`,
 });
 
