@@ -318,6 +318,14 @@ describe('the deployed app (StatefulStack + GatewayStack)', () => {
     });
   });
 
+  it('passes cdk-nag when synth knows the account and region (the CLI fills them in from the AWS configuration)', () => {
+    const withEnv = buildTestApp({ envName: 'test', account: '111111111111', region: 'eu-west-1' });
+    expect(withEnv.gateway.region).toBe('eu-west-1');
+    const report = new AwsSolutionsChecks().validateScope(withEnv.app);
+    const errors = report.violations.filter((v) => v.severity === 'error');
+    expect(errors.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
   it('passes cdk-nag AwsSolutions with no unacknowledged error in either stack', () => {
     const report = new AwsSolutionsChecks().validateScope(t.app);
     const errors = report.violations.filter((v) => v.severity === 'error');
