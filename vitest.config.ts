@@ -1,9 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
-// Three kinds of tests (README.md, Testing):
+// Three kinds of tests (README.md, Testing), integration in two projects that run side by side:
 //  - unit: pure logic, no servers (test/unit, *.test.ts beside the code)
 //  - cdk: CDK assertions on synthesized templates
 //  - integration: against the local environment (AWS endpoint, Redis, PostgreSQL, Discord simulator)
+/**
+ * Integration files bound by a protocol's clock: Discord's 120 gateway commands per 60 s
+ * (gateway-commands), EventBridge archive replays (replay), the resharding settle and READY of a
+ * second shard set (reshard).
+ */
+const PACED = ['test/integration/gateway-commands.test.ts', 'test/integration/replay.test.ts', 'test/integration/reshard.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -27,10 +34,25 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: PACED,
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // integration files share the local servers; run files one at a time
+          // integration files load the machine (simulators, ingestor processes, the emulator's
+          // functions) and some count what load changes (missed heartbeats): one file at a time
+          fileParallelism: false,
+        },
+      },
+      {
+        // Runs beside 'integration' (projects without a groupOrder run at the same time): files that
+        // mostly wait on a protocol's clock, not the CPU. Each uses its own simulator, bus, queues and
+        // Redis keys, so nothing they touch is shared with the other project's files.
+        test: {
+          name: 'integration-paced',
+          include: PACED,
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },

@@ -18,14 +18,24 @@ fi
 step "local services (local/env.sh up)"
 bash local/env.sh up || { echo "the local environment did not start: see the message above" >&2; exit 1; }
 
-step "format (prettier --check)"
-npx prettier --check --log-level warn "**/*.{ts,mjs,cjs}" || { echo "format check failed: run npx prettier --write on the files above" >&2; exit 1; }
-
-step "lint (eslint, strict type-checked, zero warnings)"
-npx eslint --max-warnings 0 . || { echo "lint failed: see the messages above" >&2; exit 1; }
-
-step "type check (tsc --noEmit)"
-npx tsc --noEmit -p . || { echo "type check failed" >&2; exit 1; }
+# format, lint and type check side by side (each is one process on one core), each reported apart
+step "format (prettier --check), lint (eslint, strict type-checked, zero warnings), type check (tsc --noEmit)"
+checks=$(mktemp -d)
+npx prettier --check --log-level warn "**/*.{ts,mjs,cjs}" >"$checks/format" 2>&1 &
+format_pid=$!
+npx eslint --max-warnings 0 . >"$checks/lint" 2>&1 &
+lint_pid=$!
+npx tsc --noEmit -p . >"$checks/types" 2>&1 &
+types_pid=$!
+failed=0
+report() { # name pid hint
+  if wait "$2"; then echo "$1: ok"; else cat "$checks/$1"; echo "$1 failed: $3" >&2; failed=1; fi
+}
+report format "$format_pid" "run npx prettier --write on the files above"
+report lint "$lint_pid" "see the messages above"
+report types "$types_pid" "see the errors above"
+rm -rf "$checks"
+[ "$failed" -eq 0 ] || exit 1
 
 results=.vitest-results.json
 rm -f "$results"
