@@ -118,10 +118,6 @@ export class TierWorkers extends Construct {
     if (!fs.existsSync(entry)) {
       throw new Error(`worker entry ${entry} does not exist: the ${route.name} tier is consumed by '${consumer}', which needs lambdas/${consumer}/handler.ts exporting handler`);
     }
-    // Checked here as well as in the contract: the tier's queue must outlive the function's timeout.
-    if (q.visibilityTimeoutSeconds < 6 * q.functionTimeoutSeconds) {
-      throw new Error(`tier ${route.name}: queue visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}; raise it to at least ${6 * q.functionTimeoutSeconds}`);
-    }
     const tier = props.eventBus.tier(route.name);
     const name = `${pascal(consumer)}Worker`;
     const logGroup = new logs.LogGroup(this, `${name}Logs`, {

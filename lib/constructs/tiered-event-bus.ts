@@ -14,7 +14,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { EVENT_SOURCE, tierEventPattern, tiersByPriority, type RoutingTable, type TierName, type TierRoute } from '../contract';
+import { EVENT_SOURCE, tierEventPattern, tiersByPriority, validateRoutingTable, type RoutingTable, type TierName, type TierRoute } from '../contract';
 
 /** Everything built for one tier. */
 export interface TierResources {
@@ -113,7 +113,9 @@ export class TieredEventBus extends Construct {
     }
 
     const tiers: Partial<Record<TierName, TierResources>> = {};
-    for (const route of tiersByPriority(props.routing)) {
+    // the contract's one validation, the one the app's configuration runs: a table built by hand
+    // reaches this construct without passing through the configuration
+    for (const route of tiersByPriority(validateRoutingTable(props.routing))) {
       tiers[route.name] = this.addTier(route, props, removalPolicy);
     }
     this.tiers = tiers;
@@ -128,14 +130,6 @@ export class TieredEventBus extends Construct {
 
   private addTier(route: TierRoute, props: TieredEventBusProps, removalPolicy: RemovalPolicy): TierResources {
     const q = route.queue;
-    // AWS's advice for SQS event sources: a visibility timeout of at least 6 x the function timeout,
-    // so a message is not redelivered while a slow or retried batch still holds it.
-    if (q.visibilityTimeoutSeconds < 6 * q.functionTimeoutSeconds) {
-      throw new Error(
-        `tier ${route.name}: visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}; ` +
-          `set tierOverrides ${route.name}.queue.visibilityTimeoutSeconds to at least ${6 * q.functionTimeoutSeconds} or lower the function timeout`,
-      );
-    }
     const scope = new Construct(this, pascal(route.name));
     const common: sqs.QueueProps = {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -212,6 +212,8 @@ export function routingTableProblems(table: RoutingTable): string[] {
     }
     if (tier.name !== name) problems.push(`tier under key ${name} is named ${tier.name}`);
     const q = tier.queue;
+    // AWS's advice for SQS event sources: a message must not become visible again while a slow or
+    // retried batch of the function still holds it
     if (q.visibilityTimeoutSeconds < 6 * q.functionTimeoutSeconds) {
       problems.push(`${name}.queue.visibilityTimeoutSeconds=${q.visibilityTimeoutSeconds} is below 6 x functionTimeoutSeconds=${q.functionTimeoutSeconds}: raise it to at least ${6 * q.functionTimeoutSeconds}`);
     }

@@ -118,7 +118,7 @@ describe('TieredEventBus and the local stage', () => {
       members: { ...DEFAULT_ROUTING_TABLE.members, queue: { ...DEFAULT_ROUTING_TABLE.members.queue, visibilityTimeoutSeconds: 100 } },
     };
     const stack = new Stack(new App(), 'Bad');
-    expect(() => new TieredEventBus(stack, 'Bus', { routing: bad })).toThrow(/tier members: visibilityTimeoutSeconds=100 is below 6 x functionTimeoutSeconds=30.*at least 180/);
+    expect(() => new TieredEventBus(stack, 'Bus', { routing: bad })).toThrow(/members\.queue\.visibilityTimeoutSeconds=100 is below 6 x functionTimeoutSeconds=30: raise it to at least 180/);
   });
 
   it('uses provisioned pollers for interactions instead of maxConcurrency when asked (Lambda refuses both)', () => {
