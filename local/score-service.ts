@@ -10,16 +10,19 @@ export interface ScoreService {
   latencyMs: number;
   failing: boolean;
   requests: number;
+  /** responses sent (requests minus answered = still waiting on the latency) */
+  answered: number;
   stop(): Promise<void>;
 }
 
 /** `port` 0 takes any free port; the local stage uses a fixed one, since the deployed worker's SCORE_SERVICE_URL names it. */
 export async function startScoreService(latencyMs = 200, port = 0): Promise<ScoreService> {
-  const svc = { latencyMs, failing: false, requests: 0 } as ScoreService;
+  const svc = { latencyMs, failing: false, requests: 0, answered: 0 } as ScoreService;
   const server: Server = createServer((req, res) => {
     svc.requests++;
     const userId = /^\/score\/(\d+)$/.exec(req.url ?? '')?.[1];
     setTimeout(() => {
+      svc.answered++;
       if (svc.failing) return void res.writeHead(503).end();
       if (userId === undefined) return void res.writeHead(404).end();
       // a stable score per user

@@ -85,7 +85,9 @@ describe('interaction worker handler', () => {
       expect(callbacks).toHaveLength(3);
       const s = sim.interactionResponses(slow.id)!;
       expect(s.callback).toMatchObject({ type: 5 });
-      expect(s.callback!.at - s.createdAt).toBeLessThan(1_000);
+      // deferred before the edit, inside Discord's window (the simulator refuses a late callback)
+      expect(s.callback!.at).toBeLessThan(s.messages[0]!.at);
+      expect(callbacks.filter((r) => r.path.includes(slow.id)).map((r) => r.status)).toEqual([204]);
       // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
       expect(s.messages).toEqual([expect.objectContaining({ kind: 'edit', body: expect.objectContaining({ content: expect.stringMatching(/^Your score is \d+/) }) })]);
       expect(sim.interactionResponses(fast.id)!.callback).toMatchObject({ type: 4, data: { content: 'Pong!' } });
@@ -111,13 +113,12 @@ describe('interaction worker handler', () => {
     const answers: string[] = [];
     for (let i = 0; i < 4; i++) {
       const ix = sim.createInteraction({ commandName: 'check-eligibility', userId: user(10 + i) });
-      const t0 = Date.now();
       expect(await handler({ Records: [record(envOf(ix))] }, ctx())).toEqual({ batchItemFailures: [] });
       const r = sim.interactionResponses(ix.id)!;
       expect(r.callback).toMatchObject({ type: 5 });
       answers.push(String((r.messages[0]?.body as { content?: string }).content));
-      // never longer than the timeout (plus the defer), however slow the service is
-      expect(Date.now() - t0).toBeLessThan(1_500);
+      // the user was answered while the service still sat on the request: the worker did not wait for it
+      if (i < 3) expect(score.requests - score.answered).toBeGreaterThan(0);
     }
     expect(answers.slice(0, 3).every((a) => a.includes('timed out after 500 ms'))).toBe(true);
     expect(answers[3]).toContain('circuit open');
@@ -131,11 +132,10 @@ describe('interaction worker handler', () => {
       const deps = { redis: down, pool: undefined as never, rest: new REST({ api: sim.restUrl, retries: 0 }), applicationId: sim.appId, commands: commandRegistry(), score: () => Promise.resolve(1) };
       const ix = sim.createInteraction({ commandName: 'ping' });
       const outcomes: string[] = [];
-      const t0 = Date.now();
       expect(await handleInteraction(envOf(ix), { ...deps, onOutcome: (o) => outcomes.push(o) })).toBe('answered');
-      expect(Date.now() - t0).toBeLessThan(1_500);
       expect(await handleInteraction(envOf(ix), { ...deps, onOutcome: (o) => outcomes.push(o) })).toBe('duplicate');
       expect(outcomes).toEqual(['redis-unavailable', 'answered', 'redis-unavailable', 'duplicate']);
+      // 204: the callback came inside Discord's window (the simulator refuses a late one)
       expect(sim.requests.filter((r) => r.route === 'interaction_callback' && r.path.includes(ix.id)).map((r) => r.status)).toEqual([204, 400]);
     } finally {
       down.disconnect();

@@ -254,7 +254,14 @@ describe('interaction worker against the simulator', () => {
     const sim = await DiscordSimulator.start({ guilds: 1 });
     try {
       // the score service takes 1.2 s: the defer must not wait for it
-      const score = () => new Promise<number>((r) => setTimeout(() => r(72), 1200));
+      let scoredAt = Infinity;
+      const score = () =>
+        new Promise<number>((r) =>
+          setTimeout(() => {
+            scoredAt = Date.now();
+            r(72);
+          }, 1200),
+        );
       const deps = { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score };
       const envOf = (ix: ReturnType<typeof sim.createInteraction>) => env('INTERACTION_CREATE', { id: ix.id, token: ix.token, type: 2, guild_id: ix.guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: ix.commandName } });
       const slow = sim.createInteraction({ commandName: 'check-eligibility', userId: String(790000000000000000n + BigInt(run % 1_000_000)) });
@@ -263,7 +270,9 @@ describe('interaction worker against the simulator', () => {
       expect([slowOutcome, fastOutcome]).toEqual(['deferred', 'answered']);
       const s = sim.interactionResponses(slow.id)!;
       expect(s.callback?.type).toBe(5);
-      expect(s.callback!.at - s.createdAt).toBeLessThan(1000);
+      // deferred before the score came, and inside Discord's window (the simulator refuses a late callback)
+      expect(s.callback!.at).toBeLessThan(scoredAt);
+      expect(sim.requests.filter((r) => r.route === 'interaction_callback' && r.path.includes(slow.id)).map((r) => r.status)).toEqual([204]);
       // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
       expect(s.messages).toEqual([expect.objectContaining({ kind: 'edit', body: expect.objectContaining({ content: 'Your score is 72: you are eligible.' }) })]);
       expect(s.messages[0]!.at - s.createdAt).toBeGreaterThanOrEqual(1200);

@@ -188,9 +188,8 @@ describe('interaction core', () => {
 
     const hanging = { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined), del: () => new Promise(() => undefined), ttl: () => new Promise(() => undefined) };
     const h = setup([slow], { redis: hanging as never, redisTimeoutMs: 20 });
-    const t0 = Date.now();
+    // a Redis call that never settles would hold this await until the test times out
     expect(await handleInteraction(interaction('slow'), h.deps)).toBe('deferred');
-    expect(Date.now() - t0).toBeLessThan(500);
     expect(h.calls.map((c) => c.verb)).toEqual(['post', 'patch']);
   });
 
