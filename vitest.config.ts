@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Three kinds of tests (README.md, Testing), integration in two projects that run side by side:
+// Three kinds of tests (README.md, Testing); integration is two projects that `npm test` runs side by side:
 //  - unit: pure logic, no servers (test/unit, *.test.ts beside the code)
 //  - cdk: CDK assertions on synthesized templates
 //  - integration: against the local environment (AWS endpoint, Redis, PostgreSQL, Discord simulator)
@@ -44,9 +44,10 @@ export default defineConfig({
         },
       },
       {
-        // Runs beside 'integration' (projects without a groupOrder run at the same time): files that
-        // mostly wait on a protocol's clock, not the CPU. Each uses its own simulator, bus, queues and
-        // Redis keys, so nothing they touch is shared with the other project's files.
+        // Files that mostly wait on a protocol's clock, not the CPU. `npm test` runs this project in a
+        // vitest process of its own beside the others (one vitest process runs every project without
+        // file parallelism in one queue). Each file uses its own simulator, bus, queues and Redis
+        // keys, so nothing it touches is shared with the other files.
         test: {
           name: 'integration-paced',
           include: PACED,

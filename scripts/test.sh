@@ -38,9 +38,28 @@ rm -rf "$checks"
 [ "$failed" -eq 0 ] || exit 1
 
 results=.vitest-results.json
-rm -f "$results"
-step "tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+paced_results=.vitest-results-paced.json
+rm -f "$results" "$paced_results"
+if [ "$#" -gt 0 ]; then
+  step "tests (vitest $*)"
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+  rc=$?
+  node scripts/test-summary.mjs "$results" || rc=1
+  exit "$rc"
+fi
+
+# Two vitest processes side by side: vitest runs every project that disables file parallelism in one
+# queue, so the files that mostly wait on a protocol's clock (project integration-paced) get a
+# process of their own; its output follows the other's.
+step "tests (vitest: unit, cdk and integration; integration-paced beside them)"
+paced_log=$(mktemp)
+npx vitest run --project integration-paced --reporter=default --reporter=json --outputFile.json="$paced_results" >"$paced_log" 2>&1 &
+paced_pid=$!
+npx vitest run --project unit --project cdk --project integration --reporter=default --reporter=json --outputFile.json="$results"
 rc=$?
-node scripts/test-summary.mjs "$results" || rc=1
+wait "$paced_pid" || rc=1
+step "tests (vitest: integration-paced, run beside the above)"
+cat "$paced_log"
+rm -f "$paced_log"
+node scripts/test-summary.mjs "$results" "$paced_results" || rc=1
 exit "$rc"
