@@ -162,6 +162,7 @@ class Applications {
   /** the applications whose shard count is Discord's to choose: they can be resharded */
   readonly reshardable = new Map<string, ShardSets>();
   private readonly definitions = new Map<string, Application>();
+  private syncing: Promise<void> | undefined;
 
   constructor(
     private readonly cfg: IngestorConfig,
@@ -206,8 +207,17 @@ class Applications {
     }
   }
 
-  /** Keeps the served applications in step with the registry (the task's own one always stays). */
-  async sync(ownAppId: string): Promise<void> {
+  /**
+   * Keeps the served applications in step with the registry (the task's own one always stays). One
+   * pass at a time: starting an application (GET /gateway/bot, its token secret) can outlast the
+   * refresh interval, and a second pass would start it again beside the first.
+   */
+  sync(ownAppId: string): Promise<void> {
+    this.syncing ??= this.syncPass(ownAppId).finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async syncPass(ownAppId: string): Promise<void> {
     const { redis, ns, log } = this.shared;
     if (!redis) return;
     const listed = await listApplications(redis, ns, (msg, extra) => log('warn', msg, extra));

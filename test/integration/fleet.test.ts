@@ -283,7 +283,19 @@ describe('the ingestor fleet', () => {
     expect(apps(['list'])).toContain(simB.appId);
     expect(apps(['remove', '--app-id', simB.appId])).toMatch(/^removed /);
     for (let i = 0; i < 100 && simB.connectedShards().length > 0; i++) await sleep(100);
-    expect(simB.connectedShards()).toEqual([]);
+    // on failure: what each task logged about the application since
+    const told = () =>
+      live
+        .map((t) =>
+          t
+            .output()
+            .split('\n')
+            .filter((l) => l.includes(simB.appId) && !l.includes('"level":"debug"'))
+            .slice(-8)
+            .join('\n'),
+        )
+        .join('\n---\n');
+    expect(simB.connectedShards(), told()).toEqual([]);
     expect(simB.gateway.closes.filter((c) => c.by === 'client' && (c.code === 1000 || c.code === 1001))).toEqual([]); // resumable closes only
     expect(apps(['add', '--app-id', simB.appId, '--token', simB.token, '--api-url', simB.restUrl, '--shards', '4'])).toMatch(/^added /);
     await allOwned(live, 30_000);
