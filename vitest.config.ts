@@ -5,11 +5,11 @@ import { defineConfig } from 'vitest/config';
 //  - cdk: CDK assertions on synthesized templates
 //  - integration: against the local environment (AWS endpoint, Redis, PostgreSQL, Discord simulator)
 /**
- * Integration files bound by a protocol's clock: Discord's 120 gateway commands per 60 s
+ * Integration files bound by a clock, not the CPU: Discord's 120 gateway commands per 60 s
  * (gateway-commands), EventBridge archive replays (replay), the resharding settle and READY of a
- * second shard set (reshard).
+ * second shard set (reshard), an application whose start is held 1.5 s (registry-sync).
  */
-const PACED = ['test/integration/gateway-commands.test.ts', 'test/integration/replay.test.ts', 'test/integration/reshard.test.ts'];
+const PACED = ['test/integration/gateway-commands.test.ts', 'test/integration/replay.test.ts', 'test/integration/reshard.test.ts', 'test/integration/registry-sync.test.ts'];
 
 export default defineConfig({
   test: {
