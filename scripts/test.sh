@@ -38,8 +38,8 @@ rm -rf "$checks"
 [ "$failed" -eq 0 ] || exit 1
 
 results=.vitest-results.json
-paced_results=.vitest-results-paced.json
-rm -f "$results" "$paced_results"
+lane2_results=.vitest-results-2.json
+rm -f "$results" "$lane2_results"
 if [ "$#" -gt 0 ]; then
   step "tests (vitest $*)"
   npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
@@ -49,17 +49,17 @@ if [ "$#" -gt 0 ]; then
 fi
 
 # Two vitest processes side by side: vitest runs every project that disables file parallelism in one
-# queue, so the files that mostly wait on a protocol's clock (project integration-paced) get a
-# process of their own; its output follows the other's.
-step "tests (vitest: unit, cdk and integration; integration-paced beside them)"
-paced_log=$(mktemp)
-npx vitest run --project integration-paced --reporter=default --reporter=json --outputFile.json="$paced_results" >"$paced_log" 2>&1 &
-paced_pid=$!
+# queue, so the second lane of integration files (project integration-2, see vitest.config.ts) gets
+# a process of its own; its output follows the other's.
+step "tests (vitest: unit, cdk and integration; integration-2 beside them)"
+lane2_log=$(mktemp)
+npx vitest run --project integration-2 --reporter=default --reporter=json --outputFile.json="$lane2_results" >"$lane2_log" 2>&1 &
+lane2_pid=$!
 npx vitest run --project unit --project cdk --project integration --reporter=default --reporter=json --outputFile.json="$results"
 rc=$?
-wait "$paced_pid" || rc=1
-step "tests (vitest: integration-paced, run beside the above)"
-cat "$paced_log"
-rm -f "$paced_log"
-node scripts/test-summary.mjs "$results" "$paced_results" || rc=1
+wait "$lane2_pid" || rc=1
+step "tests (vitest: integration-2, run beside the above)"
+cat "$lane2_log"
+rm -f "$lane2_log"
+node scripts/test-summary.mjs "$results" "$lane2_results" || rc=1
 exit "$rc"
