@@ -15,8 +15,13 @@
  *   for its nonce (the same chunk under another envelope id) is not counted twice.
  * - Per nonce, member_syncs counts the chunks seen of chunk_count and the members they carried; the
  *   sync is complete when every chunk arrived (completed_at), which an operator and the tests read.
+ * - RATE_LIMITED (Discord's answer instead of chunks when a whole-list op 8 came within 30 s of the
+ *   last one for the guild): recorded on the row of the request's nonce (rate_limited_at, retry_after_ms),
+ *   so the sync shows why it never completes and /sync-members tells the user when to try again.
+ *   https://discord.com/developers/docs/events/gateway-events#rate-limited
  * - Pure over the typed input and the repository interface: the SQL is in repository.ts.
  */
+import { z } from 'zod';
 import { ContractError, type Envelope } from '../../lib/contract';
 
 export interface ChunkMember {
@@ -53,6 +58,8 @@ export interface MemberSyncTx {
   upsertMembers(members: readonly ChunkMember[], version: { eventAt: number; eventSeq: number }): Promise<number>;
   /** counts the chunk for its nonce (once per chunk index) */
   recordChunk(nonce: string, chunk: { chunkIndex: number; chunkCount: number; members: number; notFound: number }): Promise<ChunkProgress>;
+  /** records Discord's RATE_LIMITED answer on the sync of the nonce (creating its row when there is none) */
+  recordRateLimit(nonce: string, limit: { rateLimitedAt: number; retryAfterMs: number }): Promise<void>;
 }
 
 export interface MemberSyncRepository {
@@ -60,10 +67,13 @@ export interface MemberSyncRepository {
 }
 
 export type ChunkOutcome = 'applied' | 'duplicate' | 'ignored';
+export type RateLimitOutcome = 'rate-limited' | 'duplicate' | 'ignored';
 /** reported besides the outcome when the chunk completed its sync */
 export type ChunkSyncOutcome = 'sync-completed';
 
 const SNOWFLAKE = /^\d{1,20}$/;
+/** gateway op 8, Request Guild Members (GatewayOpcodes.RequestGuildMembers) */
+const REQUEST_GUILD_MEMBERS = 8;
 const bad = (env: Envelope, field: string, what: string) => new ContractError('INVALID_DATA', `${env.type} ${env.id}: ${field} ${what}`);
 const optionalString = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
@@ -119,4 +129,62 @@ export async function handleMembersChunk(env: Envelope, deps: { sync: MemberSync
   if (completed) deps.onOutcome?.('sync-completed', env);
   deps.onOutcome?.(outcome, env);
   return outcome;
+}
+
+const SnowflakeString = z.string().regex(SNOWFLAKE, 'must be a snowflake string');
+/** RATE_LIMITED's payload: `opcode` of the limited command, `retry_after` seconds (a float), `meta` of the command. */
+export const RateLimitedSchema = z.object({
+  opcode: z.number().int().nonnegative(),
+  retry_after: z.number().nonnegative(),
+  meta: z.looseObject({ guild_id: SnowflakeString, nonce: z.string().optional() }),
+});
+
+export interface RateLimited {
+  guildId: string;
+  /** the gateway opcode that was limited (8: Request Guild Members) */
+  opcode: number;
+  retryAfterMs: number;
+  /** the limited request's nonce; null when it had none */
+  nonce: string | null;
+}
+
+/** RATE_LIMITED's fields, checked with RateLimitedSchema; a bad one is a ContractError INVALID_DATA naming it. */
+export function rateLimitedOf(env: Envelope): RateLimited {
+  if (!env.data) throw new ContractError('INVALID_DATA', `${env.type} ${env.id} arrived without its payload: the batch path loads claim checks before the core`);
+  const r = RateLimitedSchema.safeParse(env.data);
+  if (!r.success) {
+    throw new ContractError(
+      'INVALID_DATA',
+      `${env.type} ${env.id}: invalid payload`,
+      r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const d = r.data;
+  return { guildId: d.meta.guild_id, opcode: d.opcode, retryAfterMs: Math.round(d.retry_after * 1000), nonce: d.meta.nonce !== undefined && d.meta.nonce !== '' ? d.meta.nonce : null };
+}
+
+/**
+ * RATE_LIMITED: for op 8 (Request Guild Members) with a nonce, the limit is recorded on that sync's row
+ * (rate_limited_at = the event's receivedAt); another opcode or a request without nonce is ignored (only
+ * the claim is written). A malformed payload is a ContractError: the batch path dead-letters it.
+ */
+export async function handleRateLimited(env: Envelope, deps: { sync: MemberSyncRepository; onOutcome?: (outcome: RateLimitOutcome, envelope: Envelope) => void }): Promise<RateLimitOutcome> {
+  if (env.type !== 'RATE_LIMITED') {
+    deps.onOutcome?.('ignored', env);
+    return 'ignored';
+  }
+  const limit = rateLimitedOf(env);
+  const outcome = await deps.sync.inGuild(limit.guildId, async (tx): Promise<RateLimitOutcome> => {
+    if (!(await tx.claimEvent(env.id, env.type))) return 'duplicate';
+    if (limit.opcode !== REQUEST_GUILD_MEMBERS || limit.nonce === null) return 'ignored';
+    await tx.recordRateLimit(limit.nonce, { rateLimitedAt: env.receivedAt, retryAfterMs: limit.retryAfterMs });
+    return 'rate-limited';
+  });
+  deps.onOutcome?.(outcome, env);
+  return outcome;
+}
+
+/** The sync tier's envelopes: member list chunks and RATE_LIMITED answers. */
+export function handleSyncEvent(env: Envelope, deps: { sync: MemberSyncRepository; onOutcome?: (outcome: ChunkOutcome | ChunkSyncOutcome | RateLimitOutcome, envelope: Envelope) => void }): Promise<ChunkOutcome | RateLimitOutcome> {
+  return env.type === 'RATE_LIMITED' ? handleRateLimited(env, deps) : handleMembersChunk(env, deps);
 }

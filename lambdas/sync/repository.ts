@@ -1,5 +1,6 @@
 /**
- * The sync worker's repository on PostgreSQL (members, member_syncs of db/migrations/004_member_syncs.sql):
+ * The sync worker's repository on PostgreSQL (members, member_syncs of db/migrations/004_member_syncs.sql
+ * and its rate limit columns of 006_member_sync_rate_limits.sql):
  * every call in a withGuild transaction, so row-level security scopes it to the chunk's guild.
  */
 import type { Pool, PoolClient } from 'pg';
@@ -52,6 +53,17 @@ function syncTx(c: PoolClient, guildId: string): MemberSyncTx {
       const seen = await c.query<{ chunks_seen: number; chunk_count: number | null }>('SELECT chunks_seen, chunk_count FROM member_syncs WHERE nonce = $1', [nonce]);
       const s = seen.rows[0];
       return { chunksSeen: s?.chunks_seen ?? 0, chunkCount: s?.chunk_count ?? chunk.chunkCount, completedNow: false };
+    },
+    async recordRateLimit(nonce, limit) {
+      await c.query(
+        `INSERT INTO member_syncs AS s (guild_id, nonce, rate_limited_at, retry_after_ms)
+         VALUES ($1, $2, to_timestamp($3::double precision / 1000), $4)
+         ON CONFLICT (guild_id, nonce) DO UPDATE SET
+           rate_limited_at = excluded.rate_limited_at,
+           retry_after_ms = excluded.retry_after_ms,
+           updated_at = now()`,
+        [guildId, nonce, limit.rateLimitedAt, limit.retryAfterMs],
+      );
     },
   };
 }

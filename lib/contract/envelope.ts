@@ -125,14 +125,16 @@ const GUILD_SELF = new Set<string>(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELET
 const CHANNEL_SELF = new Set<string>(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE', 'THREAD_CREATE', 'THREAD_UPDATE', 'THREAD_DELETE']);
 
 /**
- * Guild, channel and user ids of any dispatch, or null where the payload has none.
+ * Guild, channel and user ids of any dispatch, or null where the payload has none. RATE_LIMITED names
+ * its guild in `meta.guild_id` (the rate-limited request's own fields,
+ * https://discord.com/developers/docs/events/gateway-events#rate-limited).
  * A field that is present but not a snowflake is an INVALID_ID error, never silently null.
  */
 export function extractIds(type: string, data: unknown): ExtractedIds {
   const d = asObject(data);
   if (!d) throw new ContractError('INVALID_DATA', `dispatch ${type} data must be a JSON object`, [`got ${describe(data)}`]);
   const member = asObject(d.member);
-  const guildId = snowflakeAt(d.guild_id, 'guild_id') ?? (GUILD_SELF.has(type) ? snowflakeAt(d.id, 'id') : null);
+  const guildId = snowflakeAt(d.guild_id, 'guild_id') ?? (GUILD_SELF.has(type) ? snowflakeAt(d.id, 'id') : null) ?? (type === 'RATE_LIMITED' ? snowflakeAt(asObject(d.meta)?.guild_id, 'meta.guild_id') : null);
   const channelId = snowflakeAt(d.channel_id, 'channel_id') ?? (CHANNEL_SELF.has(type) ? snowflakeAt(d.id, 'id') : null) ?? snowflakeAt(asObject(d.channel)?.id, 'channel.id');
   const userId = snowflakeAt(asObject(d.user)?.id, 'user.id') ?? snowflakeAt(asObject(member?.user)?.id, 'member.user.id') ?? snowflakeAt(asObject(d.author)?.id, 'author.id') ?? snowflakeAt(d.user_id, 'user_id');
   return { guildId, channelId, userId };

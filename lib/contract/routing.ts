@@ -109,9 +109,11 @@ const TIERS = [
     priority: 5,
     // op 8's answer (/sync-members): a chunk is up to 1,000 members, often above the claim-check
     // threshold (it travels through S3, loaded before the core), and 1,000 upserts of work (40-120 ms
-    // measured locally), so small batches with a longer timeout, and never in front of member joins
-    description: 'Member list chunks of a member sync (/sync-members)',
-    dispatchTypes: ['GUILD_MEMBERS_CHUNK'],
+    // measured locally), so small batches with a longer timeout, and never in front of member joins.
+    // RATE_LIMITED is Discord's answer instead of chunks when op 8 asked too soon: the worker records it
+    // on the sync's row, so /sync-members can tell the user when to try again
+    description: 'Member list chunks of a member sync (/sync-members), and its RATE_LIMITED answers',
+    dispatchTypes: ['GUILD_MEMBERS_CHUNK', 'RATE_LIMITED'],
     consumer: 'sync',
     queue: {
       functionTimeoutSeconds: 60,

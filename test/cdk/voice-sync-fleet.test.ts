@@ -25,7 +25,7 @@ beforeAll(() => {
 
 describe.each([
   ['voice', 'voice', ['VOICE_STATE_UPDATE']],
-  ['sync', 'sync', ['GUILD_MEMBERS_CHUNK']],
+  ['sync', 'sync', ['GUILD_MEMBERS_CHUNK', 'RATE_LIMITED']],
 ] as const)('the %s tier', (tierName: TierName, consumer, types) => {
   const route = DEFAULT_ROUTING_TABLE[tierName];
 

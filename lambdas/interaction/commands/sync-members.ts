@@ -20,7 +20,9 @@ const privately = (content: string): APIInteractionResponseCallbackData => ({ co
  * `/sync-members`: asks the gateway for this server's whole member list (op 8, Request Guild Members,
  * query "" and limit 0) on the shard that holds the server, through the ingestor's command stream. The
  * answer arrives as GUILD_MEMBERS_CHUNK events, which the sync worker upserts and counts in
- * member_syncs under the nonce (docs/workers.md, member sync). For server managers only (Manage Server),
+ * member_syncs under the nonce (docs/workers.md, member sync). While Discord's last RATE_LIMITED answer
+ * for the server (member_syncs.rate_limited_at + retry_after_ms, recorded by the sync worker) has not
+ * run out, the user is told how long to wait and nothing is sent. For server managers only (Manage Server),
  * since a sync of a large server is thousands of upserts; needs the GUILD_MEMBERS intent.
  */
 export const syncMembers: Command = {
@@ -36,6 +38,16 @@ export const syncMembers: Command = {
   async run(ctx) {
     const guildId = ctx.guildId;
     if (!guildId) return privately('/sync-members works in a server only.');
+    // Discord's last RATE_LIMITED answer for this guild (recorded by the sync worker): asking again
+    // before its retry_after has passed would only get another one
+    const waitMs = await withGuild(ctx.pool, guildId, async (c) => {
+      const r = await c.query<{ wait_ms: number | null }>(
+        `SELECT max(extract(epoch FROM rate_limited_at + retry_after_ms * interval '1 millisecond' - now()) * 1000)::float8 AS wait_ms
+           FROM member_syncs WHERE rate_limited_at IS NOT NULL AND retry_after_ms IS NOT NULL`,
+      );
+      return r.rows[0]?.wait_ms ?? null;
+    });
+    if (waitMs !== null && waitMs > 0) return privately(`Discord limits member requests for this guild: try again in ${Math.ceil(waitMs / 1000)} s`);
     const first = await ctx.redis.set(`sync-members:${guildId}`, ctx.interactionId, 'EX', SYNC_MEMBERS_INTERVAL_S, 'NX');
     if (first !== 'OK') return privately(`A member sync of this server started less than ${SYNC_MEMBERS_INTERVAL_S} s ago; Discord answers one at a time. Try again in a moment.`);
     const nonce = syncNonce(ctx.interactionId);

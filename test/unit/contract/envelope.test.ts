@@ -119,6 +119,14 @@ describe('extractIds', () => {
   it('reads user_id when there is no user object (typing, reactions)', () => {
     expect(extractIds('TYPING_START', { channel_id: '2', user_id: '6' })).toEqual({ guildId: null, channelId: '2', userId: '6' });
   });
+  it('takes the guild of a RATE_LIMITED from meta.guild_id (the limited request), and only for that type', () => {
+    const limited = { opcode: 8, retry_after: 12.5, meta: { guild_id: '1', nonce: 'sm-2' } };
+    expect(extractIds('RATE_LIMITED', limited)).toEqual({ guildId: '1', channelId: null, userId: null });
+    expect(wrapDispatch(input({ type: 'RATE_LIMITED', data: limited })).guildId).toBe('1');
+    expect(extractIds('RATE_LIMITED', { opcode: 8, retry_after: 1, meta: {} }).guildId).toBeNull();
+    expect(codeOf(() => extractIds('RATE_LIMITED', { opcode: 8, retry_after: 1, meta: { guild_id: 5 } }))).toBe('INVALID_ID');
+    expect(extractIds('MESSAGE_CREATE', { id: '7', channel_id: '2', meta: { guild_id: '1' } }).guildId).toBeNull();
+  });
   it('returns nulls for a payload without ids, and a typed error for non-object data', () => {
     expect(extractIds('RESUMED', {})).toEqual({ guildId: null, channelId: null, userId: null });
     expect(codeOf(() => extractIds('GUILD_CREATE', null))).toBe('INVALID_DATA');

@@ -27,6 +27,7 @@ describe('routing table', () => {
     expect(classify('GUILD_MEMBER_UPDATE')).toBe('members');
     expect(classify('GUILD_MEMBER_REMOVE')).toBe('members');
     expect(classify('GUILD_MEMBERS_CHUNK')).toBe('sync');
+    expect(classify('RATE_LIMITED')).toBe('sync');
     expect(classify('VOICE_STATE_UPDATE')).toBe('voice');
     expect(classify('GUILD_CREATE')).toBe('guilds');
     expect(classify('GUILD_DELETE')).toBe('guilds');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ContractError, wrapDispatch, type Envelope } from '../../../lib/contract';
 import { Pool } from 'pg';
 import { handleMemberEvent } from '../../../lambdas/member/core';
-import { handleMembersChunk, membersChunkOf, type ChunkMember, type MemberSyncRepository } from '../../../lambdas/sync/core';
+import { handleMembersChunk, handleRateLimited, handleSyncEvent, membersChunkOf, type ChunkMember, type MemberSyncRepository } from '../../../lambdas/sync/core';
 
 const G = '200000000000000001';
 let seq = 0;
@@ -16,6 +16,7 @@ function fakeRepo() {
   const claimed = new Set<string>();
   const members = new Map<string, ChunkMember>();
   const syncs = new Map<string, { indexes: Set<number>; chunkCount: number; members: number; completed: boolean }>();
+  const rateLimits = new Map<string, { guildId: string; rateLimitedAt: number; retryAfterMs: number }>();
   const sync: MemberSyncRepository = {
     inGuild: (guildId, fn) =>
       fn({
@@ -34,9 +35,13 @@ function fakeRepo() {
           s.completed ||= completedNow;
           return Promise.resolve({ chunksSeen: s.indexes.size, chunkCount: c.chunkCount, completedNow });
         },
+        recordRateLimit: (nonce, limit) => {
+          rateLimits.set(nonce, { guildId, ...limit });
+          return Promise.resolve();
+        },
       }),
   };
-  return { sync, members, syncs };
+  return { sync, members, syncs, rateLimits, claimed };
 }
 
 describe('member list chunks (GUILD_MEMBERS_CHUNK)', () => {
@@ -94,5 +99,57 @@ describe('member list chunks (GUILD_MEMBERS_CHUNK)', () => {
     await untouched.end();
     expect(members.size).toBe(2);
     expect(await handleMembersChunk({ ...chunk(0, 1, [3]), type: 'GUILD_MEMBER_ADD' }, { sync })).toBe('ignored');
+  });
+});
+
+const rateLimited = (data: Record<string, unknown>): Envelope => wrapDispatch({ appId: '100000000000000001', shardId: 0, sessionId: 's', seq: ++seq, type: 'RATE_LIMITED', receivedAt: 1_800_000_000_000 + seq, data });
+
+describe('RATE_LIMITED (a whole member list asked for again within 30 s)', () => {
+  it('records the limit on the sync of its nonce at the envelope time, in the guild of meta.guild_id; a redelivery is a duplicate', async () => {
+    const { sync, rateLimits } = fakeRepo();
+    const outcomes: string[] = [];
+    const env = rateLimited({ opcode: 8, retry_after: 12.3456, meta: { guild_id: G, nonce: 'sm-1' } });
+    expect(env.guildId).toBe(G);
+    expect(await handleRateLimited(env, { sync, onOutcome: (o) => void outcomes.push(o) })).toBe('rate-limited');
+    expect(rateLimits.get('sm-1')).toEqual({ guildId: G, rateLimitedAt: env.receivedAt, retryAfterMs: 12_346 });
+    expect(await handleSyncEvent(env, { sync, onOutcome: (o) => void outcomes.push(o) })).toBe('duplicate');
+    expect(outcomes).toEqual(['rate-limited', 'duplicate']);
+    expect(rateLimits.size).toBe(1);
+  });
+
+  it('ignores one without nonce or for another opcode: claimed, nothing else written', async () => {
+    const { sync, rateLimits, claimed } = fakeRepo();
+    const noNonce = rateLimited({ opcode: 8, retry_after: 5, meta: { guild_id: G } });
+    const emptyNonce = rateLimited({ opcode: 8, retry_after: 5, meta: { guild_id: G, nonce: '' } });
+    const otherOp = rateLimited({ opcode: 31, retry_after: 5, meta: { guild_id: G, nonce: 'sm-2' } });
+    for (const e of [noNonce, emptyNonce, otherOp]) expect(await handleSyncEvent(e, { sync })).toBe('ignored');
+    expect(rateLimits.size).toBe(0);
+    expect(claimed).toEqual(new Set([noNonce.id, emptyNonce.id, otherOp.id]));
+  });
+
+  it('refuses a malformed one with an INVALID_DATA contract error naming the field, writing nothing', async () => {
+    const { sync, rateLimits, claimed } = fakeRepo();
+    const base = { opcode: 8, retry_after: 5, meta: { guild_id: G, nonce: 'sm-3' } };
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ...base, retry_after: '5' }, /retry_after/],
+      [{ ...base, retry_after: -1 }, /retry_after/],
+      [{ ...base, opcode: 8.5 }, /opcode/],
+      [{ ...base, meta: { nonce: 'sm-3' } }, /meta\.guild_id/],
+      [{ ...base, meta: { guild_id: G, nonce: 7 } }, /meta\.nonce/],
+      [{ opcode: 8, retry_after: 5 }, /meta/],
+    ];
+    for (const [data, field] of cases) {
+      // the envelope as the ingestor would wrap it, with the payload replaced (extractIds checks meta.guild_id itself)
+      const env = { ...rateLimited(base), data } as Envelope;
+      const err = await handleRateLimited(env, { sync }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ContractError);
+      expect((err as ContractError).code).toBe('INVALID_DATA');
+      expect(JSON.stringify({ message: (err as ContractError).message, details: (err as ContractError).details })).toMatch(field);
+    }
+    expect(rateLimits.size).toBe(0);
+    expect(claimed.size).toBe(0);
   });
 });
