@@ -5,7 +5,9 @@
  * GUILD_MEMBERS_CHUNK events; the ingestor publishes them (a full chunk claim-checked to S3) to a bus
  * whose rule is the sync tier's pattern, and the queue's messages go through the sync worker's real
  * handler into PostgreSQL. The sync is complete: member_syncs shows every chunk of chunk_count, and
- * every member of the guild is stored once. Voice states take the same path to the voice worker.
+ * every member of the guild is stored once. A second request within Discord's 30 s gets RATE_LIMITED,
+ * which takes the same path and is recorded on its sync's row. Voice states take the same path to the
+ * voice worker.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +167,42 @@ describe('/sync-members end to end', () => {
     expect(stored).toEqual({ n: String(MEMBERS), users: String(MEMBERS) });
     // the command went out on the guild's shard, once
     expect(sim.gateway.commands.map((c) => [c.op, c.shardId, c.outcome])).toEqual([[8, 1, 'answered']]);
+  });
+  it("records Discord's RATE_LIMITED answer to a second whole-list request within 30 s, and then tells the user to wait", async () => {
+    const guildId = sim.guildIds.find((g) => sim.shardOfGuild(g) === 1) ?? '';
+    const ask = async () => {
+      const ix = sim.createInteraction({ commandName: 'sync-members', guildId });
+      const env = wrapDispatch({
+        appId: sim.appId,
+        shardId: 1,
+        sessionId: `flow-${tag}`,
+        seq: 2,
+        type: 'INTERACTION_CREATE',
+        receivedAt: Date.now(),
+        data: { id: ix.id, token: ix.token, type: 2, guild_id: guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: 'sync-members' } },
+      });
+      expect(await handleInteraction(env, { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score: () => Promise.resolve(0) })).toBe('answered');
+      return { nonce: syncNonce(ix.id), content: (sim.interactionResponses(ix.id)?.callback?.data as { content: string }).content };
+    };
+    // the command's own 30 s window given back (as if it had expired early): the request reaches Discord,
+    // which answers RATE_LIMITED instead of chunks
+    await redis.del(`sync-members:${guildId}`);
+    const second = await ask();
+    expect(second.content).toMatch(/^Syncing members of/);
+    const limit = () =>
+      withGuild(pool, guildId, async (c) => (await c.query<{ rate_limited_at: Date | null; retry_after_ms: number | null; chunks_seen: number }>('SELECT rate_limited_at, retry_after_ms, chunks_seen FROM member_syncs WHERE nonce = $1', [second.nonce])).rows[0]);
+    expect(await runWorker(world.queueUrl, syncHandler, async () => (await limit())?.rate_limited_at instanceof Date)).toBe(1);
+    const row = await limit();
+    expect(row?.chunks_seen).toBe(0);
+    expect(row?.retry_after_ms).toBeGreaterThan(0);
+    expect(row?.retry_after_ms).toBeLessThanOrEqual(30_000);
+    expect(sim.gateway.commands.map((c) => c.op)).toEqual([8, 8]);
+
+    // a third one inside Discord's window: answered with the wait, nothing sent
+    await redis.del(`sync-members:${guildId}`);
+    const third = await ask();
+    expect(third.content).toMatch(/^Discord limits member requests for this guild: try again in \d+ s$/);
+    expect(sim.gateway.commands).toHaveLength(2);
   });
   it('records a member joining, muting, leaving and rejoining a voice channel as two sessions', async () => {
     const guildId = sim.guildIds.find((g) => sim.shardOfGuild(g) === 0) ?? '';
