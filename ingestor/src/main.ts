@@ -328,7 +328,8 @@ async function countOwned(apps: ReadonlyMap<string, AppRuntime>, leases: ShardLe
 function startCommandRelay(redis: Redis, p: { ns: string; taskId: string; apps: ReadonlyMap<string, AppRuntime>; leases: ShardLeases | undefined; metrics: IngestorMetrics; deadLetters: DeadLetterStore; log: Log }): GatewayCommandRelay {
   const { leases, metrics, deadLetters, log } = p;
   const relay = new GatewayCommandRelay({
-    redis: redis.duplicate(),
+    reader: redis.duplicate(),
+    redis,
     ns: p.ns,
     taskId: p.taskId,
     targets: () => p.apps.values(),

@@ -41,7 +41,12 @@ export interface CommandTarget {
 }
 
 export interface CommandRelayOptions {
-  /** a connection of its own: the blocking reads hold it */
+  /**
+   * a connection of its own for the blocking reads (XREADGROUP BLOCK): Redis answers a connection's
+   * commands in order, so anything sent on it waits for the read to return
+   */
+  reader: Redis;
+  /** acknowledgements, claims and groups: a connection no read blocks */
   redis: Redis;
   ns: string;
   taskId: string;
@@ -154,7 +159,7 @@ export class GatewayCommandRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.o.redis.disconnect();
+    this.o.reader.disconnect();
     await this.loop?.catch(() => undefined);
   }
 
@@ -210,7 +215,7 @@ export class GatewayCommandRelay {
           continue;
         }
         const streams = readable.map((q) => q.stream);
-        const reply = (await this.o.redis.xreadgroup('GROUP', COMMAND_GROUP, this.o.taskId, 'COUNT', READ_AHEAD, 'BLOCK', this.o.blockMs ?? 1000, 'STREAMS', ...streams, ...streams.map(() => '>'))) as StreamReply;
+        const reply = (await this.o.reader.xreadgroup('GROUP', COMMAND_GROUP, this.o.taskId, 'COUNT', READ_AHEAD, 'BLOCK', this.o.blockMs ?? 1000, 'STREAMS', ...streams, ...streams.map(() => '>'))) as StreamReply;
         for (const [stream, entries] of reply ?? []) {
           const q = this.shards.get(stream);
           if (!q) continue;
