@@ -5,7 +5,6 @@
  * replaced one by one while events flow; an application is removed and added back with the CLI.
  * Loss is counted from the simulators' ledgers against what the bus delivered.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { drainQueue, freePort, sleep, wanted } from '../../local/chaos/world';
 import { percentile } from '../../local/latency';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
+import { appsCli } from './apps-cli';
 
 const aws = localAwsConfig();
 const sqs = new SQSClient(localSqsConfig());
@@ -155,24 +155,9 @@ afterAll(async () => {
   await simB?.stop();
 });
 
-/** `npm run apps` as the operator runs it (node, not npm: no wrapper), against the AUTH Redis */
+/** `npm run apps` as the operator runs it, against the AUTH Redis */
 function apps(args: string[]): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/apps.ts', ...args], {
-    env: {
-      ...process.env,
-      REDIS_URL: baseEnv.REDIS_URL ?? '',
-      REDIS_AUTH_SECRET_ARN: baseEnv.REDIS_AUTH_SECRET_ARN ?? '',
-      REDIS_KEY_PREFIX: ns,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`npm run apps ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+  return appsCli(baseEnv, ns, args);
 }
 
 describe('the ingestor fleet', () => {

@@ -4,7 +4,6 @@
  * slow region), read every 200 ms. The task serves it once (one connection per shard), and removing it
  * closes every one of its shards: nothing started twice is left connected behind the task's back.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -19,6 +18,7 @@ import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/in
 import { freePort, sleep } from '../../local/chaos/world';
 import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
+import { appsCli } from './apps-cli';
 
 const aws = localAwsConfig();
 const tag = randomUUID().slice(0, 8);
@@ -53,22 +53,7 @@ async function slowGatewayBot(target: string): Promise<Server> {
 
 /** `npm run apps` as the operator runs it, against the AUTH Redis */
 function apps(args: string[]): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/apps.ts', ...args], {
-    env: {
-      ...process.env,
-      REDIS_URL: env.REDIS_URL ?? '',
-      REDIS_AUTH_SECRET_ARN: env.REDIS_AUTH_SECRET_ARN ?? '',
-      REDIS_KEY_PREFIX: ns,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`npm run apps ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+  return appsCli(env, ns, args);
 }
 
 beforeAll(async () => {

@@ -130,6 +130,22 @@ async function runWorker(queueUrl: string, handler: typeof syncHandler, done: (h
   return handled;
 }
 
+/** /sync-members run by a member in the guild, as the gateway delivers it to the interaction worker */
+async function askSyncMembers(guildId: string, seq: number): Promise<{ userId: string; nonce: string; content: string }> {
+  const ix = sim.createInteraction({ commandName: 'sync-members', guildId });
+  const env = wrapDispatch({
+    appId: sim.appId,
+    shardId: 1,
+    sessionId: `flow-${tag}`,
+    seq,
+    type: 'INTERACTION_CREATE',
+    receivedAt: Date.now(),
+    data: { id: ix.id, token: ix.token, type: 2, guild_id: guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: 'sync-members' } },
+  });
+  expect(await handleInteraction(env, { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score: () => Promise.resolve(0) })).toBe('answered');
+  return { userId: ix.userId, nonce: syncNonce(ix.id), content: (sim.interactionResponses(ix.id)?.callback?.data as { content: string }).content };
+}
+
 describe('/sync-members end to end', () => {
   it(`stores every member of a ${MEMBERS}-member guild and marks the sync complete`, async () => {
     const guildId = sim.guildIds.find((g) => sim.shardOfGuild(g) === 1) ?? '';
@@ -137,20 +153,8 @@ describe('/sync-members end to end', () => {
     // the ingestor publishes the application's shard count once its shards are up
     for (let i = 0; i < 100 && (await redis.get(`${world.ns}:{${sim.appId}}:shard-count`)) === null; i++) await sleep(100);
 
-    const ix = sim.createInteraction({ commandName: 'sync-members', guildId });
-    const env = wrapDispatch({
-      appId: sim.appId,
-      shardId: 1,
-      sessionId: `flow-${tag}`,
-      seq: 1,
-      type: 'INTERACTION_CREATE',
-      receivedAt: Date.now(),
-      data: { id: ix.id, token: ix.token, type: 2, guild_id: guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: 'sync-members' } },
-    });
-    expect(await handleInteraction(env, { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score: () => Promise.resolve(0) })).toBe('answered');
-    expect((sim.interactionResponses(ix.id)?.callback?.data as { content: string }).content).toMatch(/^Syncing members of/);
-
-    const nonce = syncNonce(ix.id);
+    const { userId, nonce, content } = await askSyncMembers(guildId, 1);
+    expect(content).toMatch(/^Syncing members of/);
     const sync = () =>
       withGuild(
         pool,
@@ -162,7 +166,7 @@ describe('/sync-members end to end', () => {
 
     const chunkCount = Math.ceil(MEMBERS / 1000);
     expect(handled).toBe(chunkCount);
-    expect(await sync()).toMatchObject({ chunks_seen: chunkCount, chunk_count: chunkCount, members: MEMBERS, requested_by: ix.userId });
+    expect(await sync()).toMatchObject({ chunks_seen: chunkCount, chunk_count: chunkCount, members: MEMBERS, requested_by: userId });
     const stored = await withGuild(pool, guildId, async (c) => (await c.query<{ n: string; users: string }>('SELECT count(*) AS n, count(DISTINCT user_id) AS users FROM members WHERE present')).rows[0]);
     expect(stored).toEqual({ n: String(MEMBERS), users: String(MEMBERS) });
     // the command went out on the guild's shard, once
@@ -170,20 +174,8 @@ describe('/sync-members end to end', () => {
   });
   it("records Discord's RATE_LIMITED answer to a second whole-list request within 30 s, and then tells the user to wait", async () => {
     const guildId = sim.guildIds.find((g) => sim.shardOfGuild(g) === 1) ?? '';
-    const ask = async () => {
-      const ix = sim.createInteraction({ commandName: 'sync-members', guildId });
-      const env = wrapDispatch({
-        appId: sim.appId,
-        shardId: 1,
-        sessionId: `flow-${tag}`,
-        seq: 2,
-        type: 'INTERACTION_CREATE',
-        receivedAt: Date.now(),
-        data: { id: ix.id, token: ix.token, type: 2, guild_id: guildId, channel_id: ix.channelId, member: { user: { id: ix.userId } }, data: { name: 'sync-members' } },
-      });
-      expect(await handleInteraction(env, { redis, pool, rest: new REST({ api: sim.restUrl }), applicationId: sim.appId, commands: commandRegistry(), score: () => Promise.resolve(0) })).toBe('answered');
-      return { nonce: syncNonce(ix.id), content: (sim.interactionResponses(ix.id)?.callback?.data as { content: string }).content };
-    };
+    let seq = 2;
+    const ask = () => askSyncMembers(guildId, seq++);
     // the command's own 30 s window given back (as if it had expired early): the request reaches Discord,
     // which answers RATE_LIMITED instead of chunks
     await redis.del(`sync-members:${guildId}`);
