@@ -154,6 +154,17 @@ export function shardForGuild(guildId: string, shardCount: number): number {
   return Number((BigInt(id.data) >> 22n) % BigInt(shardCount));
 }
 
+/**
+ * The shard a command belongs on under `shardCount`: the one holding the guild it names. Undefined when
+ * it names none (presence goes on any connection) or guilds of several shards (op 31 may list many).
+ */
+export function commandShard(command: GatewayCommand, shardCount: number): number | undefined {
+  const d = command.d as { guild_id?: string; guild_ids?: readonly string[] };
+  const guilds = d.guild_id !== undefined ? [d.guild_id] : (d.guild_ids ?? []);
+  const shards = new Set(guilds.map((g) => shardForGuild(g, shardCount)));
+  return shards.size === 1 ? [...shards][0] : undefined;
+}
+
 /** Redis keys of the command path, hash-tagged by application like the fleet's keys (ingestor/src/fleet/leases.ts). */
 export const commandKeys = (ns: string, appId: string) => ({
   /** the stream of commands for one shard */

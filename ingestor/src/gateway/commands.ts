@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
-import { COMMAND_GROUP, commandKeys, decodeCommandEntry, type GatewayCommandEntry } from '../../../lib/contract/gateway-commands';
+import { COMMAND_GROUP, COMMAND_STREAM_MAXLEN, commandKeys, commandShard, decodeCommandEntry, encodeCommandEntry, type GatewayCommandEntry } from '../../../lib/contract/gateway-commands';
 import { errorText } from '../../../shared/error-text';
 
 /** Discord's limit of events sent per connection per window */
@@ -37,6 +37,8 @@ export interface CommandTarget {
   readonly key: string;
   /** 'main' for the application's active set */
   readonly budget: string;
+  /** the set's shard count: which shard holds a guild */
+  readonly totalShards: number;
   readonly gateway: { held(): number[]; state(shardId: number): string | undefined; heartbeatInterval(shardId: number): number | undefined; send(shardId: number, payload: GatewayCommandEntry['command']): Promise<void> };
 }
 
@@ -109,6 +111,13 @@ class ShardCommands {
         this.queue.length = 0;
         return;
       }
+      // queued under the shard count before a reshard switched sets: its guild is on another shard now
+      const home = commandShard(next.entry.command, this.target.totalShards);
+      if (home !== undefined && home !== this.shardId) {
+        this.current = this.moveTo(home, next);
+        if (!(await this.current.then(() => true).catch(() => false))) await sleep(500);
+        continue;
+      }
       const wait = this.waitForRoom(Date.now());
       if (wait > 0) {
         await sleep(wait);
@@ -135,6 +144,14 @@ class ShardCommands {
     this.queue.shift();
     this.o.metrics.onCommandSent(next.entry.command.op, Date.now() - next.entry.queuedAt);
     await this.o.redis.xack(this.stream, COMMAND_GROUP, next.streamId);
+  }
+
+  /** Moves the head of the queue to the stream of the shard that holds its guild (it is sent from there). */
+  private async moveTo(shardId: number, next: Pending): Promise<void> {
+    await this.o.redis.xadd(commandKeys(this.o.ns, this.target.appId).stream(shardId), 'MAXLEN', '~', COMMAND_STREAM_MAXLEN, '*', ...encodeCommandEntry(next.entry));
+    await this.o.redis.xack(this.stream, COMMAND_GROUP, next.streamId);
+    this.queue.shift();
+    this.o.log('info', 'a gateway command was queued for the shard that held its guild before a reshard: moved to the shard that holds it now', { from: this.shardId, to: shardId, op: next.entry.command.op, id: next.entry.id });
   }
 
   /** Resolves once no send of this shard is under way (a hand-off releases the lease only then). */

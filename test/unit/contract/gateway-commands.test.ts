@@ -1,6 +1,6 @@
 import { ActivityType, GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_GROUP, COMMAND_STREAM_MAXLEN, ContractError, commandKeys, decodeCommandEntry, encodeCommandEntry, parseGatewayCommand, shardForGuild } from '../../../lib/contract';
+import { COMMAND_GROUP, COMMAND_STREAM_MAXLEN, ContractError, commandKeys, commandShard, decodeCommandEntry, encodeCommandEntry, parseGatewayCommand, shardForGuild } from '../../../lib/contract';
 
 const GUILD = '41771983444115456';
 
@@ -145,5 +145,22 @@ describe('keys and stream entries', () => {
     expect(decodeCommandEntry(['command', '{}'])).toEqual({ ok: false, reason: 'missing field(s): queuedAt, origin, id' });
     expect(decodeCommandEntry(['command', JSON.stringify(presence()), 'queuedAt', 'soon', 'origin', '', 'id', ''])).toEqual({ ok: false, reason: 'queuedAt: expected ms since the epoch' });
     expect(decodeCommandEntry([])).toMatchObject({ ok: false });
+  });
+});
+
+describe('commandShard', () => {
+  // (g >> 22) % 8: 5 for G5, 2 for G2
+  const G5 = String((2n ** 37n * 8n + 5n) << 22n);
+  const G2 = String((2n ** 37n * 8n + 2n) << 22n);
+  it('is the shard of the guild a command names, under the count it is given', () => {
+    const op8 = parseGatewayCommand({ op: GatewayOpcodes.RequestGuildMembers, d: { guild_id: G5, query: '', limit: 0 } });
+    expect([commandShard(op8, 8), commandShard(op8, 4)]).toEqual([5, 1]);
+    const op4 = parseGatewayCommand({ op: GatewayOpcodes.VoiceStateUpdate, d: { guild_id: G2, channel_id: null, self_mute: false, self_deaf: false } });
+    expect(commandShard(op4, 8)).toBe(2);
+    expect(commandShard(parseGatewayCommand({ op: GatewayOpcodes.RequestSoundboardSounds, d: { guild_ids: [G5, G5] } }), 8)).toBe(5);
+  });
+  it('is undefined for presence (any connection) and for guilds of several shards', () => {
+    expect(commandShard(parseGatewayCommand(presence()), 8)).toBeUndefined();
+    expect(commandShard(parseGatewayCommand({ op: GatewayOpcodes.RequestSoundboardSounds, d: { guild_ids: [G5, G2] } }), 8)).toBeUndefined();
   });
 });
