@@ -153,13 +153,18 @@ export class ChaosWorld {
     return this.spoolDir;
   }
 
-  /** Appends half a record to the newest spool segment (a crash in the middle of a write) and a record with a wrong checksum before it. */
-  tearSpool(): string | undefined {
-    const segs = readdirSync(this.spoolDir)
+  /** The spool's segment files on disk, oldest first. */
+  spoolSegments(): string[] {
+    return readdirSync(this.spoolDir)
       .filter((f) => f.endsWith('.spool'))
       .sort();
-    const last = segs.at(-1);
-    if (!last) return undefined;
+  }
+
+  /** Appends half a record to the newest spool segment (a crash in the middle of a write) and a record with a wrong checksum before it. */
+  tearSpool(): string {
+    // the newest segment; when the killed task had just taken its last one back into memory (the
+    // resume point still covers those events), a segment of its own: recovery reads both the same way
+    const last = this.spoolSegments().at(-1) ?? 'segment-0000000000.spool';
     const file = join(this.spoolDir, last);
     const body = Buffer.from(JSON.stringify({ entry: { Source: 'x', DetailType: 'y', Detail: '{}' }, meta: { shardId: 0, sessionId: 's', seq: 1, type: 'y', id: 'i', receivedAt: 0 } }));
     const bad = Buffer.alloc(8);
