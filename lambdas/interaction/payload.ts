@@ -6,7 +6,7 @@
  * https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object
  */
 import { z } from 'zod';
-import { ContractError, SnowflakeSchema } from '../../lib/contract';
+import { ContractError, formatIssues, SnowflakeSchema } from '../../lib/contract';
 
 const OptionSchema = z.looseObject({
   name: z.string(),
@@ -29,11 +29,7 @@ export type InteractionPayload = z.infer<typeof InteractionPayloadSchema>;
 export function parseInteractionPayload(data: unknown, envelopeId: string): InteractionPayload {
   const r = InteractionPayloadSchema.safeParse(data);
   if (!r.success) {
-    throw new ContractError(
-      'INVALID_DATA',
-      `INTERACTION_CREATE ${envelopeId} has a payload the worker cannot read`,
-      r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-    );
+    throw new ContractError('INVALID_DATA', `INTERACTION_CREATE ${envelopeId} has a payload the worker cannot read`, formatIssues(r.error));
   }
   return r.data;
 }

@@ -22,7 +22,8 @@
  * - Pure over the typed input and the repository interface: the SQL is in repository.ts.
  */
 import { z } from 'zod';
-import { ContractError, type Envelope } from '../../lib/contract';
+import { GatewayOpcodes } from 'discord-api-types/v10';
+import { ContractError, formatIssues, SnowflakeSchema, type Envelope } from '../../lib/contract';
 
 export interface ChunkMember {
   userId: string;
@@ -72,8 +73,8 @@ export type RateLimitOutcome = 'rate-limited' | 'duplicate' | 'ignored';
 export type ChunkSyncOutcome = 'sync-completed';
 
 const SNOWFLAKE = /^\d{1,20}$/;
-/** gateway op 8, Request Guild Members (GatewayOpcodes.RequestGuildMembers) */
-const REQUEST_GUILD_MEMBERS = 8;
+/** RATE_LIMITED names the limited opcode as a plain number */
+const REQUEST_GUILD_MEMBERS: number = GatewayOpcodes.RequestGuildMembers;
 const bad = (env: Envelope, field: string, what: string) => new ContractError('INVALID_DATA', `${env.type} ${env.id}: ${field} ${what}`);
 const optionalString = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
@@ -131,12 +132,11 @@ export async function handleMembersChunk(env: Envelope, deps: { sync: MemberSync
   return outcome;
 }
 
-const SnowflakeString = z.string().regex(SNOWFLAKE, 'must be a snowflake string');
 /** RATE_LIMITED's payload: `opcode` of the limited command, `retry_after` seconds (a float), `meta` of the command. */
 export const RateLimitedSchema = z.object({
   opcode: z.number().int().nonnegative(),
   retry_after: z.number().nonnegative(),
-  meta: z.looseObject({ guild_id: SnowflakeString, nonce: z.string().optional() }),
+  meta: z.looseObject({ guild_id: SnowflakeSchema, nonce: z.string().optional() }),
 });
 
 export interface RateLimited {
@@ -152,13 +152,7 @@ export interface RateLimited {
 export function rateLimitedOf(env: Envelope): RateLimited {
   if (!env.data) throw new ContractError('INVALID_DATA', `${env.type} ${env.id} arrived without its payload: the batch path loads claim checks before the core`);
   const r = RateLimitedSchema.safeParse(env.data);
-  if (!r.success) {
-    throw new ContractError(
-      'INVALID_DATA',
-      `${env.type} ${env.id}: invalid payload`,
-      r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-    );
-  }
+  if (!r.success) throw new ContractError('INVALID_DATA', `${env.type} ${env.id}: invalid payload`, formatIssues(r.error));
   const d = r.data;
   return { guildId: d.meta.guild_id, opcode: d.opcode, retryAfterMs: Math.round(d.retry_after * 1000), nonce: d.meta.nonce !== undefined && d.meta.nonce !== '' ? d.meta.nonce : null };
 }
@@ -169,10 +163,6 @@ export function rateLimitedOf(env: Envelope): RateLimited {
  * the claim is written). A malformed payload is a ContractError: the batch path dead-letters it.
  */
 export async function handleRateLimited(env: Envelope, deps: { sync: MemberSyncRepository; onOutcome?: (outcome: RateLimitOutcome, envelope: Envelope) => void }): Promise<RateLimitOutcome> {
-  if (env.type !== 'RATE_LIMITED') {
-    deps.onOutcome?.('ignored', env);
-    return 'ignored';
-  }
   const limit = rateLimitedOf(env);
   const outcome = await deps.sync.inGuild(limit.guildId, async (tx): Promise<RateLimitOutcome> => {
     if (!(await tx.claimEvent(env.id, env.type))) return 'duplicate';

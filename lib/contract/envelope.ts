@@ -71,7 +71,8 @@ export const isClaimChecked = (e: Envelope): e is ClaimCheckedEnvelope => e.data
 /** The envelope's ingress, `gateway` when the field is absent. */
 export const ingressOf = (e: Pick<Envelope, 'ingress'>): Ingress => e.ingress ?? 'gateway';
 
-const formatIssues = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
+/** A zod error as one line per issue, `path: message` (`(root)` for the value itself). */
+export const formatIssues = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
 
 /** Validates an envelope at a trust boundary (worker input). Throws INVALID_ENVELOPE with each issue. */
 export function parseEnvelope(input: unknown): Envelope {
