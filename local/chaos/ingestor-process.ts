@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { IngestorStatus } from '../../ingestor/src/main';
+import { localAwsConfig } from '../aws';
+import { redisAuthEnv } from '../redis-auth';
 
 export interface IngestorProcess {
   readonly child: ChildProcess;
@@ -60,4 +62,13 @@ export function startIngestorProcess(env: Record<string, string>): IngestorProce
       }
     },
   };
+}
+
+/**
+ * What an ingestor process on this machine needs besides its application, bus and bucket: the Redis
+ * that demands a password, keys under `ns`, the AWS endpoint, and metrics held back (hourly).
+ */
+export async function localIngestorEnv(ns: string): Promise<Record<string, string>> {
+  const aws = localAwsConfig();
+  return { ...(await redisAuthEnv()), REDIS_KEY_PREFIX: ns, AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', METRICS_INTERVAL_MS: '3600000' };
 }

@@ -15,10 +15,10 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { envelopeId, EVENT_SOURCE } from '../../lib/contract';
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
-import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
+import { localIngestorEnv, startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
 import { drainQueue, freePort, sleep, wanted } from '../../local/chaos/world';
 import { percentile } from '../../local/latency';
-import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
+import { redisAuthClient } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
 import { appsCli } from './apps-cli';
 
@@ -128,13 +128,7 @@ beforeAll(async () => {
     DISCORD_API_URL: simA.restUrl,
     EVENT_BUS_NAME: bus,
     CLAIM_CHECK_BUCKET: `fleet-${tag}`,
-    ...(await redisAuthEnv()),
-    REDIS_KEY_PREFIX: ns,
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    METRICS_INTERVAL_MS: '3600000',
+    ...(await localIngestorEnv(ns)),
     SHARDS_PER_TASK: '10',
     LEASE_TTL_MS: String(LEASE_TTL_MS),
     REGISTRY_REFRESH_MS: '500',

@@ -14,9 +14,9 @@ import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventb
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localAwsConfig } from '../../local/aws';
-import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
+import { localIngestorEnv, startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
 import { freePort, sleep } from '../../local/chaos/world';
-import { redisAuthClient, redisAuthEnv } from '../../local/redis-auth';
+import { redisAuthClient } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
 import { appsCli } from './apps-cli';
 
@@ -73,13 +73,7 @@ beforeAll(async () => {
     DISCORD_API_URL: own.restUrl,
     EVENT_BUS_NAME: ns,
     CLAIM_CHECK_BUCKET: ns,
-    ...(await redisAuthEnv()),
-    REDIS_KEY_PREFIX: ns,
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    METRICS_INTERVAL_MS: '3600000',
+    ...(await localIngestorEnv(ns)),
     LEASE_TTL_MS: '3000',
     REGISTRY_REFRESH_MS: '200',
   };

@@ -16,9 +16,8 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesComman
 import { afterAll, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE, parseDeliveredEvent } from '../../lib/contract';
 import { localAwsConfig, localSqsConfig } from '../../local/aws';
-import { startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
+import { localIngestorEnv, startIngestorProcess, type IngestorProcess } from '../../local/chaos/ingestor-process';
 import { freePort, sleep } from '../../local/chaos/world';
-import { redisAuthEnv } from '../../local/redis-auth';
 import { DiscordSimulator } from '../../local/simulator';
 
 const aws = localAwsConfig();
@@ -87,13 +86,7 @@ describe('resharding', () => {
       LEASE_TTL_MS: '3000',
       EVENT_BUS_NAME: bus,
       CLAIM_CHECK_BUCKET: bus,
-      ...(await redisAuthEnv()),
-      REDIS_KEY_PREFIX: `reshard-${tag}`,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      METRICS_INTERVAL_MS: '3600000',
+      ...(await localIngestorEnv(`reshard-${tag}`)),
     };
     for (const name of ['a', 'b']) procs.push(startIngestorProcess({ ...env, TASK_ID: name, HTTP_PORT: String(await freePort()), SPOOL_DIR: mkdtempSync(join(tmpdir(), 'reshard-spool-')) }));
     const sessions = (n: number) => s.connectedSessions().filter((c) => c.numShards === n).length;
