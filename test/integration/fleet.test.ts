@@ -259,6 +259,7 @@ describe('the ingestor fleet', () => {
   });
 
   it('an application removed and added back at run time with npm run apps, without restarting anything', async () => {
+    const since = Date.now();
     expect(apps(['list'])).toContain(simB.appId);
     expect(apps(['remove', '--app-id', simB.appId])).toMatch(/^removed /);
     for (let i = 0; i < 100 && simB.connectedShards().length > 0; i++) await sleep(100);
@@ -278,7 +279,18 @@ describe('the ingestor fleet', () => {
     expect(simB.gateway.closes.filter((c) => c.by === 'client' && (c.code === 1000 || c.code === 1001))).toEqual([]); // resumable closes only
     expect(apps(['add', '--app-id', simB.appId, '--token', simB.token, '--api-url', simB.restUrl, '--shards', '4'])).toMatch(/^added /);
     await allOwned(live, 30_000);
-    expect(identified() - forced()).toBe(20); // the sessions were kept: RESUMEd, not identified
+    // on failure: why a shard identified in this phase (the simulators' identify, refused resume and close records)
+    const phase = Object.fromEntries(
+      [simA, simB].map((sim, i) => [
+        i === 0 ? 'A' : 'B',
+        {
+          identifies: sim.gateway.identifies.filter((x) => x.at >= since),
+          refusedResumes: sim.gateway.resumes.filter((x) => x.at >= since && x.outcome !== 'resumed'),
+          closes: sim.gateway.closes.filter((x) => x.at >= since).map((c) => [c.shardId, c.by, c.code, c.reason]),
+        },
+      ]),
+    );
+    expect(identified() - forced(), JSON.stringify(phase)).toBe(20); // the sessions were kept: RESUMEd, not identified
   });
 });
 
