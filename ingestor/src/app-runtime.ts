@@ -104,8 +104,10 @@ export class AppRuntime implements FleetApp {
   budget = 'main';
   /** ms epoch before which a shard taken does not connect (a new shard set, fleet/resharding.ts) */
   connectAfter = 0;
-  /** the set is being stopped after a reshard: no shard of it is taken any more */
+  /** the set is being stopped (a reshard, or the application left the registry): no shard of it is taken any more */
   private retiring = false;
+  /** takes under way: a lease is held, the connection not yet added */
+  private readonly taking = new Set<Promise<void>>();
 
   private constructor(
     readonly appId: string,
@@ -194,7 +196,19 @@ export class AppRuntime implements FleetApp {
     return (await gatewayBot(this.rest, this.appId)).shards;
   }
 
-  async take(shardId: number): Promise<void> {
+  take(shardId: number): Promise<void> {
+    const t = this.connect(shardId).finally(() => this.taking.delete(t));
+    this.taking.add(t);
+    return t;
+  }
+
+  /** Takes no more shards and waits for the takes under way: after it, `gateway.held()` is all this task connects. */
+  async stopTaking(): Promise<void> {
+    this.retiring = true;
+    await Promise.allSettled([...this.taking]);
+  }
+
+  private async connect(shardId: number): Promise<void> {
     const wait = this.connectAfter - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const p = await this.sessions.loadOne(shardId);
@@ -225,7 +239,7 @@ export class AppRuntime implements FleetApp {
    * it was READY.
    */
   async retire(): Promise<void> {
-    this.retiring = true;
+    await this.stopTaking();
     for (const shardId of this.gateway.held()) {
       await this.gateway.remove(shardId, 'resharded: the new shard set is READY', SESSION_END_CLOSE);
       await this.drained(shardId);

@@ -199,6 +199,8 @@ class Applications {
     this.reshardable.delete(appId);
     for (const [key, a] of this.sets) {
       if (a.appId !== appId) continue;
+      // a shard whose take is under way would connect after the hand-off below, held by no set
+      await a.stopTaking();
       this.sets.delete(key);
       for (const shardId of a.gateway.held()) {
         await a.handOff(shardId);
